@@ -1,0 +1,415 @@
+"""Learning the PCA denoisers ``P_t = U_t U_tᵀ`` along the forward noise path.
+
+For every level ``t = 0..T`` we need the top-``k`` eigenpairs of
+``Σ̂_t = X_tᵀ X_t / n`` with ``X_t = X_0 + E_t`` (samples as rows) and ``E_t`` the
+cumulative Gaussian noise of Eq. 3 (one forward sample path shared by all levels), or,
+with ``noise="independent"``, fresh noise of std ``sigma_bar[t]`` at every level.
+
+Two samplers give the same joint distribution of ``(Σ̂_0, …, Σ̂_T)``:
+
+``naive``
+    Draws the ``n × d`` noise and forms the covariance at every step: ``O(n d²)`` time and
+    ``O(n d)`` memory per step.  The reference.
+``exact`` (default)
+    The Wishart-process sampler (see ``NOTES.md`` §2 of the project): with the SVD
+    ``X_0ᵀ = B S Aᵀ`` the noise splits, by rotation invariance, into ``Y_t = E_tᵀ B``
+    (``d × k``, simulated explicitly) and the Gram ``W_t`` of the part orthogonal to the
+    data's row space, a Wishart process carried through a ``d × d`` factor with Bartlett
+    draws.  ``O(d³)`` per step, independent of ``n``:
+
+    ``n Σ̂_t = (A S + Y_t)(A S + Y_t)ᵀ + W_t``.
+
+Eigenvector signs are arbitrary; they are aligned so that ``<u_i^t, u_i^{t-1}> >= 0``
+(and at ``t = 0`` so that each vector's largest-magnitude entry is positive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.linalg
+
+from lindiff.errors import ConfigError, DataError
+from lindiff.schedules import Schedule
+
+METHODS = ("exact", "naive")
+NOISE_MODES = ("cumulative", "independent")
+
+
+@dataclass(frozen=True)
+class Bases:
+    """PCA bases learned along a noise schedule.
+
+    Attributes
+    ----------
+    U : ndarray of shape (T + 1, d, k)
+        Orthonormal top-``k`` eigenvectors of ``Σ̂_t`` (columns, decreasing eigenvalue).
+    eigvals : ndarray of shape (T + 1, k)
+        The matching eigenvalues of ``Σ̂_t = X_tᵀ X_t / n`` (decreasing).
+    sigma_bar : ndarray of shape (T + 1,)
+        Cumulative noise std per level (``sigma_bar[0] == 0``).
+    n_train : int
+        Number of training samples ``n``.
+    mean : ndarray of shape (d,) or None
+        Training mean when learned centered (added back by the generators).
+    """
+
+    U: np.ndarray
+    eigvals: np.ndarray
+    sigma_bar: np.ndarray
+    n_train: int
+    mean: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.U.ndim != 3:
+            raise DataError(f"U must have shape (T+1, d, k), got {self.U.shape}")
+        T1, d, k = self.U.shape
+        if self.eigvals.shape != (T1, k):
+            raise DataError(f"eigvals must have shape {(T1, k)}, got {self.eigvals.shape}")
+        if self.sigma_bar.shape != (T1,):
+            raise DataError(f"sigma_bar must have shape {(T1,)}, got {self.sigma_bar.shape}")
+        if self.mean is not None and self.mean.shape != (d,):
+            raise DataError(f"mean must have shape {(d,)}, got {self.mean.shape}")
+        for name in ("U", "eigvals", "sigma_bar"):
+            if not np.all(np.isfinite(getattr(self, name))):
+                raise DataError(f"{name} holds non-finite values")
+
+    @property
+    def T(self) -> int:
+        return self.U.shape[0] - 1
+
+    @property
+    def d(self) -> int:
+        return self.U.shape[1]
+
+    @property
+    def k(self) -> int:
+        return self.U.shape[2]
+
+    def truncate(self, rank: int) -> Bases:
+        """The first ``rank`` components (a rank-``rank`` chain), without relearning."""
+        rank = check_rank(rank, self.d, self.k)
+        return replace(self, U=self.U[:, :, :rank], eigvals=self.eigvals[:, :rank])
+
+
+def check_rank(rank, d: int, k: int | None = None) -> int:
+    """Validate a rank against the dimension ``d`` and the stored basis size ``k``."""
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)):
+        raise ConfigError(f"rank must be an integer >= 1, got {rank!r}")
+    if rank < 1:
+        raise ConfigError(f"rank must be >= 1, got rank={rank}")
+    if rank > d:
+        raise ConfigError(f"rank={rank} exceeds the data dimension d={d}")
+    if k is not None and rank > k:
+        raise ConfigError(
+            f"rank={rank} exceeds the number of stored components k={k}; relearn with k >= {rank}"
+        )
+    return int(rank)
+
+
+def as_generator(seed) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from an int seed, a SeedSequence or a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def top_eigh(sym: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` eigenpairs of a symmetric ``d × d`` matrix, eigenvalues decreasing.
+
+    Returns ``(vals (k,), vecs (d, k))``.  Uses LAPACK's ``syevr`` subset driver, which
+    computes only the requested vectors.
+    """
+    d = sym.shape[0]
+    if k >= d:
+        vals, vecs = np.linalg.eigh(sym)
+    else:
+        vals, vecs = scipy.linalg.eigh(
+            sym, subset_by_index=(d - k, d - 1), driver="evr", overwrite_a=False, check_finite=False
+        )
+    return vals[::-1].copy(), vecs[:, ::-1].copy()
+
+
+def align_signs(vecs: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+    """Flip columns of ``vecs`` (d, k) so that ``<vecs_i, reference_i> >= 0``.
+
+    With ``reference=None`` each column's largest-magnitude entry is made positive.
+    """
+    if reference is None:
+        pivot = vecs[np.argmax(np.abs(vecs), axis=0), np.arange(vecs.shape[1])]
+        signs = np.where(pivot < 0, -1.0, 1.0)
+    else:
+        signs = np.where(np.einsum("di,di->i", vecs, reference) < 0, -1.0, 1.0)
+    return vecs * signs
+
+
+def _bartlett_gram(d: int, dof: int, rng: np.random.Generator) -> np.ndarray:
+    """A draw of ``Wishart_d(dof, I)`` by the Bartlett decomposition; needs ``dof >= d``.
+
+    Uses a lower-triangular ``C`` with ``C_ij ~ N(0, 1)`` (i > j) and
+    ``C_ii = sqrt(χ²_{dof-d+i})`` (i = 1..d, the Bartlett degrees of freedom in reverse
+    order), and returns the full symmetric ``Cᵀ C``.  With ``P`` the index reversal,
+    ``Cᵀ C = P (C' C'ᵀ) P`` for the standard Bartlett factor ``C' = P Cᵀ P``, and a
+    permutation leaves ``Wishart(I)`` invariant.  ``Cᵀ C`` of a triangular matrix is one
+    LAPACK ``lauum`` call, a third of the cost of a dense product.
+    """
+    rows, cols = np.tril_indices(d, k=-1)
+    factor = np.zeros((d, d))
+    factor[rows, cols] = rng.standard_normal(len(rows))
+    factor[np.diag_indices(d)] = np.sqrt(rng.chisquare(dof - d + 1 + np.arange(d)))
+    gram, info = scipy.linalg.lapack.dlauum(factor, lower=1, overwrite_c=1)
+    if info != 0:  # pragma: no cover - LAPACK argument error
+        raise RuntimeError(f"LAPACK dlauum failed with info={info}")
+    gram += np.tril(gram, k=-1).T
+    return gram
+
+
+def _wishart_gram(d: int, dof: int, std: float, rng: np.random.Generator) -> np.ndarray:
+    """A draw of ``Z Zᵀ`` for ``Z`` (d, dof) with iid ``N(0, std²)`` entries."""
+    if dof <= 0:
+        return np.zeros((d, d))
+    if dof >= d:
+        gram = _bartlett_gram(d, dof, rng)
+    else:
+        factor = rng.standard_normal((d, dof))
+        gram = factor @ factor.T
+    gram *= std**2
+    return gram
+
+
+def _cholesky_factor(gram: np.ndarray) -> np.ndarray:
+    """Any ``L`` with ``L Lᵀ = gram`` (Cholesky, or an eigen factor if not numerically PD)."""
+    try:
+        return np.linalg.cholesky(gram)
+    except np.linalg.LinAlgError:
+        vals, vecs = np.linalg.eigh(gram)
+        return vecs * np.sqrt(np.clip(vals, 0.0, None))
+
+
+@dataclass
+class _ComplementWalk:
+    """The Gram ``W_t = Z_t Z_tᵀ`` of a ``d × m`` Gaussian random walk, without ``Z_t``.
+
+    Carries a factor ``L`` of ``W_t`` when ``m >= d`` (any factor: only rotation-invariant
+    quantities matter), or ``Z_t`` itself when ``m < d``.
+    """
+
+    d: int
+    m: int
+    factor: np.ndarray
+
+    @classmethod
+    def start(cls, d: int, m: int) -> _ComplementWalk:
+        return cls(d=d, m=m, factor=np.zeros((d, min(d, m))))
+
+    def step(self, std: float, rng: np.random.Generator) -> np.ndarray:
+        """Add an increment of iid ``N(0, std²)`` entries; return the new Gram ``W_t``."""
+        d, m = self.d, self.m
+        increment = rng.standard_normal(self.factor.shape)
+        increment *= std
+        self.factor += increment
+        if m <= d:  # the factor is Z_t itself (d x m); for m == d nothing lies outside V
+            return self.factor @ self.factor.T
+        # Z_{t-1} = L Vᵀ (V: m x d orthonormal). The increment's part along V is an iid
+        # d x d Gaussian (added above); its part along V's complement has a
+        # Wishart(d, m - d) Gram.
+        gram = self.factor @ self.factor.T
+        gram += _wishart_gram(d, m - d, std, rng)
+        self.factor = _cholesky_factor(gram)
+        return gram
+
+
+def data_factor(X: np.ndarray, centered: bool) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """Factor the training data for the exact sampler.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    centered : bool
+
+    Returns
+    -------
+    scaled_basis : ndarray of shape (d, k)
+        ``A S`` with ``X_cᵀ X_c = A S² Aᵀ`` restricted to its top ``k = min(d, n_noise)``
+        directions, where ``X_c`` is ``X`` (or ``X`` minus its mean) and
+        ``n_noise = n`` (``n - 1`` when centered) is the number of noise directions.
+    m : int
+        Dimension of the noise directions outside the data's span: ``n_noise - k``.
+    mean : ndarray of shape (d,) or None
+    """
+    n, d = X.shape
+    mean = X.mean(axis=0) if centered else None
+    Xc = X - mean if centered else X
+    n_noise = n - 1 if centered else n
+    gram = Xc.T @ Xc
+    k = min(d, n_noise)
+    vals, vecs = top_eigh(gram, k)
+    scaled_basis = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    return scaled_basis, n_noise - k, mean
+
+
+# --------------------------------------------------------------------------- samplers
+
+
+def _check_inputs(X, schedule: Schedule, k, method: str, noise: str) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise DataError(f"X must be a 2-D array (n_samples, d), got shape {X.shape}")
+    n, d = X.shape
+    if n < 2:
+        raise ConfigError(f"n must be >= 2 training samples, got n={n}")
+    if not np.all(np.isfinite(X)):
+        raise DataError("X holds NaN or infinite values")
+    check_rank(k, d)
+    if method not in METHODS:
+        raise ConfigError(f"unknown learn method {method!r}; allowed: {', '.join(METHODS)}")
+    if noise not in NOISE_MODES:
+        raise ConfigError(f"unknown noise mode {noise!r}; allowed: {', '.join(NOISE_MODES)}")
+    if not isinstance(schedule, Schedule):
+        raise ConfigError(f"schedule must be a lindiff.schedules.Schedule, got {type(schedule).__name__}")
+    return X
+
+
+def _progress(iterable, enabled: bool, desc: str):
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, leave=False)
+
+
+def _exact_grams(X, schedule, centered, noise, rng, progress):
+    """Yield ``n Σ̂_t`` for t = 0..T with the exact O(d³)-per-step sampler."""
+    scaled_basis, m, _ = data_factor(X, centered)
+    d, k_data = scaled_basis.shape
+    data_gram = scaled_basis @ scaled_basis.T
+    walk = _ComplementWalk.start(d, m)
+    coeff_noise = np.zeros((d, k_data))
+    yield data_gram
+    for t in _progress(range(1, schedule.T + 1), progress, "learn (exact)"):
+        if noise == "cumulative":
+            coeff_noise += schedule.sigma[t] * rng.standard_normal((d, k_data))
+            complement_gram = walk.step(schedule.sigma[t], rng)
+        else:
+            coeff_noise = schedule.sigma_bar[t] * rng.standard_normal((d, k_data))
+            complement_gram = _wishart_gram(d, m, schedule.sigma_bar[t], rng)
+        shifted = scaled_basis + coeff_noise
+        gram = shifted @ shifted.T
+        gram += complement_gram
+        yield gram
+
+
+def _naive_grams(X, schedule, centered, noise, rng, progress):
+    """Yield ``n Σ̂_t`` for t = 0..T by drawing the full ``n × d`` noise each step."""
+    n, d = X.shape
+    noise_matrix = np.zeros((n, d))
+    draw = np.empty((n, d))
+    noisy = np.empty((n, d))
+    for t in _progress(range(schedule.T + 1), progress, "learn (naive)"):
+        if t > 0:
+            rng.standard_normal(out=draw)
+            if noise == "cumulative":
+                noise_matrix += schedule.sigma[t] * draw
+            else:
+                np.multiply(schedule.sigma_bar[t], draw, out=noise_matrix)
+        np.add(X, noise_matrix, out=noisy)
+        if centered:
+            noisy -= noisy.mean(axis=0)
+        yield noisy.T @ noisy
+
+
+_SAMPLERS = {"exact": _exact_grams, "naive": _naive_grams}
+
+
+def noisy_grams(
+    X: np.ndarray,
+    schedule: Schedule,
+    method: str = "exact",
+    noise: str = "cumulative",
+    centered: bool = False,
+    seed=0,
+    progress: bool = False,
+):
+    """Yield the random matrices ``n Σ̂_t`` (each ``d × d``) for ``t = 0 .. T``.
+
+    ``n Σ̂_t = X_tᵀ X_t`` (centered: ``X_tᵀ J X_t``), drawn jointly over ``t`` by the
+    ``exact`` or the ``naive`` sampler (see the module docstring).  Parameters as in
+    :func:`learn_bases`.
+    """
+    X = _check_inputs(X, schedule, 1, method, noise)
+    yield from _SAMPLERS[method](X, schedule, centered, noise, as_generator(seed), progress)
+
+
+def learn_bases(
+    X: np.ndarray,
+    schedule: Schedule,
+    k: int,
+    method: str = "exact",
+    noise: str = "cumulative",
+    centered: bool = False,
+    seed=0,
+    progress: bool = False,
+) -> Bases:
+    """Learn the top-``k`` PCA bases of the noisy training data at every level.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Clean training data, samples as rows.
+    schedule : Schedule
+        Noise schedule with ``T + 1`` levels.
+    k : int
+        Number of components stored per level (>= the largest rank used later).
+    method : {"exact", "naive"}
+    noise : {"cumulative", "independent"}
+        One forward sample path (Eq. 3) or fresh noise of std ``sigma_bar[t]`` per level.
+    centered : bool
+        Subtract the (noisy) mean before the second moment; the clean mean is stored.
+    seed : int, SeedSequence or Generator
+    progress : bool
+        Show a tqdm bar over ``t`` on stderr.
+
+    Returns
+    -------
+    Bases
+    """
+    X = _check_inputs(X, schedule, k, method, noise)
+    n, _ = X.shape
+    grams = _SAMPLERS[method](X, schedule, centered, noise, as_generator(seed), progress)
+    U = np.empty((schedule.T + 1, X.shape[1], k))
+    eigvals = np.empty((schedule.T + 1, k))
+    previous = None
+    for t, gram in enumerate(grams):
+        vals, vecs = top_eigh(gram, k)
+        previous = align_signs(vecs, previous)
+        U[t], eigvals[t] = previous, vals / n
+    return Bases(
+        U=U,
+        eigvals=eigvals,
+        sigma_bar=schedule.sigma_bar.copy(),
+        n_train=n,
+        mean=X.mean(axis=0) if centered else None,
+    )
+
+
+def learn_per_class(
+    X: np.ndarray, labels: np.ndarray, schedule: Schedule, k: int, seed=0, **kwargs
+) -> dict[int, Bases]:
+    """Class-conditional learning: one independent chain per class.
+
+    Each class gets its own child seed (``SeedSequence(seed).spawn``), so adding a class
+    does not change the others' noise.  ``kwargs`` go to :func:`learn_bases`.
+    """
+    labels = np.asarray(labels)
+    if labels.shape != (len(X),):
+        raise DataError(f"labels must have shape ({len(X)},), got {labels.shape}")
+    classes = np.unique(labels)
+    seeds = np.random.SeedSequence(seed).spawn(len(classes))
+    return {
+        int(c): learn_bases(X[labels == c], schedule, k, seed=np.random.default_rng(s), **kwargs)
+        for c, s in zip(classes, seeds)
+    }
