@@ -741,6 +741,9 @@ def _check_lambdas(lambdas: Any, d: int) -> np.ndarray:
     return lam
 
 
+SPIKED_STREAM = 0x5B1CED  # spawn key of the data-generation stream of make_spiked
+
+
 def make_spiked(
     d: int,
     n: int,
@@ -764,7 +767,11 @@ def make_spiked(
     floor : float
         Std of the isotropic noise floor (>= 0).
     seed : int or np.random.Generator
-        Seed for ``np.random.default_rng``; the output is deterministic given it.
+        The output is deterministic given it.  An int seeds a stream reserved for data
+        generation (``SeedSequence(seed, spawn_key=(SPIKED_STREAM,))``), so the same integer
+        used as a learn seed never reproduces the Gaussian that generated the spikes (with
+        ``default_rng(seed)`` for both, the first noise column of the learn would be exactly
+        ``u_0``).
 
     Returns
     -------
@@ -784,7 +791,10 @@ def make_spiked(
         raise ConfigError(f"floor={floor!r}: must be a finite number >= 0")
     if not (math.isfinite(floor) and floor >= 0):
         raise ConfigError(f"floor={floor!r}: must be a finite number >= 0")
-    rng = np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        rng = seed
+    else:
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SPIKED_STREAM,)))
     q, r = np.linalg.qr(rng.standard_normal((d, lam.size)))
     basis = q * np.where(np.diag(r) < 0, -1.0, 1.0)  # unique signs: Haar-distributed basis
     X = (rng.standard_normal((n, lam.size)) * lam) @ basis.T

@@ -116,21 +116,40 @@ def as_generator(seed) -> np.random.Generator:
 
 
 # --------------------------------------------------------------------------- helpers
+#
+# Performance note: numpy and scipy each ship their own OpenBLAS with its own thread pool.
+# Interleaving numpy products with scipy eigensolvers makes the two pools spin against each
+# other (measured here: the per-step cost doubled on 2 cores), so every BLAS/LAPACK call in
+# the per-level loops goes through scipy's.  Gram matrices are then built with ``syrk`` and
+# carried as their lower triangle ("lower Grams"); :func:`noisy_grams` symmetrizes what it
+# hands out.
+
+
+def lower_gram(M: np.ndarray) -> np.ndarray:
+    """Lower triangle of ``M Mᵀ`` (upper part zero) for ``M`` of shape (d, p), via BLAS syrk."""
+    if M.shape[1] == 0:
+        return np.zeros((M.shape[0], M.shape[0]), order="F")
+    if M.flags.f_contiguous:
+        return scipy.linalg.blas.dsyrk(1.0, M, trans=0, lower=1)
+    return scipy.linalg.blas.dsyrk(1.0, np.ascontiguousarray(M).T, trans=1, lower=1)
+
+
+def symmetrize_lower(gram: np.ndarray) -> np.ndarray:
+    """Full symmetric matrix from a lower Gram."""
+    return np.tril(gram) + np.tril(gram, k=-1).T
 
 
 def top_eigh(sym: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` eigenpairs of a symmetric ``d × d`` matrix, eigenvalues decreasing.
 
-    Returns ``(vals (k,), vecs (d, k))``.  Uses LAPACK's ``syevr`` subset driver, which
-    computes only the requested vectors.
+    Only the lower triangle of ``sym`` is read.  Returns ``(vals (k,), vecs (d, k))``.  Uses
+    LAPACK's ``syevr`` subset driver, which computes only the requested vectors.
     """
     d = sym.shape[0]
-    if k >= d:
-        vals, vecs = np.linalg.eigh(sym)
-    else:
-        vals, vecs = scipy.linalg.eigh(
-            sym, subset_by_index=(d - k, d - 1), driver="evr", overwrite_a=False, check_finite=False
-        )
+    subset = None if k >= d else (d - k, d - 1)
+    vals, vecs = scipy.linalg.eigh(
+        sym, lower=True, subset_by_index=subset, driver="evr", check_finite=False
+    )
     return vals[::-1].copy(), vecs[:, ::-1].copy()
 
 
@@ -147,55 +166,42 @@ def align_signs(vecs: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
     return vecs * signs
 
 
-def _bartlett_gram(d: int, dof: int, rng: np.random.Generator) -> np.ndarray:
-    """A draw of ``Wishart_d(dof, I)`` by the Bartlett decomposition; needs ``dof >= d``.
+def _bartlett_factor(d: int, dof: int, rng: np.random.Generator) -> np.ndarray:
+    """Lower-triangular ``C`` (d, d) with ``C Cᵀ ~ Wishart_d(dof, I)``; needs ``dof >= d``.
 
-    Uses a lower-triangular ``C`` with ``C_ij ~ N(0, 1)`` (i > j) and
-    ``C_ii = sqrt(χ²_{dof-d+i})`` (i = 1..d, the Bartlett degrees of freedom in reverse
-    order), and returns the full symmetric ``Cᵀ C``.  With ``P`` the index reversal,
-    ``Cᵀ C = P (C' C'ᵀ) P`` for the standard Bartlett factor ``C' = P Cᵀ P``, and a
-    permutation leaves ``Wishart(I)`` invariant.  ``Cᵀ C`` of a triangular matrix is one
-    LAPACK ``lauum`` call, a third of the cost of a dense product.
+    Bartlett: ``C_ij ~ N(0, 1)`` for i > j and ``C_ii = sqrt(χ²_{dof-i+1})`` (i = 1..d).
     """
-    rows, cols = np.tril_indices(d, k=-1)
-    factor = np.zeros((d, d))
-    factor[rows, cols] = rng.standard_normal(len(rows))
-    factor[np.diag_indices(d)] = np.sqrt(rng.chisquare(dof - d + 1 + np.arange(d)))
-    gram, info = scipy.linalg.lapack.dlauum(factor, lower=1, overwrite_c=1)
-    if info != 0:  # pragma: no cover - LAPACK argument error
-        raise RuntimeError(f"LAPACK dlauum failed with info={info}")
-    gram += np.tril(gram, k=-1).T
-    return gram
+    factor = np.tril(rng.standard_normal((d, d)), k=-1)
+    factor[np.diag_indices(d)] = np.sqrt(rng.chisquare(dof - np.arange(d)))
+    return factor
 
 
-def _wishart_gram(d: int, dof: int, std: float, rng: np.random.Generator) -> np.ndarray:
-    """A draw of ``Z Zᵀ`` for ``Z`` (d, dof) with iid ``N(0, std²)`` entries."""
-    if dof <= 0:
-        return np.zeros((d, d))
+def _wishart_lower_gram(d: int, dof: int, std: float, rng: np.random.Generator) -> np.ndarray:
+    """Lower Gram of a draw of ``Z Zᵀ``, ``Z`` (d, dof) with iid ``N(0, std²)`` entries."""
     if dof >= d:
-        gram = _bartlett_gram(d, dof, rng)
+        factor = _bartlett_factor(d, dof, rng)
     else:
-        factor = rng.standard_normal((d, dof))
-        gram = factor @ factor.T
+        factor = rng.standard_normal((d, max(dof, 0)))
+    gram = lower_gram(factor)
     gram *= std**2
     return gram
 
 
-def _cholesky_factor(gram: np.ndarray) -> np.ndarray:
-    """Any ``L`` with ``L Lᵀ = gram`` (Cholesky, or an eigen factor if not numerically PD)."""
-    try:
-        return np.linalg.cholesky(gram)
-    except np.linalg.LinAlgError:
-        vals, vecs = np.linalg.eigh(gram)
-        return vecs * np.sqrt(np.clip(vals, 0.0, None))
+def _cholesky_factor(lower: np.ndarray) -> np.ndarray:
+    """Any ``L`` with ``L Lᵀ = gram`` from a lower Gram (Cholesky; eigen factor if not PD)."""
+    factor, info = scipy.linalg.lapack.dpotrf(lower, lower=1, clean=1)
+    if info == 0:
+        return factor
+    vals, vecs = scipy.linalg.eigh(lower, lower=True, check_finite=False)
+    return vecs * np.sqrt(np.clip(vals, 0.0, None))
 
 
 @dataclass
 class _ComplementWalk:
     """The Gram ``W_t = Z_t Z_tᵀ`` of a ``d × m`` Gaussian random walk, without ``Z_t``.
 
-    Carries a factor ``L`` of ``W_t`` when ``m >= d`` (any factor: only rotation-invariant
-    quantities matter), or ``Z_t`` itself when ``m < d``.
+    Carries a factor ``L`` of ``W_t`` when ``m > d`` (any factor: only rotation-invariant
+    quantities matter), or ``Z_t`` itself when ``m <= d``.
     """
 
     d: int
@@ -204,21 +210,20 @@ class _ComplementWalk:
 
     @classmethod
     def start(cls, d: int, m: int) -> _ComplementWalk:
-        return cls(d=d, m=m, factor=np.zeros((d, min(d, m))))
+        return cls(d=d, m=m, factor=np.zeros((d, min(d, m)), order="F"))
 
     def step(self, std: float, rng: np.random.Generator) -> np.ndarray:
-        """Add an increment of iid ``N(0, std²)`` entries; return the new Gram ``W_t``."""
-        d, m = self.d, self.m
+        """Add an increment of iid ``N(0, std²)`` entries; return the new lower Gram ``W_t``."""
         increment = rng.standard_normal(self.factor.shape)
         increment *= std
         self.factor += increment
-        if m <= d:  # the factor is Z_t itself (d x m); for m == d nothing lies outside V
-            return self.factor @ self.factor.T
+        gram = lower_gram(self.factor)
+        if self.m <= self.d:  # the factor is Z_t itself (d x m)
+            return gram
         # Z_{t-1} = L Vᵀ (V: m x d orthonormal). The increment's part along V is an iid
         # d x d Gaussian (added above); its part along V's complement has a
         # Wishart(d, m - d) Gram.
-        gram = self.factor @ self.factor.T
-        gram += _wishart_gram(d, m - d, std, rng)
+        gram += _wishart_lower_gram(self.d, self.m - self.d, std, rng)
         self.factor = _cholesky_factor(gram)
         return gram
 
@@ -234,9 +239,11 @@ def data_factor(X: np.ndarray, centered: bool) -> tuple[np.ndarray, int, np.ndar
     Returns
     -------
     scaled_basis : ndarray of shape (d, k)
-        ``A S`` with ``X_cᵀ X_c = A S² Aᵀ`` restricted to its top ``k = min(d, n_noise)``
-        directions, where ``X_c`` is ``X`` (or ``X`` minus its mean) and
-        ``n_noise = n`` (``n - 1`` when centered) is the number of noise directions.
+        ``A S`` with ``X_cᵀ X_c = A S² Aᵀ`` restricted to its ``k`` numerically non-zero
+        singular directions (``k <= min(d, n_noise)``), where ``X_c`` is ``X`` (or ``X`` minus
+        its mean) and ``n_noise = n`` (``n - 1`` when centered) is the number of noise
+        directions.  (Any orthonormal split of the noise directions that contains the data's
+        row space is exact; dropping null directions only moves them to the complement.)
     m : int
         Dimension of the noise directions outside the data's span: ``n_noise - k``.
     mean : ndarray of shape (d,) or None
@@ -245,11 +252,11 @@ def data_factor(X: np.ndarray, centered: bool) -> tuple[np.ndarray, int, np.ndar
     mean = X.mean(axis=0) if centered else None
     Xc = X - mean if centered else X
     n_noise = n - 1 if centered else n
-    gram = Xc.T @ Xc
-    k = min(d, n_noise)
-    vals, vecs = top_eigh(gram, k)
-    scaled_basis = vecs * np.sqrt(np.clip(vals, 0.0, None))
-    return scaled_basis, n_noise - k, mean
+    gram = lower_gram(Xc.T)
+    vals, vecs = top_eigh(gram, min(d, n_noise))
+    keep = vals > max(vals[0], 0.0) * d * np.finfo(np.float64).eps
+    scaled_basis = vecs[:, keep] * np.sqrt(vals[keep])
+    return scaled_basis, n_noise - int(keep.sum()), mean
 
 
 # --------------------------------------------------------------------------- samplers
@@ -283,28 +290,29 @@ def _progress(iterable, enabled: bool, desc: str):
 
 
 def _exact_grams(X, schedule, centered, noise, rng, progress):
-    """Yield ``n Σ̂_t`` for t = 0..T with the exact O(d³)-per-step sampler."""
+    """Yield lower Grams of ``n Σ̂_t`` for t = 0..T with the exact O(d³)-per-step sampler."""
     scaled_basis, m, _ = data_factor(X, centered)
     d, k_data = scaled_basis.shape
-    data_gram = scaled_basis @ scaled_basis.T
     walk = _ComplementWalk.start(d, m)
-    coeff_noise = np.zeros((d, k_data))
-    yield data_gram
+    shifted = scaled_basis.copy()  # A S + Y_t, Y_t = noise along the data's row space
+    yield lower_gram(shifted)
     for t in _progress(range(1, schedule.T + 1), progress, "learn (exact)"):
+        increment = rng.standard_normal((d, k_data))
         if noise == "cumulative":
-            coeff_noise += schedule.sigma[t] * rng.standard_normal((d, k_data))
+            increment *= schedule.sigma[t]
+            shifted += increment
             complement_gram = walk.step(schedule.sigma[t], rng)
         else:
-            coeff_noise = schedule.sigma_bar[t] * rng.standard_normal((d, k_data))
-            complement_gram = _wishart_gram(d, m, schedule.sigma_bar[t], rng)
-        shifted = scaled_basis + coeff_noise
-        gram = shifted @ shifted.T
+            increment *= schedule.sigma_bar[t]
+            shifted = scaled_basis + increment
+            complement_gram = _wishart_lower_gram(d, m, schedule.sigma_bar[t], rng)
+        gram = lower_gram(shifted)
         gram += complement_gram
         yield gram
 
 
 def _naive_grams(X, schedule, centered, noise, rng, progress):
-    """Yield ``n Σ̂_t`` for t = 0..T by drawing the full ``n × d`` noise each step."""
+    """Yield lower Grams of ``n Σ̂_t`` for t = 0..T, drawing the full ``n × d`` noise."""
     n, d = X.shape
     noise_matrix = np.zeros((n, d))
     draw = np.empty((n, d))
@@ -313,13 +321,14 @@ def _naive_grams(X, schedule, centered, noise, rng, progress):
         if t > 0:
             rng.standard_normal(out=draw)
             if noise == "cumulative":
-                noise_matrix += schedule.sigma[t] * draw
+                draw *= schedule.sigma[t]
+                noise_matrix += draw
             else:
                 np.multiply(schedule.sigma_bar[t], draw, out=noise_matrix)
         np.add(X, noise_matrix, out=noisy)
         if centered:
             noisy -= noisy.mean(axis=0)
-        yield noisy.T @ noisy
+        yield lower_gram(noisy.T)
 
 
 _SAMPLERS = {"exact": _exact_grams, "naive": _naive_grams}
@@ -341,7 +350,8 @@ def noisy_grams(
     :func:`learn_bases`.
     """
     X = _check_inputs(X, schedule, 1, method, noise)
-    yield from _SAMPLERS[method](X, schedule, centered, noise, as_generator(seed), progress)
+    for gram in _SAMPLERS[method](X, schedule, centered, noise, as_generator(seed), progress):
+        yield symmetrize_lower(gram)
 
 
 def learn_bases(

@@ -12,7 +12,9 @@ D, N, LAMBDAS = 200, 2000, [5.0, 3.0, 2.0]
 
 @pytest.fixture(scope="module")
 def spiked():
-    return make_spiked(D, N, LAMBDAS, seed=0).dataset.X
+    # the data seed must not coincide with the learn seeds below: with equal seeds the first
+    # noise columns would reproduce the Gaussian that generated the spikes
+    return make_spiked(D, N, LAMBDAS, seed=2024).dataset.X
 
 
 def test_sin_theta_zero_at_clean_level_and_bounded(spiked):
