@@ -1,13 +1,16 @@
 # lindiff — two commands from a fresh clone:
-#   make run    set up .venv if needed, then run the main job
+#   make run    set up .venv if needed, then run the default sweep (snakemake --cores 2)
 #   make test   set up .venv if needed, then run the test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+CORES  ?= 2
 PYTEST_ARGS ?=
+# MNIST for `make paper`: a directory with the four IDX files; empty = download into the cache
+MNIST_DIR ?= $(LINDIFF_MNIST_DIR)
 
-.PHONY: setup run test bench clean distclean
+.PHONY: setup run test paper report demo bench lint clean distclean
 
 setup: $(STAMP)
 
@@ -20,16 +23,34 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m lindiff.demo --out results/demo
+	$(BIN)/snakemake --cores $(CORES)
+	@echo
+	@echo "Figures and tables: results/sweeps/default/ (cross-sweep) and results/digits/ (per point)"
+	@echo "W&B offline runs:   results/wandb/  (upload later with: wandb sync <offline run dir>)"
+	@echo "HTML report:        make report  ->  results/report.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+paper: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --config overrides="sweep=paper data=mnist \
+		$(if $(MNIST_DIR),data.dir=$(MNIST_DIR),data.download=true)"
+
+report: $(STAMP)
+	$(BIN)/snakemake --report results/report.html
+
+demo: $(STAMP)
+	$(BIN)/python -m lindiff.demo --out results/demo
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_learn.py
 
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+
 clean:
 	find results -mindepth 1 ! -name .gitkeep ! -name README.md -exec rm -rf {} +
+	rm -rf .snakemake
 
 distclean: clean
 	rm -rf $(VENV) *.egg-info .pytest_cache

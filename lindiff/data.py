@@ -58,6 +58,7 @@ __all__ = [
     "load_array_file",
     "load_dataset",
     "subset",
+    "subset_indices",
     "select_classes",
     "split_by_class",
     "scale_unit",
@@ -980,6 +981,36 @@ def _largest_remainder(counts: np.ndarray, n: int) -> np.ndarray:
     return quotas
 
 
+def subset_indices(dataset: Dataset, n: int, seed: int | np.random.Generator = 0) -> np.ndarray:
+    """Sorted indices of ``n`` samples chosen without replacement (see :func:`subset`).
+
+    Returns
+    -------
+    ndarray of shape (n,), int64, increasing.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ConfigError(f"n={n!r}: n must be >= 2 (an integer number of samples)")
+    if n > dataset.n:
+        raise ConfigError(
+            f"n={n}: larger than data set {dataset.name!r}, which has {dataset.n} samples; choose n <= {dataset.n}"
+        )
+    if n == dataset.n:
+        return np.arange(dataset.n)
+    rng = np.random.default_rng(seed)
+    if dataset.labels is None:
+        index = rng.choice(dataset.n, size=int(n), replace=False)
+    else:
+        classes, counts = np.unique(dataset.labels, return_counts=True)
+        quotas = _largest_remainder(counts, int(n))
+        index = np.concatenate(
+            [
+                rng.choice(np.flatnonzero(dataset.labels == c), size=q, replace=False)
+                for c, q in zip(classes, quotas)
+            ]
+        )
+    return np.sort(index).astype(np.int64)
+
+
 def subset(dataset: Dataset, n: int, seed: int | np.random.Generator = 0) -> Dataset:
     """Choose ``n`` samples without replacement.
 
@@ -1007,27 +1038,7 @@ def subset(dataset: Dataset, n: int, seed: int | np.random.Generator = 0) -> Dat
     ConfigError
         If ``n`` < 2 or ``n`` > N.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ConfigError(f"n={n!r}: n must be >= 2 (an integer number of samples)")
-    if n > dataset.n:
-        raise ConfigError(
-            f"n={n}: larger than data set {dataset.name!r}, which has {dataset.n} samples; choose n <= {dataset.n}"
-        )
-    if n == dataset.n:
-        return _take(dataset, np.arange(dataset.n))
-    rng = np.random.default_rng(seed)
-    if dataset.labels is None:
-        index = rng.choice(dataset.n, size=int(n), replace=False)
-    else:
-        classes, counts = np.unique(dataset.labels, return_counts=True)
-        quotas = _largest_remainder(counts, int(n))
-        index = np.concatenate(
-            [
-                rng.choice(np.flatnonzero(dataset.labels == c), size=q, replace=False)
-                for c, q in zip(classes, quotas)
-            ]
-        )
-    return _take(dataset, np.sort(index))
+    return _take(dataset, subset_indices(dataset, n, seed))
 
 
 def _check_classes(classes: int | Sequence[int]) -> list[int]:

@@ -28,9 +28,7 @@ This module only calls lindiff functions and writes files; it is the temporary
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import math
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -40,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from lindiff import analysis, plots
+from lindiff.artifacts import write_json, write_parquet
 from lindiff.data import load_digits, select_classes, subset
 from lindiff.generate import injection_std, run_chain
 from lindiff.learn import learn_bases, learn_per_class
@@ -101,7 +100,7 @@ class DemoConfig:
 
 
 def _write_parquet(table: pd.DataFrame, path: Path) -> None:
-    table.to_parquet(path, index=False)
+    write_parquet(path, table)
     log.info("wrote %s (%d rows)", path, len(table))
 
 
@@ -110,23 +109,8 @@ def _write_figure(fig, path: Path) -> None:
     log.info("wrote %s", path)
 
 
-def _json_safe(value):
-    """Replace non-finite floats by None so that the JSON stays standard."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
 def _write_json(data: dict, path: Path) -> None:
-    text = json.dumps(_json_safe(data), indent=2, allow_nan=False) + "\n"
-    with plots.atomic_write(path) as fh:
-        fh.write(text.encode())
+    write_json(path, data)
     log.info("wrote %s", path)
 
 

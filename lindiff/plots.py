@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 import matplotlib
 import numpy as np
@@ -28,11 +25,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from lindiff.artifacts import atomic_write
 from lindiff.errors import DataError
 
 __all__ = [
     "save_figure",
-    "atomic_write",
     "decimated_steps",
     "fig1_trajectory_grid",
     "fig2_sin_theta",
@@ -75,32 +72,6 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 120) -> Pa
     with atomic_write(path) as fh:
         fig.savefig(fh, format="png", dpi=dpi)
     return path
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """Open a temporary file next to ``path`` for binary writing; move it into place on success.
-
-    Parent directories are created.  The temporary file is created with mode ``0o666``
-    minus the umask (like a plain ``open``), so the result has ordinary permissions.  On
-    any exception the temporary file is removed and ``path`` is left untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            break
-        except FileExistsError:  # pragma: no cover - 48 random bits collided
-            continue
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _require_columns(table: pd.DataFrame, columns: Sequence[str], where: str) -> None:

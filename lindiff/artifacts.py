@@ -1,0 +1,187 @@
+"""Reading and writing artifacts: atomic writes and validating loaders.
+
+Every writer goes through :func:`atomic_write` (a temporary file in the destination
+directory, then :func:`os.replace`), so a crash never leaves a half-written file at a final
+path.  Every loader checks what it reads (keys, shapes, finite values) and raises
+:class:`lindiff.errors.DataError` naming the file, so a corrupt file is never trusted.
+Arrays are stored in ``.npz`` without pickle and read with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import secrets
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from lindiff.errors import DataError
+from lindiff.learn import Bases
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Open a temporary file next to ``path`` for binary writing; move it into place on success.
+
+    Parent directories are created.  The temporary file is created with mode ``0o666``
+    minus the umask (like a plain ``open``).  On any exception the temporary file is
+    removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:  # pragma: no cover - 48 random bits collided
+            continue
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path, payload: bytes) -> Path:
+    with atomic_write(path) as fh:
+        fh.write(payload)
+    return Path(path)
+
+
+def _json_safe(value):
+    """Plain JSON types; non-finite floats become None (standard JSON has no NaN)."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def write_json(path, data: Mapping) -> Path:
+    text = json.dumps(_json_safe(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    return write_bytes(path, text.encode())
+
+
+def read_json(path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable JSON file ({exc})") from None
+
+
+def write_yaml(path, data: Mapping) -> Path:
+    import yaml
+
+    return write_bytes(path, yaml.safe_dump(_json_safe(data), sort_keys=False).encode())
+
+
+def write_parquet(path, table) -> Path:
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    return write_bytes(path, buffer.getvalue())
+
+
+def read_parquet(path, columns=()):
+    import pandas as pd
+
+    try:
+        table = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise DataError(f"{path}: not a readable parquet file ({exc})") from None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}")
+    return table
+
+
+def save_npz(path, **arrays) -> Path:
+    """Arrays (no objects) into an ``.npz``, atomically."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    return write_bytes(path, buffer.getvalue())
+
+
+def load_npz(path, required: Mapping[str, int | None]) -> dict[str, np.ndarray]:
+    """Load an ``.npz`` without pickle and check it.
+
+    Parameters
+    ----------
+    required : mapping key -> ndim (or None for any)
+        Keys that must be present with that number of dimensions; float arrays must be
+        finite.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    for key, ndim in required.items():
+        if key not in arrays:
+            raise DataError(f"{path}: missing array {key!r} (has {sorted(arrays)})")
+        if ndim is not None and arrays[key].ndim != ndim:
+            raise DataError(f"{path}: array {key!r} has shape {arrays[key].shape}, expected {ndim}-D")
+    for key, value in arrays.items():
+        if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
+            raise DataError(f"{path}: array {key!r} holds NaN or infinite values")
+    return arrays
+
+
+# --------------------------------------------------------------------------- bases
+
+
+def save_bases(path, bases: Bases, sigma: np.ndarray) -> Path:
+    """``bases.npz``: ``U`` (T+1, d, k) float32, ``eigvals`` (T+1, k), ``sigma_bar`` and
+    ``sigma`` (T+1,), ``n_train`` (), ``mean`` (d,) or (0,) when uncentered."""
+    return save_npz(
+        path,
+        U=bases.U.astype(np.float32),
+        eigvals=bases.eigvals,
+        sigma_bar=bases.sigma_bar,
+        sigma=np.asarray(sigma, dtype=np.float64),
+        n_train=np.int64(bases.n_train),
+        mean=np.zeros(0) if bases.mean is None else bases.mean,
+    )
+
+
+def load_bases(path) -> tuple[Bases, np.ndarray]:
+    """Inverse of :func:`save_bases`: ``(Bases (float64 U), sigma)``; validated."""
+    arrays = load_npz(path, {"U": 3, "eigvals": 2, "sigma_bar": 1, "sigma": 1, "n_train": 0, "mean": 1})
+    mean = arrays["mean"] if arrays["mean"].size else None
+    try:
+        bases = Bases(
+            U=arrays["U"].astype(np.float64),
+            eigvals=arrays["eigvals"],
+            sigma_bar=arrays["sigma_bar"],
+            n_train=int(arrays["n_train"]),
+            mean=mean,
+        )
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    if arrays["sigma"].shape != bases.sigma_bar.shape:
+        raise DataError(f"{path}: sigma has shape {arrays['sigma'].shape}, expected {bases.sigma_bar.shape}")
+    gram = np.einsum("tdi,tdj->tij", bases.U, bases.U)
+    if not np.allclose(gram, np.eye(bases.k), atol=1e-4):
+        raise DataError(f"{path}: U is not orthonormal")
+    return bases, arrays["sigma"]

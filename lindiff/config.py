@@ -1,0 +1,445 @@
+"""Experiment configuration: Hydra composition, schema, value checks and the sweep grid.
+
+The configuration lives in the repository's ``conf/`` (Hydra config groups ``data/``,
+``schedule/``, ``sweep/``, ``wandb/``, ``experiment/``).  :func:`load` composes it with the
+compose API (``version_base="1.3"``; no working-directory change, no output directories),
+merges it into the typed schema :class:`LindiffConfig` (a wrong type fails naming the key),
+and checks values against the data (rank <= d, n <= data size, ...) before anything runs.
+
+Inspect a configuration without running anything::
+
+    python -m lindiff.config sweep=paper data=mnist 'sweep.T=[20,65]'
+    python -m lindiff.config --points sweep=smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shlex
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from lindiff import data as datasets
+from lindiff.errors import ConfigError, DataError
+from lindiff.schedules import SCHEDULES, Schedule, make_schedule
+
+SWEEP_AXES = ("n", "rank", "T", "schedule", "seed", "classes")
+WANDB_MODES = ("offline", "online", "disabled")
+SCHEDULE_SCALES = ("sigma_max", "theorem")
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@dataclass
+class DataConfig:
+    name: str = MISSING
+    sigma_max: float = 10.0
+    dir: Optional[str] = None
+    download: bool = False
+    split: str = "train"
+    path: Optional[str] = None
+    d: int = 200
+    n_total: int = 2000
+    lambdas: List[float] = field(default_factory=lambda: [5.0, 3.0, 2.0])
+    floor: float = 0.0
+    data_seed: int = 0
+
+
+@dataclass
+class ScheduleConfig:
+    name: str = MISSING
+    sigma_max: float = 10.0
+    scale: str = "sigma_max"
+    ratio: float = 100.0
+
+
+@dataclass
+class SweepConfig:
+    name: str = MISSING
+    n: List[int] = MISSING
+    rank: List[int] = MISSING
+    T: List[int] = MISSING
+    schedule: List[str] = MISSING
+    seed: List[int] = field(default_factory=lambda: [0])
+    classes: List[str] = field(default_factory=lambda: ["all"])
+    fig3_indices: List[int] = field(default_factory=lambda: [0, 5, 10])
+    # Optional union of grids: each entry overrides some axes of the base grid above.
+    grids: List[Dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class WandbConfig:
+    mode: str = "offline"
+    project: str = "lindiff"
+    entity: Optional[str] = None
+    init_timeout: float = 60.0
+
+
+@dataclass
+class LearnConfig:
+    k: int = 30
+    method: str = "exact"
+    noise: str = "cumulative"
+    centered: bool = False
+
+
+@dataclass
+class GenerateConfig:
+    n_samples: int = 1000
+    n_trajectory: int = 4
+    injection: str = "increment"
+    injection_scale: float = 1.0
+
+
+@dataclass
+class AnalyzeConfig:
+    max_sin: float = 0.1
+    taus: List[float] = field(default_factory=lambda: [0.0, 0.25, 0.5, 1.0])
+
+
+@dataclass
+class LindiffConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    schedules: Dict[str, ScheduleConfig] = field(default_factory=dict)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+    learn: LearnConfig = field(default_factory=LearnConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    analyze: AnalyzeConfig = field(default_factory=AnalyzeConfig)
+    results_dir: str = "results"
+
+
+# --------------------------------------------------------------------------- composition
+
+
+def default_config_dir() -> Path:
+    """``$LINDIFF_CONF``, else the ``conf/`` of the repository this package lives in."""
+    if os.environ.get("LINDIFF_CONF"):
+        return Path(os.environ["LINDIFF_CONF"])
+    return Path(__file__).resolve().parents[1] / "conf"
+
+
+def parse_overrides(overrides) -> list[str]:
+    """Hydra override strings from a shell-like string or a list (Snakemake's ``--config``)."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, str):
+        return shlex.split(overrides)
+    if isinstance(overrides, (list, tuple)):
+        return [str(o) for o in overrides]
+    raise ConfigError(f"overrides must be a string or a list of strings, got {overrides!r}")
+
+
+def compose(overrides=(), config_dir: str | os.PathLike | None = None) -> DictConfig:
+    """Compose ``config.yaml`` with Hydra's compose API (no side effects on cwd)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+
+    config_dir = Path(config_dir or default_config_dir()).resolve()
+    if not (config_dir / "config.yaml").is_file():
+        raise ConfigError(f"no config.yaml in the config directory {config_dir}")
+    try:
+        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+            return hydra_compose(config_name="config", overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(f"bad configuration override: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def apply_schema(cfg: DictConfig) -> DictConfig:
+    """Merge into :class:`LindiffConfig`; a wrong type or unknown key fails naming the key."""
+    try:
+        typed = OmegaConf.merge(OmegaConf.structured(LindiffConfig), cfg)
+        OmegaConf.resolve(typed)
+        OmegaConf.to_container(typed, throw_on_missing=True)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "?"
+        message = getattr(exc, "msg", None) or _first_line(exc)
+        raise ConfigError(f"config key {key}: {message.splitlines()[0]}") from None
+    return typed
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What the value checks need to know about a data set, cheaply."""
+
+    n_total: int
+    d: int
+    class_counts: dict[int, int]
+
+
+def mnist_dir(data_cfg) -> Path | None:
+    """The configured MNIST directory, ``$LINDIFF_MNIST_DIR``, or None (the download cache)."""
+    if data_cfg.dir:
+        return Path(data_cfg.dir)
+    if os.environ.get("LINDIFF_MNIST_DIR"):
+        return Path(os.environ["LINDIFF_MNIST_DIR"])
+    return None
+
+
+def load_data(data_cfg) -> datasets.Dataset:
+    """Load the configured data set (samples as rows)."""
+    name = data_cfg.name
+    if name == "digits":
+        return datasets.load_digits()
+    if name == "mnist":
+        return datasets.load_mnist(mnist_dir(data_cfg), split=data_cfg.split, download=data_cfg.download)
+    if name == "spiked":
+        return datasets.make_spiked(
+            data_cfg.d, data_cfg.n_total, list(data_cfg.lambdas), data_cfg.floor, seed=data_cfg.data_seed
+        ).dataset
+    if name == "file":
+        return datasets.load_array_file(data_cfg.path)
+    raise ConfigError(f"data.name={name!r} is unknown; allowed: {', '.join(datasets.DATASET_NAMES)}")
+
+
+def data_info(data_cfg) -> DataInfo:
+    """Size, dimension and class counts of the configured data set."""
+    if data_cfg.name == "mnist":
+        directory = mnist_dir(data_cfg)
+        if directory is not None and not directory.is_dir():
+            raise DataError(
+                f"data.dir={str(directory)!r}: MNIST directory not found. Point data.dir (or "
+                "$LINDIFF_MNIST_DIR) at a directory with the four IDX files, or set "
+                "data.download=true to fetch them into the cache"
+            )
+        if data_cfg.download:
+            datasets.download_mnist(datasets.default_mnist_cache_dir() if directory is None else directory)
+        base = datasets.MNIST_FILES[(data_cfg.split, "labels")]
+        labels = datasets.read_idx(
+            datasets.find_mnist_file(directory or datasets.default_mnist_cache_dir(), base.base_name),
+            expected_md5=base.md5,
+        )
+        d = 784
+    else:
+        data = load_data(data_cfg)
+        labels, d = data.labels, data.d
+        if labels is None:
+            return DataInfo(n_total=data.n, d=d, class_counts={})
+    classes, counts = np.unique(labels, return_counts=True)
+    return DataInfo(n_total=len(labels), d=d, class_counts=dict(zip(classes.tolist(), counts.tolist())))
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+@dataclass(frozen=True, order=True)
+class Point:
+    """One sweep point (a generate/analyze job); ``rank`` is the only axis learn ignores."""
+
+    data: str
+    cond: str  # "all" or "c<label>"
+    n: int
+    schedule: str
+    T: int
+    seed: int
+    rank: int
+
+    @property
+    def label(self) -> int | None:
+        return None if self.cond == "all" else int(self.cond[1:])
+
+    @property
+    def learn_key(self) -> tuple:
+        return (self.data, self.cond, self.n, self.schedule, self.T, self.seed)
+
+    @property
+    def id(self) -> str:
+        return f"{self.data}/{self.cond}/n{self.n}_s{self.seed}/{self.schedule}_T{self.T}/r{self.rank}"
+
+
+def cond_name(value) -> str:
+    return "all" if str(value) == "all" else f"c{int(value)}"
+
+
+def _grid_axes(sweep, grid: dict) -> dict[str, list]:
+    axes = {axis: list(sweep[axis]) for axis in SWEEP_AXES}
+    for key, values in grid.items():
+        if key not in SWEEP_AXES:
+            raise ConfigError(f"sweep.grids: unknown axis {key!r}; allowed: {', '.join(SWEEP_AXES)}")
+        axes[key] = list(values) if isinstance(values, (list, tuple)) or OmegaConf.is_list(values) else [values]
+    return axes
+
+
+def grids(cfg) -> list[dict[str, list]]:
+    """The sweep's grids: the base axes, or the union of ``sweep.grids`` entries over them."""
+    entries = list(cfg.sweep.grids) or [{}]
+    return [_grid_axes(cfg.sweep, OmegaConf.to_container(e) if OmegaConf.is_config(e) else dict(e)) for e in entries]
+
+
+def sweep_points(cfg) -> list[Point]:
+    """All sweep points (sorted, no duplicates)."""
+    points = set()
+    for axes in grids(cfg):
+        for cls in axes["classes"]:
+            for n in axes["n"]:
+                for schedule in axes["schedule"]:
+                    for T in axes["T"]:
+                        for seed in axes["seed"]:
+                            for rank in axes["rank"]:
+                                points.add(Point(cfg.data.name, cond_name(cls), int(n), str(schedule), int(T), int(seed), int(rank)))
+    return sorted(points)
+
+
+def schedule_from_params(params, T: int) -> Schedule:
+    """A schedule from its config entry (``name, sigma_max, scale, ratio``) with ``T`` steps.
+
+    ``scale: theorem`` is Theorem 4.3's ``sigma_t = sigma_max / T``; ``scale: sigma_max``
+    scales the shape so that ``sigma_bar[T] = sigma_max``.
+    """
+    if params["scale"] == "theorem":
+        return make_schedule(params["name"], T, step=params["sigma_max"] / T, ratio=params["ratio"])
+    return make_schedule(params["name"], T, sigma_max=params["sigma_max"], ratio=params["ratio"])
+
+
+def schedule_for(cfg, name: str, T: int) -> Schedule:
+    """The configured schedule ``name`` with ``T`` steps."""
+    return schedule_from_params(cfg.schedules[name], T)
+
+
+def derive_seed(seed: int, stage: str, *keys) -> np.random.SeedSequence:
+    """A per-job seed from the sweep seed, the stage and the point (stable across runs).
+
+    ``SeedSequence(seed, spawn_key=(crc32(stage), crc32(key)...))``: different stages and
+    points get independent streams; the same config gives the same numbers.
+    """
+    spawn_key = tuple(zlib.crc32(str(k).encode()) for k in (stage, *keys))
+    return np.random.SeedSequence(int(seed), spawn_key=spawn_key)
+
+
+# --------------------------------------------------------------------------- value checks
+
+
+def _check_axis(name: str, values, minimum=None) -> None:
+    if len(values) == 0:
+        raise ConfigError(f"sweep.{name} is empty; give at least one value")
+    if len(set(map(str, values))) != len(values):
+        raise ConfigError(f"sweep.{name} has duplicate values: {list(values)}")
+    if minimum is not None:
+        for v in values:
+            if v < minimum:
+                raise ConfigError(f"sweep.{name}={v}: must be >= {minimum}")
+
+
+def check_values(cfg, info: DataInfo | None = None) -> None:
+    """Value checks that need no compute; with ``info`` also those against the data."""
+    if cfg.data.name not in datasets.DATASET_NAMES:
+        raise ConfigError(f"data.name={cfg.data.name!r} is unknown; allowed: {', '.join(datasets.DATASET_NAMES)}")
+    if cfg.wandb.mode not in WANDB_MODES:
+        raise ConfigError(f"wandb.mode={cfg.wandb.mode!r} is unknown; allowed: {', '.join(WANDB_MODES)}")
+    for key, allowed in (("learn.method", ("exact", "naive")), ("learn.noise", ("cumulative", "independent")),
+                         ("generate.injection", ("increment", "constant"))):
+        value = OmegaConf.select(cfg, key)
+        if value not in allowed:
+            raise ConfigError(f"{key}={value!r} is unknown; allowed: {', '.join(allowed)}")
+    for name, params in cfg.schedules.items():
+        if params.name not in SCHEDULES:
+            raise ConfigError(f"schedules.{name}.name={params.name!r} is unknown; allowed: {', '.join(SCHEDULES)}")
+        if not (math.isfinite(params.sigma_max) and params.sigma_max > 0):
+            raise ConfigError(f"schedules.{name}.sigma_max={params.sigma_max}: must be positive and finite")
+        if params.scale not in SCHEDULE_SCALES:
+            raise ConfigError(f"schedules.{name}.scale={params.scale!r}; allowed: {', '.join(SCHEDULE_SCALES)}")
+    if cfg.learn.k < 1:
+        raise ConfigError(f"learn.k={cfg.learn.k}: must be >= 1")
+    if cfg.generate.n_samples < 1:
+        raise ConfigError(f"generate.n_samples={cfg.generate.n_samples}: must be >= 1")
+    if not 0 <= cfg.generate.n_trajectory <= cfg.generate.n_samples:
+        raise ConfigError("generate.n_trajectory must be in [0, generate.n_samples]")
+    for axes in grids(cfg):
+        _check_axis("n", axes["n"], minimum=2)
+        _check_axis("rank", axes["rank"], minimum=1)
+        _check_axis("T", axes["T"], minimum=1)
+        _check_axis("seed", axes["seed"], minimum=0)
+        _check_axis("schedule", axes["schedule"])
+        _check_axis("classes", axes["classes"])
+        for name in axes["schedule"]:
+            if name not in cfg.schedules:
+                raise ConfigError(f"sweep.schedule: unknown schedule {name!r}; allowed: {', '.join(cfg.schedules)}")
+        for cls in axes["classes"]:
+            if str(cls) != "all" and not str(cls).lstrip("-").isdigit():
+                raise ConfigError(f"sweep.classes: {cls!r} is neither 'all' nor a class label")
+        for rank in axes["rank"]:
+            if rank > cfg.learn.k:
+                raise ConfigError(
+                    f"sweep.rank={rank} exceeds the stored components learn.k={cfg.learn.k}; raise learn.k"
+                )
+        if info is not None:
+            _check_against_data(axes, info, cfg.learn.k)
+
+
+def _check_against_data(axes: dict, info: DataInfo, k: int) -> None:
+    if k > info.d:
+        raise ConfigError(f"learn.k={k} exceeds the data dimension d={info.d}; set learn.k <= {info.d}")
+    for rank in axes["rank"]:
+        if rank > info.d:
+            raise ConfigError(f"sweep.rank={rank} exceeds the data dimension d={info.d}")
+    for cls in axes["classes"]:
+        if str(cls) == "all":
+            available, where = info.n_total, "the data set"
+        else:
+            if not info.class_counts:
+                raise ConfigError(f"sweep.classes={cls}: the data set has no labels; use classes: [all]")
+            if int(cls) not in info.class_counts:
+                raise ConfigError(
+                    f"sweep.classes={cls}: class absent from the data; classes present: {sorted(info.class_counts)}"
+                )
+            available, where = info.class_counts[int(cls)], f"class {cls}"
+        for n in axes["n"]:
+            if n > available:
+                raise ConfigError(f"sweep.n={n} exceeds the {available} samples of {where}")
+
+
+def load(overrides=(), config_dir=None, check_data: bool = True) -> DictConfig:
+    """Compose, type-check and value-check the configuration.  Raises :class:`ConfigError`."""
+    cfg = apply_schema(compose(parse_overrides(overrides), config_dir))
+    check_values(cfg)
+    if check_data:
+        check_values(cfg, data_info(cfg.data))
+    return cfg
+
+
+def to_yaml(cfg) -> str:
+    return OmegaConf.to_yaml(cfg, resolve=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lindiff.config", description="Print the resolved configuration.")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. sweep=paper data=mnist 'sweep.T=[20,65]'")
+    parser.add_argument("--points", action="store_true", help="also list the sweep points")
+    parser.add_argument("--config-dir", default=None)
+    parser.add_argument("--no-data-check", action="store_true", help="skip the checks that read the data")
+    args = parser.parse_args(argv)
+    try:
+        cfg = load(args.overrides, args.config_dir, check_data=not args.no_data_check)
+    except (ConfigError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(to_yaml(cfg), end="")
+    points = sweep_points(cfg)
+    print(f"# {len(points)} sweep points, {len({p.learn_key for p in points})} learn jobs")
+    if args.points:
+        for p in points:
+            print(f"#   {p.id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

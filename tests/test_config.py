@@ -1,0 +1,128 @@
+"""Configuration: every group composes through the compose API; bad input fails naming the key."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lindiff import config as ldc
+from lindiff.errors import ConfigError, DataError
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def _options(group):
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("data", [d for d in _options("data") if d not in ("file", "mnist")])
+@pytest.mark.parametrize("sweep", ["default", "smoke"])
+@pytest.mark.parametrize("wandb", _options("wandb"))
+def test_groups_compose_and_validate(data, sweep, wandb):
+    overrides = [f"data={data}", f"sweep={sweep}", f"wandb={wandb}"]
+    if data == "spiked":
+        overrides += ["learn.k=3", "sweep.rank=[3]", "sweep.n=[100]", "sweep.grids=[]"]
+    cfg = ldc.load(overrides)
+    assert cfg.data.name == data and cfg.wandb.mode == wandb
+    assert set(cfg.schedules) == set(_options("schedule"))
+    assert ldc.sweep_points(cfg)
+
+
+@pytest.mark.parametrize("experiment", _options("experiment"))
+def test_experiment_presets(experiment):
+    cfg = ldc.load([f"experiment={experiment}"])
+    assert cfg.sweep.name == experiment
+    assert len(ldc.sweep_points(cfg)) >= 3
+
+
+def test_mnist_and_file_groups_compose_without_data(tmp_path):
+    cfg = ldc.apply_schema(ldc.compose(["data=mnist"]))
+    assert cfg.data.name == "mnist" and cfg.data.split == "train"
+    X = np.random.default_rng(0).random((40, 9))
+    np.save(tmp_path / "x.npy", X)
+    cfg = ldc.load(["data=file", f"data.path={tmp_path / 'x.npy'}", "sweep=smoke", "sweep.n=[20]", "learn.k=5",
+                    "sweep.rank=[3]"])
+    assert ldc.data_info(cfg.data).d == 9
+
+
+def test_sweep_grid_union_and_points():
+    cfg = ldc.load(["sweep=default"])
+    points = ldc.sweep_points(cfg)
+    base = 2 * 2 * 2 * 2  # n x rank x T x schedule
+    assert len(points) == base + 3  # plus the class-conditioned grid
+    assert {p.cond for p in points} == {"all", "c0", "c3", "c7"}
+    assert len({p.learn_key for p in points}) == base // 2 + 3  # rank does not change the learn job
+
+
+def test_paper_sweep_matches_the_paper_settings():
+    cfg = ldc.apply_schema(ldc.compose(["sweep=paper", "data=mnist"]))
+    ldc.check_values(cfg)
+    points = ldc.sweep_points(cfg)
+    assert {p.rank for p in points} == {30}
+    assert 65 in {p.T for p in points} and "linear" in {p.schedule for p in points}
+    assert {p.cond for p in points} >= {f"c{i}" for i in range(10)}
+    assert len({p.n for p in points if p.T == 65 and p.cond == "all" and p.schedule == "linear"}) >= 4
+
+
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        (["sweep.T=[abc]"], "sweep.T"),
+        (["sweep.T=abc"], "sweep.T"),
+        (["sweep.T=[0]"], "sweep.T"),
+        (["sweep.n=[1]"], "sweep.n"),
+        (["sweep.n=[5000]"], "sweep.n"),
+        (["sweep.rank=[0]"], "sweep.rank"),
+        (["sweep.rank=[31]"], "learn.k"),
+        (["learn.k=65", "sweep.rank=[65]"], "learn.k"),
+        (["sweep.rank=[]"], "sweep.rank"),
+        (["sweep.T=[10,10]"], "sweep.T"),
+        (["sweep.schedule=[quadratic]"], "sweep.schedule"),
+        (["sweep.classes=[11]"], "sweep.classes"),
+        (["sweep=nope"], "sweep"),
+        (["data=nope"], "data"),
+        (["wandb.mode=sometimes"], "wandb.mode"),
+        (["schedules.linear.sigma_max=-1"], "schedules.linear.sigma_max"),
+        (["schedules.linear.sigma_max=inf"], "schedules.linear.sigma_max"),
+        (["learn.method=fast"], "learn.method"),
+        (["data.name=imagenet"], "data.name"),
+        (["+unknown_key=1"], "unknown_key"),
+    ],
+)
+def test_bad_overrides_fail_naming_the_key(overrides, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        ldc.load(overrides)
+
+
+def test_missing_mnist_directory_says_how_to_get_it(tmp_path):
+    with pytest.raises(DataError, match="data.download=true"):
+        ldc.load(["data=mnist", f"data.dir={tmp_path / 'absent'}"])
+
+
+def test_parse_overrides():
+    assert ldc.parse_overrides("sweep=paper data=mnist 'sweep.T=[20,65]'") == [
+        "sweep=paper", "data=mnist", "sweep.T=[20,65]"]
+    assert ldc.parse_overrides(["a=1"]) == ["a=1"]
+    assert ldc.parse_overrides(None) == []
+
+
+def test_derived_seeds_are_stable_and_distinct():
+    a = ldc.derive_seed(0, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
+    b = ldc.derive_seed(0, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
+    c = ldc.derive_seed(0, "generate", "digits/all/n100_s0/linear_T5").generate_state(2)
+    d = ldc.derive_seed(1, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
+    assert (a == b).all() and not (a == c).all() and not (a == d).all()
+
+
+def test_cli_prints_resolved_yaml(capsys):
+    assert ldc.main(["--points", "sweep=smoke"]) == 0
+    out = capsys.readouterr().out
+    assert "name: smoke" in out and "sigma_max: 10.0" in out and "digits/all/n100_s0/linear_T5/r4" in out
+    assert ldc.main(["sweep.T=[0]"]) == 2
+
+
+def test_theorem_schedule_scale():
+    cfg = ldc.load(["sweep=smoke"])
+    sched = ldc.schedule_for(cfg, "constant", 50)
+    np.testing.assert_allclose(sched.sigma[1:], cfg.schedules.constant.sigma_max / 50)
+    assert ldc.schedule_for(cfg, "linear", 50).sigma_bar[-1] == pytest.approx(cfg.data.sigma_max)

@@ -1,0 +1,286 @@
+"""Tests for lindiff.tracking against the real wandb package, offline, without mocks."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lindiff.errors import ConfigError, DataError
+from lindiff.tracking import (
+    Tracker,
+    find_wandb_files,
+    flatten_config,
+    make_run_id,
+    read_wandb_file,
+    start_run,
+)
+
+wandb = pytest.importorskip("wandb")
+
+CONFIG = {
+    "data": {"name": "gaussian", "n": 100, "dims": [2, 3]},
+    "schedule": {"kind": "linear", "T": 10, "sigma_max": 2.5},
+    "seed": 7,
+}
+SIGMA_BAR = [0.0, 0.5, 1.0]
+SIN_THETA = [0.0, 0.25, 0.75]
+
+
+@pytest.fixture
+def empty_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run the test from an empty directory, to check that nothing lands in the cwd."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    return cwd
+
+
+def _write_png(path: Path) -> Path:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1, 1))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    fig.savefig(path, format="png", dpi=30)
+    return path
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def test_flatten_config_dotted_keys_and_lists() -> None:
+    flat = flatten_config({"a": {"b": 1, "c": [1, {"d": (2, 3)}], "e": {}}, "f": "x"})
+    assert flat == {"a.b": 1, "a.c": [1, {"d": [2, 3]}], "a.e": {}, "f": "x"}
+    assert flatten_config({"a": {"b": 1}}, sep="/") == {"a/b": 1}
+
+
+def test_flatten_config_rejects_colliding_keys() -> None:
+    with pytest.raises(ConfigError, match="a.b"):
+        flatten_config({"a.b": 1, "a": {"b": 2}})
+
+
+def test_make_run_id_valid_stable_hash_and_unique() -> None:
+    ids = {make_run_id("Learn_Chain (MNIST)", "n=100,seed=3") for _ in range(50)}
+    assert len(ids) == 50
+    for run_id in ids:
+        assert re.fullmatch(r"[a-z0-9-]+", run_id) and len(run_id) <= 64
+        assert run_id.startswith("learn-chain-mnist-")
+    assert len({i.rsplit("-", 1)[0] for i in ids}) == 1  # same point → same hash part
+    assert make_run_id("x", "p1").split("-")[1] != make_run_id("x", "p2").split("-")[1]
+    assert len(make_run_id("s" * 200, "p")) <= 64
+    assert make_run_id("???", "p").startswith("run-")
+
+
+# --------------------------------------------------------------------------- offline run
+
+
+def test_offline_run_round_trip(tmp_path: Path, empty_cwd: Path) -> None:
+    png = _write_png(tmp_path / "fig.png")
+    run_dir = tmp_path / "job"  # created by start_run
+    table = pd.DataFrame({"index": range(5), "eigenvalue": [5.0, 4.0, 3.0, 2.0, 1.0]})
+
+    t0 = time.perf_counter()
+    tracker = start_run(
+        "offline", "lindiff-test", group="sweep-a", job_type="learn", config=CONFIG,
+        run_dir=run_dir, name="learn-n100", run_id=make_run_id("learn", "n=100"), tags=["test"],
+    )
+    with tracker:
+        assert tracker.active and tracker.reason is None
+        tracker.define_step_metric("sin_theta/*", "sigma_bar")
+        for step, (sb, st) in enumerate(zip(SIGMA_BAR, SIN_THETA)):
+            tracker.log({"sigma_bar": sb, "sin_theta/0": st}, step=step)
+        tracker.log_image("fig/sin_theta", png, caption="sin theta")
+        tracker.log_table("eigenvalues", table, max_rows=3)
+        tracker.set_summary({"final/sin_theta_0": 0.75, "n": 100})
+    elapsed = time.perf_counter() - t0
+    assert not tracker.active
+    assert elapsed < 30
+
+    assert list(empty_cwd.iterdir()) == []
+    files = find_wandb_files(tmp_path)
+    assert files == [tracker.run_path]
+    assert files[0].name == f"run-{tracker.run_id}.wandb"
+    assert files[0].is_relative_to(run_dir)
+
+    run = read_wandb_file(files[0])
+    assert (run.run_id, run.project, run.group, run.job_type) == (
+        tracker.run_id, "lindiff-test", "sweep-a", "learn",
+    )
+    assert run.name == "learn-n100" and run.tags == ["test"]
+    assert run.config == flatten_config(CONFIG)
+    assert run.config["data.dims"] == [2, 3] and run.config["schedule.sigma_max"] == 2.5
+
+    metric_rows = [row for row in run.history if "sigma_bar" in row]
+    assert [row["sigma_bar"] for row in metric_rows] == SIGMA_BAR
+    assert [row["sin_theta/0"] for row in metric_rows] == SIN_THETA
+    assert [row["_step"] for row in metric_rows] == [0, 1, 2]
+    image_rows = [row for row in run.history if "fig/sin_theta" in row]
+    assert len(image_rows) == 1
+    image = image_rows[0]["fig/sin_theta"]
+    assert image["_type"] == "image-file" and image["caption"] == "sin theta"
+    assert image["path"] in run.files and image["path"].endswith(".png")
+    assert (files[0].parent / "files" / image["path"]).is_file()
+    assert any(f.startswith("media/images/") for f in run.files)
+    assert any(f.startswith("media/table/") for f in run.files)
+    table_row = next(row for row in run.history if "eigenvalues" in row)
+    assert table_row["eigenvalues"]["_type"] == "table-file"
+    assert table_row["eigenvalues"]["nrows"] == 3
+
+    assert run.summary["final/sin_theta_0"] == 0.75 and run.summary["n"] == 100
+    assert run.summary["sin_theta/0"] == SIN_THETA[-1]
+    assert run.exit_code == 0
+    assert run.record_types["run"] == 1 and run.record_types["history"] >= 4
+    assert run.record_types["exit"] == 1
+
+
+def test_exception_in_context_finishes_with_exit_code_1(tmp_path: Path, empty_cwd: Path) -> None:
+    with pytest.raises(RuntimeError, match="boom"):
+        with start_run("offline", "p", "g", "jt", {"a": 1}, tmp_path / "job") as tracker:
+            tracker.log({"x": 1.0})
+            raise RuntimeError("boom")
+    assert not tracker.active
+    run = read_wandb_file(tracker.run_path)
+    assert run.exit_code == 1 and run.config == {"a": 1}
+
+
+def test_two_runs_have_distinct_ids_and_files(tmp_path: Path, empty_cwd: Path) -> None:
+    paths, ids = [], []
+    for job in ("job-a", "job-b"):
+        run_id = make_run_id("generate", "point-1")
+        with start_run("offline", "p", "g", "generate", {"job": job}, tmp_path / job, run_id=run_id) as tracker:
+            tracker.log({"x": 1.0})
+        ids.append(tracker.run_id)
+        paths.append(tracker.run_path)
+    assert ids[0] != ids[1]
+    assert paths[0] != paths[1]
+    assert find_wandb_files(tmp_path) == sorted(paths)
+    assert [read_wandb_file(p).config["job"] for p in paths] == ["job-a", "job-b"]
+    assert list(empty_cwd.iterdir()) == []
+
+
+def test_failing_method_warns_once_and_goes_inactive(
+    tmp_path: Path, empty_cwd: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracker = start_run("offline", "p", "g", "jt", {}, tmp_path / "job")
+    tracker.log({"x": 1.0}, step=0)
+    with caplog.at_level(logging.WARNING, logger="lindiff.tracking"):
+        tracker.log_image("img", tmp_path / "missing.png")
+        tracker.log({"x": 2.0}, step=1)
+        tracker.finish()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "log_image" in warnings[0].getMessage()
+    assert not tracker.active and "log_image" in tracker.reason
+    run = read_wandb_file(tracker.run_path)  # the run was closed cleanly
+    assert [row["x"] for row in run.history if "x" in row] == [1.0]
+
+
+# --------------------------------------------------------------------------- modes
+
+
+@pytest.fixture
+def unreachable_server(monkeypatch: pytest.MonkeyPatch):
+    """Point W&B at a closed local port with a dummy key; reset wandb's cached env around it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("WANDB_API_KEY", "0" * 40)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    wandb.teardown()  # wandb reads the environment once per process
+    yield f"127.0.0.1:{port}"
+    wandb.teardown()
+
+
+def test_online_unreachable_server_is_skipped_with_warning(
+    tmp_path: Path, empty_cwd: Path, unreachable_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    t0 = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger="lindiff.tracking"):
+        tracker = start_run("online", "p", "g", "jt", {"a": 1}, tmp_path / "job", init_timeout=3.0)
+    assert time.perf_counter() - t0 < 25
+    assert not tracker.active and tracker.run_path is None
+    assert "W&B skipped" in tracker.reason and unreachable_server in tracker.reason
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [tracker.reason]
+
+    with tracker:  # every method is a harmless no-op
+        tracker.define_step_metric("sin_theta/*", "sigma_bar")
+        tracker.log({"x": 1.0}, step=0)
+        tracker.log_image("img", tmp_path / "missing.png")
+        tracker.log_table("t", pd.DataFrame({"a": [1]}))
+        tracker.set_summary({"x": 1})
+    assert list(empty_cwd.iterdir()) == []
+
+
+def test_disabled_mode_is_inactive_and_writes_nothing(tmp_path: Path, empty_cwd: Path) -> None:
+    run_dir = tmp_path / "job"
+    with start_run("disabled", "p", "g", "jt", {"a": 1}, run_dir) as tracker:
+        assert not tracker.active and tracker.run_path is None
+        assert "disabled" in tracker.reason
+        tracker.log({"x": 1.0})
+    assert not run_dir.exists()
+    assert find_wandb_files(tmp_path) == []
+    assert list(empty_cwd.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", ["dryrun", "OFFLINE", "", None])
+def test_unknown_mode_is_a_config_error(tmp_path: Path, mode: object) -> None:
+    with pytest.raises(ConfigError, match=r"wandb\.mode"):
+        start_run(mode, "p", "g", "jt", {}, tmp_path / "job")  # type: ignore[arg-type]
+    assert not (tmp_path / "job").exists()
+
+
+def test_inactive_tracker_repr_and_reason() -> None:
+    tracker = Tracker.inactive("because")
+    assert not tracker.active and tracker.reason == "because" and tracker.run_id is None
+    assert "because" in repr(tracker)
+
+
+# --------------------------------------------------------------------------- reader
+
+
+@pytest.fixture
+def wandb_file(tmp_path: Path, empty_cwd: Path) -> Path:
+    """A real offline run file with a record longer than a 32 KiB block."""
+    with start_run("offline", "p", "g", "jt", {"long": "y" * 70_000}, tmp_path / "job") as tracker:
+        for step in range(200):
+            tracker.log({"v": step, "s": "z" * (step % 40)}, step=step)
+    return tracker.run_path
+
+
+def test_reader_reassembles_records_spanning_blocks(wandb_file: Path) -> None:
+    assert wandb_file.stat().st_size > 32 * 1024
+    run = read_wandb_file(wandb_file)
+    assert run.config["long"] == "y" * 70_000
+    assert [row["v"] for row in run.history] == list(range(200))
+    assert run.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda b: b[: len(b) // 2], id="truncated-middle"),
+        pytest.param(lambda b: b[:-3], id="truncated-end"),
+        pytest.param(lambda b: b[:5], id="truncated-header"),
+        pytest.param(lambda b: b"", id="empty"),
+        pytest.param(lambda b: b"PK\x03\x04" + b[4:], id="bad-header"),
+        pytest.param(lambda b: b[:300] + bytes([b[300] ^ 0xFF]) + b[301:], id="flipped-byte"),
+    ],
+)
+def test_corrupt_file_raises_data_error_naming_it(wandb_file: Path, tmp_path: Path, damage) -> None:
+    bad = tmp_path / "bad" / "run-bad.wandb"
+    bad.parent.mkdir()
+    bad.write_bytes(damage(wandb_file.read_bytes()))
+    with pytest.raises(DataError, match=re.escape(str(bad))):
+        read_wandb_file(bad)
+
+
+def test_missing_file_raises_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="nope.wandb"):
+        read_wandb_file(tmp_path / "nope.wandb")
+    assert find_wandb_files(tmp_path / "absent") == []

@@ -1,0 +1,133 @@
+"""End to end through the real ``snakemake`` CLI on the smoke sweep, in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from lindiff import artifacts
+from lindiff.tracking import find_wandb_files, read_wandb_file
+
+REPO = Path(__file__).resolve().parents[1]
+OVERRIDES = "sweep=smoke generate.n_samples=200"
+POINT = Path("results/digits/all/n100_s0/linear_T5")
+STAGES = {"data", "learn", "analyze_bases", "generate", "analyze", "aggregate"}
+
+
+def snakemake(workdir: Path, *args: str, overrides: str = OVERRIDES) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--config", f"overrides={overrides}", *args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("smoke")
+    result = snakemake(path, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return path
+
+
+def test_all_targets_built(workdir):
+    expected = [
+        POINT.parent / "data/train.npz",
+        POINT / "learn/bases.npz",
+        POINT / "learn/config.yaml",
+        POINT / "sin_theta.parquet",
+        POINT / "fig2_sin_theta.png",
+        POINT / "r4/samples.npz",
+        POINT / "r4/metrics.json",
+        POINT / "r4/pc_distribution.parquet",
+        POINT / "r4/fig1_trajectory.png",
+        POINT / "r4/fig5_correlations.png",
+        POINT / "r4/fig6_distribution.png",
+        Path("results/sweeps/smoke/summary.parquet"),
+        Path("results/sweeps/smoke/fig3_dataset_size.png"),
+        Path("results/sweeps/smoke/fig6_distributions.png"),
+        Path("results/sweeps/smoke/power_iteration.png"),
+        Path("results/sweeps/smoke/fig1_trajectories.png"),
+    ]
+    for path in expected:
+        assert (workdir / path).is_file(), path
+    for png in workdir.glob("results/**/*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # every rule wrote its log and benchmark
+    for stage in STAGES:
+        assert list((workdir / "results/logs" / stage).rglob("*.log")), stage
+        assert list((workdir / "results/benchmarks" / stage).rglob("*.tsv")), stage
+    assert not list(workdir.rglob(".*.tmp")), "temporary files left behind"
+
+
+def test_artifacts_hold_what_they_should(workdir):
+    bases, sigma = artifacts.load_bases(workdir / POINT / "learn/bases.npz")
+    with np.load(workdir / POINT / "learn/bases.npz", allow_pickle=False) as raw:
+        assert raw["U"].dtype == np.float32 and raw["U"].shape == (6, 64, 30)
+    assert bases.sigma_bar[-1] == pytest.approx(10.0) and sigma.shape == (6,)
+    assert bases.n_train == 100
+    samples = artifacts.load_npz(workdir / POINT / "r4/samples.npz", {"deterministic": 2, "trajectory": 3})
+    assert samples["deterministic"].shape == (200, 64) and samples["trajectory"].shape == (6, 4, 64)
+    # the deterministic samples lie in the span of the clean rank-4 basis
+    U0 = bases.U[0][:, :4]
+    x = samples["deterministic"].astype(np.float64)
+    np.testing.assert_allclose(x, x @ U0 @ U0.T, atol=1e-3 * np.abs(x).max())
+    metrics = artifacts.read_json(workdir / POINT / "r4/metrics.json")
+    assert metrics["rank"] == 4 and 0 <= metrics["energy_u0_deterministic"] <= 1
+    summary = pd.read_parquet(workdir / "results/sweeps/smoke/summary.parquet")
+    assert len(summary) == 1 and summary.loc[0, "n"] == 100 and summary.loc[0, "T"] == 5
+    sidecar = yaml.safe_load((workdir / POINT / "learn/config.yaml").read_text())
+    assert sidecar["lindiff_version"] and sidecar["config"]["T"] == 5 and len(sidecar["data_sha256"]) == 64
+
+
+def test_wandb_offline_runs_read_back(workdir):
+    runs = [read_wandb_file(path) for path in find_wandb_files(workdir / "results/wandb")]
+    assert {run.job_type for run in runs} == STAGES
+    assert len({run.run_id for run in runs}) == len(runs)
+    learn = next(run for run in runs if run.job_type == "learn")
+    assert learn.group == "digits/all/n100_s0/linear_T5"
+    assert learn.config["T"] == 5 and learn.config["n"] == 100 and learn.config["schedule.name"] == "linear"
+    assert learn.config["seed"] == 0 and learn.config["data.name"] == "digits"
+    bases_run = next(run for run in runs if run.job_type == "analyze_bases")
+    assert {"sigma_bar", "sin_theta/0"} <= set().union(*(row.keys() for row in bases_run.history))
+    analyze = next(run for run in runs if run.job_type == "analyze")
+    assert analyze.config["rank"] == 4 and analyze.group.endswith("/r4")
+    assert analyze.summary["rank"] == 4
+    assert any("media/images" in name for run in runs for name in run.files)
+
+
+def test_rerun_one_rule_rebuilds_only_its_outputs(workdir):
+    learned = workdir / POINT / "learn/bases.npz"
+    generated = workdir / POINT / "r4/samples.npz"
+    analyzed = workdir / POINT / "r4/metrics.json"
+    before = {p: p.stat().st_mtime_ns for p in (learned, generated, analyzed)}
+    result = snakemake(workdir, "--cores", "1", "--forcerun", "analyze", str(POINT / "r4/metrics.json"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert analyzed.stat().st_mtime_ns > before[analyzed]
+    assert learned.stat().st_mtime_ns == before[learned]
+    assert generated.stat().st_mtime_ns == before[generated]
+
+
+def test_changing_rank_does_not_relearn(workdir):
+    learned = workdir / POINT / "learn/bases.npz"
+    before = learned.stat().st_mtime_ns
+    dry = snakemake(workdir, "-n", "--quiet", "rules", overrides=OVERRIDES + " sweep.rank=[3]")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert "learn" not in dry.stdout.split() and "generate" in dry.stdout.split()
+    result = snakemake(workdir, "--cores", "2", overrides=OVERRIDES + " sweep.rank=[3]")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert learned.stat().st_mtime_ns == before
+    assert (workdir / POINT / "r3/metrics.json").is_file()
+
+
+def test_bad_override_fails_before_any_job(tmp_path):
+    result = snakemake(tmp_path, "--cores", "1", overrides="sweep=smoke sweep.T=[0]")
+    assert result.returncode != 0
+    assert "sweep.T" in result.stderr
+    assert not (tmp_path / "results").exists()

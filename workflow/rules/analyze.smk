@@ -1,0 +1,44 @@
+# Stage 4: analyses of one sweep point at one rank (Figs. 1, 5, 6, power iteration).
+
+
+rule analyze:
+    input:
+        train=rules.prepare_data.output.train,
+        bases=rules.learn.output.bases,
+        samples=rules.generate.output.samples,
+    output:
+        metrics=rank_path("metrics.json"),
+        pc_distribution=rank_path("pc_distribution.parquet"),
+        fig1=report(
+            rank_path("fig1_trajectory.png"),
+            category="Fig. 1: trajectories",
+            subcategory="{data} {cond}",
+            labels={"n": "{n}", "schedule": "{schedule}", "T": "{T}", "rank": "{rank}", "seed": "{seed}"},
+        ),
+        fig5=report(
+            rank_path("fig5_correlations.png"),
+            category="Fig. 5: basis correlations",
+            subcategory="{data} {cond}",
+            labels={"n": "{n}", "schedule": "{schedule}", "T": "{T}", "rank": "{rank}", "seed": "{seed}"},
+        ),
+        fig6=report(
+            rank_path("fig6_distribution.png"),
+            category="Fig. 6: distribution over clean PCs",
+            subcategory="{data} {cond}",
+            labels={"n": "{n}", "schedule": "{schedule}", "T": "{T}", "rank": "{rank}", "seed": "{seed}"},
+        ),
+        sidecar=rank_path("analyze.config.yaml"),
+    params:
+        cfg=analyze_params,
+    log:
+        log_path("analyze", RANK_JOB),
+    benchmark:
+        benchmark_path("analyze", RANK_JOB)
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../scripts/analyze.py"

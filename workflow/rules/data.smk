@@ -1,0 +1,21 @@
+# Stage 1: the training set of a sweep point (indices into the data set + provenance).
+
+
+rule prepare_data:
+    output:
+        train=data_path("data/train.npz"),
+        sidecar=data_path("data/config.yaml"),
+    params:
+        cfg=data_params,
+    log:
+        log_path("data", JOB),
+    benchmark:
+        benchmark_path("data", JOB)
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../scripts/prepare_data.py"

@@ -1,0 +1,52 @@
+# Stage 2: learn the PCA bases along the schedule (rank-independent: stores learn.k components),
+# and the rank-independent analyses of the bases (Fig. 2: sin theta vs noise level).
+
+
+rule learn:
+    input:
+        train=rules.prepare_data.output.train,
+    output:
+        bases=learn_path("learn/bases.npz"),
+        sidecar=learn_path("learn/config.yaml"),
+    params:
+        cfg=learn_params,
+    log:
+        log_path("learn", LEARN_JOB),
+    benchmark:
+        benchmark_path("learn", LEARN_JOB)
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/learn.py"
+
+
+rule analyze_bases:
+    input:
+        bases=rules.learn.output.bases,
+    output:
+        sin_theta=learn_path("sin_theta.parquet"),
+        slopes=learn_path("small_noise_slopes.parquet"),
+        fig2=report(
+            learn_path("fig2_sin_theta.png"),
+            category="Fig. 2: sin theta vs noise",
+            subcategory="{data} {cond} n={n} seed={seed}",
+            labels={"schedule": "{schedule}", "T": "{T}"},
+        ),
+    params:
+        cfg=learn_params,
+    log:
+        log_path("analyze_bases", LEARN_JOB),
+    benchmark:
+        benchmark_path("analyze_bases", LEARN_JOB)
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/analyze_bases.py"

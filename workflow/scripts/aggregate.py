@@ -1,0 +1,44 @@
+"""Rule aggregate: cross-sweep tables and figures (summary, Figs. 1, 3, 6, power iteration)."""
+
+import numpy as np
+import pandas as pd
+
+from lindiff import aggregate, artifacts, plots
+from lindiff.jobs import rule_job
+
+with rule_job(snakemake, "aggregate") as job:  # noqa: F821 (snakemake is injected by Snakemake)
+    out = snakemake.output  # noqa: F821
+    points = pd.DataFrame(snakemake.params.points)  # noqa: F821
+    sweep = snakemake.params.sweep  # noqa: F821
+    image_shape = {"digits": (8, 8), "mnist": (28, 28)}.get(snakemake.params.data["name"])  # noqa: F821
+
+    metrics = [artifacts.read_json(f"{row.rank_dir}/metrics.json") for row in points.itertuples()]
+    summary = aggregate.summary_table(points, metrics)
+    artifacts.write_parquet(out.summary, summary)
+
+    sin_tables = {row.learn_dir: artifacts.read_parquet(f"{row.learn_dir}/sin_theta.parquet") for row in points.itertuples()}
+    tables_by_n = aggregate.dataset_size_tables(points, sin_tables)
+    plots.save_figure(plots.fig3_dataset_size(tables_by_n, sweep["fig3_indices"], xscale="log"), out.fig3)
+
+    profiles = {row.rank_dir: artifacts.read_parquet(f"{row.rank_dir}/pc_distribution.parquet") for row in points.itertuples()}
+    without, with_noise, best, natural, label = aggregate.profiles_over_T(points, profiles)
+    plots.save_figure(plots.fig6_distributions(without, with_noise, best, natural, label), out.fig6)
+
+    power = aggregate.power_iteration_table(summary)
+    artifacts.write_parquet(out.power_table, power)
+    plots.save_figure(plots.power_iteration_convergence(power), out.power)
+
+    trajectories, labels = aggregate.class_trajectories(
+        points, lambda rank_dir: artifacts.load_npz(f"{rank_dir}/samples.npz", {"trajectory": 3})["trajectory"]
+    )
+    d = trajectories.shape[-1]
+    shape = image_shape if image_shape and np.prod(image_shape) == d else (1, d)
+    plots.save_figure(plots.fig1_trajectory_grid(trajectories, shape, row_labels=labels, positive_final=True), out.fig1)
+
+    tracker = job.tracker
+    tracker.log_table("summary", summary)
+    tracker.log_table("power_iteration", power)
+    for key in ("fig1", "fig3", "fig6", "power"):
+        tracker.log_image(key, out[key])
+    tracker.set_summary({"n_points": len(points), "best_distance": float(summary["distance_deterministic"].min())})
+    job.log.info("aggregated %d sweep points into %s", len(points), out.summary)

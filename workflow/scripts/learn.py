@@ -1,0 +1,28 @@
+"""Rule learn: the PCA bases of the noisy training data at every level (learn.k components)."""
+
+from lindiff import artifacts
+from lindiff.config import schedule_from_params
+from lindiff.data import sha256_of_array
+from lindiff.jobs import load_training_set, rule_job
+from lindiff.learn import learn_bases
+
+with rule_job(snakemake, "learn") as job:  # noqa: F821 (snakemake is injected by Snakemake)
+    p, out = job.params, snakemake.output  # noqa: F821
+    X, _ = load_training_set(job.cfg("data"), snakemake.input.train)  # noqa: F821
+    schedule = schedule_from_params(p["schedule"], p["T"])
+    k = min(p["learn"]["k"], X.shape[1])
+    job.log.info("learn: n=%d d=%d T=%d k=%d method=%s noise=%s", *X.shape, p["T"], k,
+                 p["learn"]["method"], p["learn"]["noise"])
+    bases = learn_bases(
+        X, schedule, k,
+        method=p["learn"]["method"], noise=p["learn"]["noise"], centered=p["learn"]["centered"],
+        seed=job.seed(), progress=True,
+    )
+    artifacts.save_bases(out.bases, bases, schedule.sigma)
+    job.write_sidecar(out.sidecar, data_sha256=sha256_of_array(X), sigma_bar_T=float(schedule.sigma_bar[-1]))
+    job.tracker.define_step_metric("eigval/*", "sigma_bar")
+    for t in range(bases.T + 1):
+        job.tracker.log({"sigma_bar": float(bases.sigma_bar[t]),
+                         **{f"eigval/{i}": float(v) for i, v in enumerate(bases.eigvals[t, :10])}}, step=t)
+    job.tracker.set_summary({"n_train": bases.n_train, "d": bases.d, "k": bases.k, "T": bases.T,
+                             "sigma_bar_T": float(bases.sigma_bar[-1]), "top_eigval": float(bases.eigvals[0, 0])})
