@@ -196,19 +196,18 @@ def mnist_dir(data_cfg) -> Path | None:
 
 
 def load_data(data_cfg) -> datasets.Dataset:
-    """Load the configured data set (samples as rows)."""
+    """Load the configured data set (samples as rows) through :func:`lindiff.data.load_dataset`."""
     name = data_cfg.name
-    if name == "digits":
-        return datasets.load_digits()
-    if name == "mnist":
-        return datasets.load_mnist(mnist_dir(data_cfg), split=data_cfg.split, download=data_cfg.download)
-    if name == "spiked":
-        return datasets.make_spiked(
-            data_cfg.d, data_cfg.n_total, list(data_cfg.lambdas), data_cfg.floor, seed=data_cfg.data_seed
-        ).dataset
-    if name == "file":
-        return datasets.load_array_file(data_cfg.path)
-    raise ConfigError(f"data.name={name!r} is unknown; allowed: {', '.join(datasets.DATASET_NAMES)}")
+    kwargs = {
+        "digits": lambda: {},
+        "mnist": lambda: {"directory": mnist_dir(data_cfg), "split": data_cfg.split, "download": data_cfg.download},
+        "spiked": lambda: {"d": data_cfg.d, "n": data_cfg.n_total, "lambdas": list(data_cfg.lambdas),
+                           "floor": data_cfg.floor, "seed": data_cfg.data_seed},
+        "file": lambda: {"path": data_cfg.path},
+    }
+    if name not in kwargs:
+        raise ConfigError(f"data.name={name!r} is unknown; allowed: {', '.join(datasets.DATASET_NAMES)}")
+    return datasets.load_dataset(name, **kwargs[name]())
 
 
 def data_info(data_cfg) -> DataInfo:

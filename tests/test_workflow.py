@@ -126,6 +126,15 @@ def test_changing_rank_does_not_relearn(workdir):
     assert (workdir / POINT / "r3/metrics.json").is_file()
 
 
+def test_report_holds_every_figure(workdir):
+    result = snakemake(workdir, "--report", "results/report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (workdir / "results/report.html").read_text(errors="replace")
+    for name in ("fig2_sin_theta.png", "fig5_correlations.png", "fig6_distribution.png", "fig3_dataset_size.png",
+                 "power_iteration.png", "fig1_trajectories.png"):
+        assert name in html, name
+
+
 def test_bad_override_fails_before_any_job(tmp_path):
     result = snakemake(tmp_path, "--cores", "1", overrides="sweep=smoke sweep.T=[0]")
     assert result.returncode != 0
