@@ -151,9 +151,10 @@ def load_npz(path, required: Mapping[str, int | None]) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------- bases
 
 
-def save_bases(path, bases: Bases, sigma: np.ndarray) -> Path:
+def save_bases(path, bases: Bases, sigma: np.ndarray, data_sha256: str = "") -> Path:
     """``bases.npz``: ``U`` (T+1, d, k) float32, ``eigvals`` (T+1, k), ``sigma_bar`` and
-    ``sigma`` (T+1,), ``n_train`` (), ``mean`` (d,) or (0,) when uncentered."""
+    ``sigma`` (T+1,), ``n_train`` (), ``mean`` (d,) or (0,) when uncentered, and the
+    ``data_sha256`` of the training set (provenance, see :func:`bases_data_checksum`)."""
     return save_npz(
         path,
         U=bases.U.astype(np.float32),
@@ -162,7 +163,17 @@ def save_bases(path, bases: Bases, sigma: np.ndarray) -> Path:
         sigma=np.asarray(sigma, dtype=np.float64),
         n_train=np.int64(bases.n_train),
         mean=np.zeros(0) if bases.mean is None else bases.mean,
+        data_sha256=np.array(data_sha256),
     )
+
+
+def bases_data_checksum(path) -> str:
+    """The training set's sha256 recorded in a ``bases.npz`` ("" if none)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return str(npz["data_sha256"]) if "data_sha256" in npz.files else ""
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
 
 
 def load_bases(path) -> tuple[Bases, np.ndarray]:

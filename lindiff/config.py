@@ -211,7 +211,11 @@ def load_data(data_cfg) -> datasets.Dataset:
 
 
 def data_info(data_cfg) -> DataInfo:
-    """Size, dimension and class counts of the configured data set."""
+    """Size, dimension and class counts of the configured data set.
+
+    Loads (and so validates: checksums, shapes, finite values) the data set, so that a bad
+    file fails here, before any job runs.
+    """
     if data_cfg.name == "mnist":
         directory = mnist_dir(data_cfg)
         if directory is not None and not directory.is_dir():
@@ -220,21 +224,48 @@ def data_info(data_cfg) -> DataInfo:
                 "$LINDIFF_MNIST_DIR) at a directory with the four IDX files, or set "
                 "data.download=true to fetch them into the cache"
             )
-        if data_cfg.download:
-            datasets.download_mnist(datasets.default_mnist_cache_dir() if directory is None else directory)
-        base = datasets.MNIST_FILES[(data_cfg.split, "labels")]
-        labels = datasets.read_idx(
-            datasets.find_mnist_file(directory or datasets.default_mnist_cache_dir(), base.base_name),
-            expected_md5=base.md5,
+    data = load_data(data_cfg)
+    if data.labels is None:
+        return DataInfo(n_total=data.n, d=data.d, class_counts={})
+    classes, counts = np.unique(data.labels, return_counts=True)
+    return DataInfo(n_total=data.n, d=data.d, class_counts=dict(zip(classes.tolist(), counts.tolist())))
+
+
+def confined_path(key: str, value: str, base: Path | None = None) -> Path:
+    """Resolve a path from the config: relative paths must stay inside ``base`` (the working
+    directory); reaching elsewhere takes an absolute path, i.e. the user's explicit choice."""
+    base = (base or Path.cwd()).resolve()
+    path = Path(os.path.expanduser(value))
+    if path.is_absolute():
+        return path
+    resolved = (base / path).resolve()
+    if resolved != base and base not in resolved.parents:
+        raise ConfigError(
+            f"{key}={value!r} leaves the working directory {base}; give an absolute path to use a location outside it"
         )
-        d = 784
-    else:
-        data = load_data(data_cfg)
-        labels, d = data.labels, data.d
-        if labels is None:
-            return DataInfo(n_total=data.n, d=d, class_counts={})
-    classes, counts = np.unique(labels, return_counts=True)
-    return DataInfo(n_total=len(labels), d=d, class_counts=dict(zip(classes.tolist(), counts.tolist())))
+    return resolved
+
+
+def check_writable(key: str, path: Path) -> None:
+    """The directory ``path`` exists and is writable, or can be created (nothing is created)."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(f"{key}={str(path)!r} cannot be created: {probe} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}={str(path)!r} is not writable (no write permission on {probe})")
+
+
+def check_paths(cfg, base: Path | None = None) -> None:
+    """Paths from the config: confined to the working directory unless absolute; results writable."""
+    check_writable("results_dir", confined_path("results_dir", cfg.results_dir, base))
+    if cfg.data.name == "file" and cfg.data.path:
+        confined_path("data.path", cfg.data.path, base)
+    if cfg.data.name == "mnist" and cfg.data.dir:
+        confined_path("data.dir", cfg.data.dir, base)
 
 
 # --------------------------------------------------------------------------- sweep
@@ -385,11 +416,11 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
 
 
 def _check_against_data(axes: dict, info: DataInfo, k: int) -> None:
-    if k > info.d:
-        raise ConfigError(f"learn.k={k} exceeds the data dimension d={info.d}; set learn.k <= {info.d}")
     for rank in axes["rank"]:
         if rank > info.d:
             raise ConfigError(f"sweep.rank={rank} exceeds the data dimension d={info.d}")
+    if k > info.d:
+        raise ConfigError(f"learn.k={k} exceeds the data dimension d={info.d}; set learn.k <= {info.d}")
     for cls in axes["classes"]:
         if str(cls) == "all":
             available, where = info.n_total, "the data set"
@@ -410,6 +441,7 @@ def load(overrides=(), config_dir=None, check_data: bool = True) -> DictConfig:
     """Compose, type-check and value-check the configuration.  Raises :class:`ConfigError`."""
     cfg = apply_schema(compose(parse_overrides(overrides), config_dir))
     check_values(cfg)
+    check_paths(cfg)
     if check_data:
         check_values(cfg, data_info(cfg.data))
     return cfg

@@ -104,6 +104,14 @@ def point_id(wildcards) -> str:
     return "/".join(parts)
 
 
+def logged_levels(T: int, max_points: int = 200):
+    """Levels ``t`` logged to W&B as history: all of ``0..T``, or ``max_points`` spread evenly
+    (the artifacts keep every level)."""
+    import numpy as np
+
+    return np.unique(np.linspace(0, T, min(T + 1, max_points)).round().astype(int))
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 

@@ -52,7 +52,7 @@ with rule_job(snakemake, "analyze") as job:  # noqa: F821 (snakemake is injected
     fig6 = plots.fig6_distributions({T: profiles["deterministic"]}, {T: profiles["injected"]},
                                     profiles[best], natural, f"T = {T}, {best} chain")
     plots.save_figure(fig6, out.fig6)
-    job.write_sidecar(out.sidecar)
+    job.write_sidecar(out.sidecar, data_sha256=artifacts.bases_data_checksum(snakemake.input.bases))  # noqa: F821
 
     tracker = job.tracker
     tracker.set_summary(metrics)

@@ -1,7 +1,7 @@
 """Rule analyze_bases: sin theta between clean and noisy components vs noise (Fig. 2)."""
 
 from lindiff import analysis, artifacts, plots
-from lindiff.jobs import rule_job
+from lindiff.jobs import logged_levels, rule_job
 
 with rule_job(snakemake, "analyze_bases") as job:  # noqa: F821 (snakemake is injected by Snakemake)
     out = snakemake.output  # noqa: F821
@@ -15,7 +15,7 @@ with rule_job(snakemake, "analyze_bases") as job:  # noqa: F821 (snakemake is in
     tracker = job.tracker
     tracker.define_step_metric("sin_theta/*", "sigma_bar")
     wide = table.pivot(index="t", columns="index", values="sin_theta")
-    for t, row in wide.iterrows():
+    for t, row in wide.loc[logged_levels(bases.T)].iterrows():
         tracker.log({"sigma_bar": float(bases.sigma_bar[t]),
                      **{f"sin_theta/{i}": float(v) for i, v in row.items() if i < 20}}, step=int(t))
     tracker.log_image("fig2_sin_theta", out.fig2)

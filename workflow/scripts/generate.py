@@ -25,7 +25,7 @@ with rule_job(snakemake, "generate") as job:  # noqa: F821 (snakemake is injecte
         trajectory_injected=injected.trajectory.astype(np.float32),
         noise_std=noise_std,
     )
-    job.write_sidecar(out.sidecar)
+    job.write_sidecar(out.sidecar, data_sha256=artifacts.bases_data_checksum(snakemake.input.bases))  # noqa: F821
     norms = np.linalg.norm(deterministic.samples, axis=1)
     job.log.info("generated %d samples at rank %d (mean norm %.3g)", gen["n_samples"], p["rank"], norms.mean())
     job.tracker.set_summary({"n_samples": gen["n_samples"], "rank": p["rank"],

@@ -3,7 +3,7 @@
 from lindiff import artifacts
 from lindiff.config import schedule_from_params
 from lindiff.data import sha256_of_array
-from lindiff.jobs import load_training_set, rule_job
+from lindiff.jobs import load_training_set, logged_levels, rule_job
 from lindiff.learn import learn_bases
 
 with rule_job(snakemake, "learn") as job:  # noqa: F821 (snakemake is injected by Snakemake)
@@ -18,11 +18,12 @@ with rule_job(snakemake, "learn") as job:  # noqa: F821 (snakemake is injected b
         method=p["learn"]["method"], noise=p["learn"]["noise"], centered=p["learn"]["centered"],
         seed=job.seed(), progress=True,
     )
-    artifacts.save_bases(out.bases, bases, schedule.sigma)
-    job.write_sidecar(out.sidecar, data_sha256=sha256_of_array(X), sigma_bar_T=float(schedule.sigma_bar[-1]))
+    checksum = sha256_of_array(X)
+    artifacts.save_bases(out.bases, bases, schedule.sigma, data_sha256=checksum)
+    job.write_sidecar(out.sidecar, data_sha256=checksum, sigma_bar_T=float(schedule.sigma_bar[-1]))
     job.tracker.define_step_metric("eigval/*", "sigma_bar")
-    for t in range(bases.T + 1):
+    for t in logged_levels(bases.T):
         job.tracker.log({"sigma_bar": float(bases.sigma_bar[t]),
-                         **{f"eigval/{i}": float(v) for i, v in enumerate(bases.eigvals[t, :10])}}, step=t)
+                         **{f"eigval/{i}": float(v) for i, v in enumerate(bases.eigvals[t, :10])}}, step=int(t))
     job.tracker.set_summary({"n_train": bases.n_train, "d": bases.d, "k": bases.k, "T": bases.T,
                              "sigma_bar_T": float(bases.sigma_bar[-1]), "top_eigval": float(bases.eigvals[0, 0])})

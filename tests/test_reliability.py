@@ -1,0 +1,322 @@
+"""Reliability: bad input fails before any compute, faults leave nothing stale, runs reproduce.
+
+Every case runs the real workflow (``snakemake`` CLI) in a temporary working directory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lindiff import artifacts
+from lindiff.tracking import find_wandb_files, read_wandb_file
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = "sweep=smoke generate.n_samples=100"
+
+
+def snakemake_command(workdir: Path, overrides: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+            "--config", f"overrides={overrides}", *args]
+
+
+def run_snakemake(workdir: Path, overrides: str, *args: str, env=None, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run(snakemake_command(workdir, overrides, *args), capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _write_idx(path: Path, array: np.ndarray, magic: bytes | None = None) -> None:
+    header = magic or bytes([0, 0, 8, array.ndim])
+    payload = header + b"".join(np.uint32(s).byteswap().tobytes() for s in array.shape) + array.astype(np.uint8).tobytes()
+    with gzip.open(path, "wb") as fh:
+        fh.write(payload)
+
+
+def _fake_mnist(directory: Path, *, magic: bytes | None = None, truncate: bool = False) -> str:
+    """Four small, well-formed IDX files (which fail the real MNIST checksums)."""
+    directory.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 30), ("t10k", 10)):
+        _write_idx(directory / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)), magic)
+        _write_idx(directory / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+    if truncate:
+        images = directory / "train-images-idx3-ubyte.gz"
+        images.write_bytes(images.read_bytes()[:200])
+    return str(directory)
+
+
+def _npy(tmp: Path, name: str, array) -> str:
+    path = tmp / name
+    np.save(path, array, allow_pickle=True)
+    return str(path)
+
+
+def _npz(tmp: Path, name: str, **arrays) -> str:
+    path = tmp / name
+    np.savez(path, **arrays)
+    return str(path)
+
+
+# (id, overrides builder taking the temp dir, what the message must name)
+BAD_INPUT = [
+    ("unknown data set", lambda t: "data=imagenet", "data"),
+    ("unknown data name", lambda t: "data.name=imagenet", "data.name"),
+    ("unknown schedule", lambda t: "sweep.schedule=[quadratic]", "sweep.schedule"),
+    ("unknown sweep", lambda t: "sweep=huge", "sweep"),
+    ("wrong type", lambda t: "sweep.T=[abc]", "sweep.T"),
+    ("T < 1", lambda t: "sweep.T=[0]", "sweep.T"),
+    ("n < 2", lambda t: "sweep.n=[1]", "sweep.n"),
+    ("n > data size", lambda t: "sweep.n=[5000]", "sweep.n"),
+    ("rank 0", lambda t: "sweep.rank=[0]", "sweep.rank"),
+    ("rank > d", lambda t: "learn.k=100 sweep.rank=[100]", "sweep.rank"),
+    ("rank > stored components", lambda t: "sweep.rank=[31]", "learn.k"),
+    ("negative sigma_max", lambda t: "schedules.linear.sigma_max=-1", "schedules.linear.sigma_max"),
+    ("non-finite sigma_max", lambda t: "schedules.linear.sigma_max=nan", "schedules.linear.sigma_max"),
+    ("empty sweep axis", lambda t: "sweep.seed=[]", "sweep.seed"),
+    ("duplicate sweep values", lambda t: "sweep.n=[100,100]", "sweep.n"),
+    ("missing MNIST directory", lambda t: f"data=mnist data.dir={t / 'absent'}", "data.download=true"),
+    ("truncated gzip", lambda t: f"data=mnist data.dir={_fake_mnist(t / 'trunc', truncate=True)}", "train-images"),
+    ("wrong IDX magic", lambda t: f"data=mnist data.dir={_fake_mnist(t / 'magic', magic=bytes([1, 2, 8, 3]))}", "magic"),
+    ("checksum mismatch", lambda t: f"data=mnist data.dir={_fake_mnist(t / 'fake')}", "md5"),
+    ("npy with NaN", lambda t: f"data=file data.path={_npy(t, 'nan.npy', np.full((20, 4), np.nan))}", "nan.npy"),
+    ("npy with inf", lambda t: f"data=file data.path={_npy(t, 'inf.npy', np.full((20, 4), np.inf))}", "inf.npy"),
+    ("npy needing pickle", lambda t: f"data=file data.path={_npy(t, 'obj.npy', np.array([{'a': 1}] * 3))}", "pickle"),
+    ("wrong array rank", lambda t: f"data=file data.path={_npy(t, 'cube.npy', np.zeros((5, 4, 3)))}", "cube.npy"),
+    ("labels length mismatch", lambda t: f"data=file data.path={_npz(t, 'lab.npz', X=np.ones((50, 4)), labels=np.zeros(49))}", "lab.npz"),
+    ("class absent", lambda t: "sweep.classes=[11]", "sweep.classes"),
+    ("unwritable results directory", lambda t: f"results_dir={t / 'a_file' / 'results'}", "results_dir"),
+    ("results outside the working directory", lambda t: "results_dir=../elsewhere", "results_dir"),
+    ("unknown W&B mode", lambda t: "wandb.mode=sometimes", "wandb.mode"),
+    ("unknown config key", lambda t: "+learn.speed=3", "speed"),
+]
+
+
+@pytest.mark.parametrize("case, build, key", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
+def test_bad_input_fails_before_any_compute(tmp_path, case, build, key):
+    (tmp_path / "a_file").write_text("not a directory")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    overrides = f"{SMOKE} {build(tmp_path)}"
+    start = time.perf_counter()
+    result = run_snakemake(workdir, overrides, "--cores", "1")
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert key in result.stderr, result.stderr[-2000:]
+    assert not (workdir / "results").exists(), "an artifact was written"
+    assert not list(workdir.glob(".snakemake/log/*")) or "Select jobs" not in result.stderr
+    assert time.perf_counter() - start < 60
+
+
+def test_snakemake_config_key_is_checked(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+         "--cores", "1", "--config", "sweep=paper"], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "sweep" in result.stderr and "overrides" in result.stderr
+
+
+# --------------------------------------------------------------------------- faults
+
+
+def _learn_script_pids() -> list[int]:
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    return [int(line.split()[0]) for line in out.splitlines() if "learn.py" in line and ".snakemake" in line]
+
+
+def _arrays(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+LONG_LEARN = f"{SMOKE} sweep.T=[6000]"
+BASES = Path("results/digits/all/n100_s0/linear_T6000/learn/bases.npz")
+
+
+@pytest.mark.slow
+def test_killed_learn_job_reruns_to_identical_artifacts(tmp_path):
+    reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
+    reference.mkdir(), interrupted.mkdir()
+    process = subprocess.Popen(snakemake_command(interrupted, LONG_LEARN, "--cores", "1"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = interrupted / "results/logs/learn/digits/all/n100_s0/linear_T6000.log"
+    deadline = time.time() + 120
+    killed = False
+    while time.time() < deadline and process.poll() is None:
+        if log.exists() and "learn: n=" in log.read_text(errors="replace"):
+            for pid in _learn_script_pids():
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+            if killed:
+                break
+        time.sleep(0.2)
+    assert killed, f"the learn job was never seen running (exit {process.poll()}, log exists {log.exists()})"
+    assert process.wait(timeout=120) != 0
+    assert not (interrupted / BASES).exists(), "a killed job left its final artifact"
+    rerun = run_snakemake(interrupted, LONG_LEARN, "--cores", "2")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    clean = run_snakemake(reference, LONG_LEARN, "--cores", "2")
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    for name in (BASES, BASES.parent.parent / "r4/samples.npz"):
+        got, want = _arrays(interrupted / name), _arrays(reference / name)
+        assert got.keys() == want.keys()
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key], err_msg=f"{name}:{key}")
+    assert not list((interrupted / "results").rglob(".*.tmp")), "stale temporary files remain"
+
+
+def test_wandb_failure_leaves_complete_artifacts(tmp_path):
+    with socket.socket() as sock:  # a port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {"WANDB_BASE_URL": f"http://127.0.0.1:{port}", "WANDB_API_KEY": "x" * 40}
+    result = run_snakemake(tmp_path, f"{SMOKE} wandb=online wandb.init_timeout=3", "--cores", "2", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "results/sweeps/smoke/summary.parquet").is_file()
+    log = (tmp_path / "results/logs/learn/digits/all/n100_s0/linear_T5.log").read_text()
+    assert "W&B skipped" in log
+
+
+@pytest.mark.slow
+def test_concurrent_sweeps_share_no_state(tmp_path):
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    for d in dirs:
+        d.mkdir()
+    processes = [subprocess.Popen(snakemake_command(d, f"{SMOKE} sweep.rank=[3,4] sweep.seed=[0,1]", "--cores", "2"),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for d in dirs]
+    outputs = [p.communicate(timeout=600) for p in processes]
+    for p, (_, err) in zip(processes, outputs):
+        assert p.returncode == 0, err[-3000:]
+    runs = [read_wandb_file(f) for d in dirs for f in find_wandb_files(d / "results/wandb")]
+    assert len(runs) == 2 * (2 + 2 + 2 + 4 + 4 + 1)  # data, learn, analyze_bases per seed; generate, analyze per rank
+    assert len({r.run_id for r in runs}) == len(runs)
+    # same config in both directories: identical numbers
+    summaries = [pd.read_parquet(d / "results/sweeps/smoke/summary.parquet") for d in dirs]
+    pd.testing.assert_frame_equal(summaries[0], summaries[1])
+
+
+# --------------------------------------------------------------------------- reproducibility
+
+
+@pytest.fixture(scope="module")
+def twin_runs(tmp_path_factory):
+    dirs = [tmp_path_factory.mktemp(name) for name in ("first", "second", "other_seed")]
+    overrides = [SMOKE, SMOKE, f"{SMOKE} sweep.seed=[1]"]
+    for d, o in zip(dirs, overrides):
+        result = run_snakemake(d, o, "--cores", "2")
+        assert result.returncode == 0, result.stderr[-3000:]
+    return dirs
+
+
+@pytest.mark.parametrize("artifact", ["data/train.npz", "linear_T5/learn/bases.npz", "linear_T5/r4/samples.npz"])
+def test_same_config_same_arrays(twin_runs, artifact):
+    first, second, _ = twin_runs
+    path = Path("results/digits/all/n100_s0") / artifact
+    a, b = _arrays(first / path), _arrays(second / path)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_same_config_same_tables_and_metrics(twin_runs):
+    first, second, _ = twin_runs
+    point = Path("results/digits/all/n100_s0/linear_T5")
+    for table in ("sin_theta.parquet", "r4/pc_distribution.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(first / point / table), pd.read_parquet(second / point / table))
+    assert artifacts.read_json(first / point / "r4/metrics.json") == artifacts.read_json(second / point / "r4/metrics.json")
+
+
+def test_different_seed_different_noise(twin_runs):
+    first, _, other = twin_runs
+    a = _arrays(first / "results/digits/all/n100_s0/linear_T5/r4/samples.npz")["initial_noise"]
+    b = _arrays(other / "results/digits/all/n100_s1/linear_T5/r4/samples.npz")["initial_noise"]
+    assert not np.allclose(a, b)
+
+
+def test_sidecars_record_provenance(twin_runs):
+    import yaml
+
+    first = twin_runs[0]
+    for sidecar in first.glob("results/**/*config.yaml"):
+        meta = yaml.safe_load(sidecar.read_text())
+        assert meta["lindiff_version"] and meta["config"] and "numpy" in meta["packages"], sidecar
+        assert len(meta.get("data_sha256", "")) == 64, sidecar
+
+
+# --------------------------------------------------------------------------- security hygiene
+
+
+def test_no_pickle_anywhere_in_the_code():
+    sources = [p for p in (REPO / "lindiff").rglob("*.py")] + list((REPO / "workflow/scripts").glob("*.py"))
+    for path in sources:
+        text = path.read_text()
+        assert "allow_pickle=True" not in text, path
+        assert "eval(" not in text.replace("model.eval(", "").replace(".eval()", ""), path
+        assert "pickle.load" not in text, path
+        if "torch.load(" in text:
+            assert "weights_only=True" in text, path
+
+
+def test_loaders_refuse_pickled_artifacts(tmp_path):
+    path = tmp_path / "bases.npz"
+    np.savez(path, U=np.array([object()], dtype=object))
+    with pytest.raises(ValueError, match="npz"):
+        artifacts.load_bases(path)
+
+
+def test_half_written_artifact_is_rejected(tmp_path):
+    from lindiff.errors import DataError
+    from lindiff.learn import learn_bases
+    from lindiff.schedules import make_schedule
+
+    bases = learn_bases(np.random.default_rng(0).random((20, 5)), make_schedule("linear", 3), k=2)
+    path = artifacts.save_bases(tmp_path / "bases.npz", bases, np.zeros(4))
+    payload = path.read_bytes()
+    path.write_bytes(payload[: len(payload) // 2])
+    with pytest.raises(DataError, match="bases.npz"):
+        artifacts.load_bases(path)
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.json"
+    with pytest.raises(RuntimeError):
+        with artifacts.atomic_write(target) as fh:
+            fh.write(b"partial")
+            raise RuntimeError("crash mid-write")
+    assert not target.exists() and not list(tmp_path.iterdir())
+
+
+def test_download_is_verified_before_use(tmp_path):
+    """A mirror serving a corrupt file: nothing reaches the cache's final path."""
+    import http.server
+
+    from lindiff.data import download_mnist
+    from lindiff.errors import DataError
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07"))
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(served), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        cache = tmp_path / "cache"
+        with pytest.raises(DataError, match="md5|checksum"):
+            download_mnist(cache, mirrors=(f"http://127.0.0.1:{server.server_address[1]}/",),
+                           files=["t10k-labels-idx1-ubyte"], timeout=5)
+        assert not list(cache.glob("*")) if cache.exists() else True
+    finally:
+        server.shutdown()
+        server.server_close()
