@@ -228,35 +228,43 @@ class _ComplementWalk:
         return gram
 
 
-def data_factor(X: np.ndarray, centered: bool) -> tuple[np.ndarray, int, np.ndarray | None]:
-    """Factor the training data for the exact sampler.
+def data_moments(X: np.ndarray, centered: bool) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """The only statistics of the data the exact sampler needs.
+
+    Returns ``(gram, n_noise, mean)``: the lower Gram ``X_cᵀ X_c`` (d, d) of ``X`` or of
+    ``X`` minus its mean, the number of noise directions ``n_noise = n`` (``n - 1`` when
+    centered), and the mean (d,) or None.
+    """
+    n, _ = X.shape
+    mean = X.mean(axis=0) if centered else None
+    Xc = X - mean if centered else X
+    return lower_gram(Xc.T), (n - 1 if centered else n), mean
+
+
+def factor_from_gram(gram: np.ndarray, n_noise: int) -> tuple[np.ndarray, int]:
+    """Factor the data's Gram for the exact sampler.
 
     Parameters
     ----------
-    X : ndarray of shape (n, d)
-    centered : bool
+    gram : ndarray of shape (d, d)
+        ``X_cᵀ X_c`` (only the lower triangle is read).
+    n_noise : int
+        Number of noise directions (``n``, or ``n - 1`` when centered).
 
     Returns
     -------
     scaled_basis : ndarray of shape (d, k)
         ``A S`` with ``X_cᵀ X_c = A S² Aᵀ`` restricted to its ``k`` numerically non-zero
-        singular directions (``k <= min(d, n_noise)``), where ``X_c`` is ``X`` (or ``X`` minus
-        its mean) and ``n_noise = n`` (``n - 1`` when centered) is the number of noise
-        directions.  (Any orthonormal split of the noise directions that contains the data's
-        row space is exact; dropping null directions only moves them to the complement.)
+        directions (``k <= min(d, n_noise)``).  Any orthonormal split of the noise
+        directions that contains the data's row space is exact; dropping null directions
+        only moves them to the complement.
     m : int
         Dimension of the noise directions outside the data's span: ``n_noise - k``.
-    mean : ndarray of shape (d,) or None
     """
-    n, d = X.shape
-    mean = X.mean(axis=0) if centered else None
-    Xc = X - mean if centered else X
-    n_noise = n - 1 if centered else n
-    gram = lower_gram(Xc.T)
+    d = gram.shape[0]
     vals, vecs = top_eigh(gram, min(d, n_noise))
     keep = vals > max(vals[0], 0.0) * d * np.finfo(np.float64).eps
-    scaled_basis = vecs[:, keep] * np.sqrt(vals[keep])
-    return scaled_basis, n_noise - int(keep.sum()), mean
+    return vecs[:, keep] * np.sqrt(vals[keep]), n_noise - int(keep.sum())
 
 
 # --------------------------------------------------------------------------- samplers
@@ -291,7 +299,12 @@ def _progress(iterable, enabled: bool, desc: str):
 
 def _exact_grams(X, schedule, centered, noise, rng, progress):
     """Yield lower Grams of ``n Σ̂_t`` for t = 0..T with the exact O(d³)-per-step sampler."""
-    scaled_basis, m, _ = data_factor(X, centered)
+    gram, n_noise, _ = data_moments(X, centered)
+    yield from _exact_grams_from_moments(gram, n_noise, schedule, noise, rng, progress)
+
+
+def _exact_grams_from_moments(gram, n_noise, schedule, noise, rng, progress):
+    scaled_basis, m = factor_from_gram(gram, n_noise)
     d, k_data = scaled_basis.shape
     walk = _ComplementWalk.start(d, m)
     shifted = scaled_basis.copy()  # A S + Y_t, Y_t = noise along the data's row space
@@ -388,22 +401,58 @@ def learn_bases(
     Bases
     """
     X = _check_inputs(X, schedule, k, method, noise)
-    n, _ = X.shape
     grams = _SAMPLERS[method](X, schedule, centered, noise, as_generator(seed), progress)
-    U = np.empty((schedule.T + 1, X.shape[1], k))
-    eigvals = np.empty((schedule.T + 1, k))
-    previous = None
+    return _bases_from_grams(grams, schedule, k, len(X), X.mean(axis=0) if centered else None)
+
+
+def _bases_from_grams(grams, schedule: Schedule, k: int, n: int, mean) -> Bases:
+    U, eigvals, previous = None, np.empty((schedule.T + 1, k)), None
     for t, gram in enumerate(grams):
         vals, vecs = top_eigh(gram, k)
         previous = align_signs(vecs, previous)
+        if U is None:
+            U = np.empty((schedule.T + 1, vecs.shape[0], k))
         U[t], eigvals[t] = previous, vals / n
-    return Bases(
-        U=U,
-        eigvals=eigvals,
-        sigma_bar=schedule.sigma_bar.copy(),
-        n_train=n,
-        mean=X.mean(axis=0) if centered else None,
-    )
+    return Bases(U=U, eigvals=eigvals, sigma_bar=schedule.sigma_bar.copy(), n_train=n, mean=mean)
+
+
+def learn_bases_from_gram(
+    gram: np.ndarray,
+    n_train: int,
+    schedule: Schedule,
+    k: int,
+    mean: np.ndarray | None = None,
+    noise: str = "cumulative",
+    seed=0,
+    progress: bool = False,
+) -> Bases:
+    """The exact learn from the data's Gram alone: cost independent of ``n``.
+
+    The exact sampler needs only ``X_cᵀ X_c`` and ``n``, so the Gram can be computed once
+    (or accumulated in chunks for data that does not fit in memory) and cached per data
+    set and ``n``.  Same distribution as :func:`learn_bases` with ``method="exact"``.
+
+    Parameters
+    ----------
+    gram : ndarray of shape (d, d)
+        ``Xᵀ X``, or ``(X - mean)ᵀ (X - mean)`` for centered learning.
+    n_train : int
+    schedule, k, noise, seed, progress
+        As in :func:`learn_bases`.
+    mean : ndarray of shape (d,), optional
+        Given for centered learning (the noise then lives in ``n_train - 1`` directions).
+    """
+    gram = np.asarray(gram, dtype=np.float64)
+    if gram.ndim != 2 or gram.shape[0] != gram.shape[1] or not np.all(np.isfinite(gram)):
+        raise DataError(f"gram must be a finite square matrix, got shape {gram.shape}")
+    if n_train < 2:
+        raise ConfigError(f"n must be >= 2 training samples, got n={n_train}")
+    check_rank(k, gram.shape[0])
+    if noise not in NOISE_MODES:
+        raise ConfigError(f"unknown noise mode {noise!r}; allowed: {', '.join(NOISE_MODES)}")
+    n_noise = n_train - 1 if mean is not None else n_train
+    grams = _exact_grams_from_moments(np.asfortranarray(gram), n_noise, schedule, noise, as_generator(seed), progress)
+    return _bases_from_grams(grams, schedule, k, n_train, mean)
 
 
 def learn_per_class(

@@ -162,3 +162,17 @@ def test_bad_input(X, kwargs, error, key):
 def test_bases_validate_shapes():
     with pytest.raises(DataError, match="eigvals"):
         Bases(U=np.zeros((3, 4, 2)), eigvals=np.zeros((3, 3)), sigma_bar=np.zeros(3), n_train=5)
+
+
+@pytest.mark.parametrize("centered", [False, True])
+def test_learn_from_gram_equals_learn_from_data(centered):
+    from lindiff.learn import learn_bases_from_gram
+
+    X = _data(80, 7)
+    sched = make_schedule("linear", 6, sigma_max=2.0)
+    from_data = learn_bases(X, sched, k=3, centered=centered, seed=4)
+    mean = X.mean(axis=0) if centered else None
+    Xc = X - mean if centered else X
+    from_gram = learn_bases_from_gram(Xc.T @ Xc, 80, sched, k=3, mean=mean, seed=4)
+    np.testing.assert_allclose(from_gram.U, from_data.U, atol=1e-10)
+    np.testing.assert_allclose(from_gram.eigvals, from_data.eigvals, rtol=1e-10)
