@@ -1,0 +1,165 @@
+import numpy as np
+import pytest
+
+from lindiff import generalization as gen
+from lindiff.data import load_digits, make_spiked, split_halves
+from lindiff.errors import ConfigError, DataError
+from lindiff.generate import injection_std, run_chain
+from lindiff.learn import learn_bases
+from lindiff.schedules import make_schedule
+
+# --------------------------------------------------------------------------- similarities
+
+
+def test_cosine_similarity_rows_known_values():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((50, 13)) * rng.uniform(1e-3, 1e3, (50, 1))
+    np.testing.assert_array_equal(gen.cosine_similarity_rows(A, A), 1.0)  # exactly 1
+    np.testing.assert_allclose(gen.cosine_similarity_rows(A, -3.0 * A), -1.0, atol=1e-15)
+    B = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
+    C = np.array([[0.0, 2.0], [1.0, 1.0], [1.0, 0.0]])
+    np.testing.assert_allclose(gen.cosine_similarity_rows(B, C), [0.0, 0.0, 1 / np.sqrt(2)])
+    with pytest.raises(DataError):
+        gen.cosine_similarity_rows(B, C[:2])
+
+
+def test_nearest_neighbor_equals_brute_force():
+    rng = np.random.default_rng(1)
+    samples = rng.standard_normal((40, 30))
+    train = rng.standard_normal((203, 30))
+    train[150] = train[17] * 2.0  # an exact tie: the lower index must win
+    samples[5] = train[17]
+    train[60] = 0.0  # a zero row has similarity 0
+    def unit(X):
+        return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-300)
+
+    full = unit(samples) @ unit(train).T
+    for chunk in (7, 64, 10_000):
+        sim, idx = gen.nearest_neighbor_similarity(samples, train, chunk_size=chunk)
+        np.testing.assert_array_equal(idx, np.argmax(full, axis=1))
+        np.testing.assert_allclose(sim, full.max(axis=1), atol=1e-12)
+    assert idx[5] == 17 and sim[5] == pytest.approx(1.0)
+
+
+def test_span_cosine():
+    rng = np.random.default_rng(2)
+    train = rng.standard_normal((3, 20))
+    inside = rng.standard_normal((10, 3)) @ train
+    np.testing.assert_allclose(gen.span_cosine(inside, train), 1.0, atol=1e-12)
+    orth = np.linalg.svd(train)[2][3:8]  # orthogonal to the span
+    np.testing.assert_allclose(gen.span_cosine(orth, train), 0.0, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- the A/B study
+
+
+def test_ab_study_identical_models_and_memorizing_models():
+    rng = np.random.default_rng(3)
+    train_a, train_b = rng.standard_normal((30, 400)), rng.standard_normal((30, 400))
+    same = gen.ab_study(train_a[:10], train_a[:10], train_a, train_a)
+    np.testing.assert_array_equal(same.per_sample["cos_ab"], 1.0)
+    assert same.summary["cos_ab"] == 1.0 and same.summary["frac_closer_to_train"] == 0.0
+    # two models that return copies of their own training images (memorization)
+    memo = gen.ab_study(train_a[:10], train_b[:10], train_a, train_b)
+    np.testing.assert_array_equal(memo.per_sample["nn_index_a"], np.arange(10))
+    np.testing.assert_array_equal(memo.per_sample["nn_index_b"], np.arange(10))
+    np.testing.assert_allclose(memo.per_sample["nn_sim_a"], 1.0)
+    assert abs(memo.summary["cos_ab"]) < 0.2  # independent 400-d Gaussians
+    assert memo.summary["frac_closer_to_train"] == 1.0
+    assert set(memo.summary) >= {"n_pairs", "cos_ab", "nn_sim_a", "nn_sim_b", "frac_a_closer_to_train",
+                                 "frac_b_closer_to_train", "frac_closer_to_train"}
+
+
+@pytest.fixture(scope="module")
+def digits_halves():
+    data = load_digits()
+    half_a, half_b = split_halves(data, seed=0)
+    return data, half_a, half_b
+
+
+SMALL_NOISE = make_schedule("linear", 20, sigma_max=0.3)
+
+
+def test_pixel_noise_chain_matches_run_chain_and_eq25():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((60, 12)) * np.linspace(3.0, 0.3, 12)
+    bases = learn_bases(X, make_schedule("linear", 6, sigma_max=2.0), k=4, seed=1)
+    # deterministic chain: identical to run_chain (ξ_T is drawn first in both)
+    np.testing.assert_allclose(gen.run_chain_pixel_noise(bases, 9, rank=3, seed=5),
+                               run_chain(bases, 9, rank=3, seed=5).samples, atol=1e-12)
+    # injected chain: x_T = P_T ξ_T, x_t = P_t (x_{t+1} + ξ_t) with ξ_t drawn in pixel space
+    noise = np.linspace(0.2, 0.8, 6)
+    got = gen.run_chain_pixel_noise(bases, 5, rank=3, noise_std=noise, initial_std=1.5, seed=6)
+    replay = np.random.default_rng(6)
+    P = [U[:, :3] @ U[:, :3].T for U in bases.U]
+    x = 1.5 * replay.standard_normal((5, 12)) @ P[6]
+    for t in range(5, -1, -1):
+        x = (x + noise[t] * replay.standard_normal((5, 12))) @ P[t]
+    np.testing.assert_allclose(got, x, atol=1e-10)
+
+
+def test_linear_identical_halves_give_similarity_one(digits_halves):
+    _, half_a, _ = digits_halves
+    noise = injection_std(SMALL_NOISE.sigma, "increment")
+    for space in gen.NOISE_SPACES:
+        study = gen.linear_ab_study(half_a, half_a, 50, SMALL_NOISE, rank=5, n_samples=20, noise_std=noise,
+                                    learn_seed_a=3, learn_seed_b=3, noise_space=space)
+        np.testing.assert_array_equal(study.per_sample["cos_ab"], 1.0)
+
+
+def test_linear_two_training_images_samples_lie_in_their_span(digits_halves):
+    """n = 2 (the smallest learn_bases accepts), rank 2, uncentered: U_0's two components span
+    the two training images, and x_g = U_0 a_0, so every sample is a combination of them."""
+    _, half_a, half_b = digits_halves
+    noise = injection_std(SMALL_NOISE.sigma, "increment")
+    study = gen.linear_ab_study(half_a, half_b, 2, SMALL_NOISE, rank=2, n_samples=30, noise_std=noise)
+    assert study.summary["span_cos_a"] == pytest.approx(1.0, abs=1e-10)
+    assert study.summary["span_cos_b"] == pytest.approx(1.0, abs=1e-10)
+    with pytest.raises(ConfigError, match="n must be >= 2"):
+        gen.linear_ab_study(half_a, half_b, 1, SMALL_NOISE, rank=1)
+
+
+@pytest.mark.parametrize("kind", ["none", "increment"])
+def test_linear_large_n_halves_agree(digits_halves, kind):
+    """n = 800 >= d = 64, rank 5, σ̄_T = 0.3 (every chain component stays far above its detection
+    threshold: λ_i²/σ̄_T² >= 4.4 against sqrt(d/n) = 0.28): both halves learn nearly the same
+    bases and the same-seed samples agree, mean cosine > 0.9 (observed 0.96-0.97 over 3 splits)."""
+    _, half_a, half_b = digits_halves
+    noise = injection_std(SMALL_NOISE.sigma, kind)
+    study = gen.linear_ab_study(half_a, half_b, 800, SMALL_NOISE, rank=5, n_samples=100, noise_std=noise)
+    assert study.summary["cos_ab"] > 0.9
+
+
+def test_linear_memorization_to_generalization(digits_halves):
+    """Kadkhodaie et al.'s transition, centered chain, cosines of the fluctuations about the
+    data mean, rank 5, increment injection (pixel-space shared noise).  n = 2: every sample is
+    closer to a training image than to the other model's sample (fraction 1.0 observed);
+    n = 800: fraction < 0.1 (observed 0.015-0.055 over 3 splits) and A/B cosine > 0.85
+    (observed 0.92-0.95)."""
+    data, half_a, half_b = digits_halves
+    noise = injection_std(SMALL_NOISE.sigma, "increment")
+    curve = gen.linear_ab_curve(half_a, half_b, [2, 800], SMALL_NOISE, rank=5, n_samples=100, noise_std=noise,
+                                centered=True, reference=data.X.mean(axis=0))
+    assert list(curve["n"]) == [2, 800]
+    small, large = curve.iloc[0], curve.iloc[1]
+    assert small["frac_closer_to_train"] > 0.9
+    assert large["frac_closer_to_train"] < 0.1
+    assert large["cos_ab"] > 0.85 > small["cos_ab"]
+
+
+def test_linear_spiked_large_n_agree():
+    """Spiked d = 50, halves of 2000 (n = 2000 >= d), rank 3, σ̄_T = 1: cosine > 0.9 (observed 0.99)."""
+    half_a, half_b = split_halves(make_spiked(50, 4000, [5.0, 3.0, 2.0], seed=5).dataset, seed=0)
+    sched = make_schedule("linear", 20, sigma_max=1.0)
+    study = gen.linear_ab_study(half_a, half_b, 2000, sched, rank=3, n_samples=100)
+    assert study.summary["cos_ab"] > 0.9
+
+
+def test_linear_ab_study_rejects_bad_input(digits_halves):
+    _, half_a, half_b = digits_halves
+    with pytest.raises(ConfigError, match="exceeds"):
+        gen.linear_ab_study(half_a, half_b, 5000, SMALL_NOISE, rank=2)
+    with pytest.raises(ConfigError, match="noise_space"):
+        gen.linear_ab_study(half_a, half_b, 10, SMALL_NOISE, rank=2, noise_space="latent")
+    with pytest.raises(ConfigError, match="gen_seed"):
+        gen.linear_ab_study(half_a, half_b, 10, SMALL_NOISE, rank=2, gen_seed=np.random.default_rng(0))
