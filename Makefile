@@ -10,14 +10,14 @@ PYTEST_ARGS ?=
 # MNIST for `make paper`: a directory with the four IDX files; empty = download into the cache
 MNIST_DIR ?= $(LINDIFF_MNIST_DIR)
 
-.PHONY: setup run test paper report demo bench lint clean distclean
+.PHONY: setup run test test-slurm paper report demo bench lint clean distclean
 
 setup: $(STAMP)
 
 # Re-install whenever the dependency list changes.
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
-		|| { echo "lindiff needs Python >= 3.10 (set PYTHON=/path/to/python3.x)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+		|| { echo "lindiff needs Python >= 3.11 (set PYTHON=/path/to/python3.x)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
@@ -31,6 +31,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The smoke sweep on a real one-node SLURM cluster (root; apt-get installs slurm-wlm + munge if
+# missing; starts/stops munged, slurmctld, slurmd on 127.0.0.1). LINDIFF_SKIP_SLURM=1 skips it.
+test-slurm: $(STAMP)
+	$(BIN)/python -m pytest tests/test_slurm.py -v -rs $(PYTEST_ARGS)
 
 paper: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --config overrides="sweep=paper data=mnist \

@@ -147,12 +147,15 @@ def rule_job(snakemake, stage: str, *, extra_config: dict | None = None):
         name=f"{stage}:{point}",
         run_id=make_run_id(stage, point),
         config=flatten_config({**params, **(extra_config or {}), "point": point, "stage": stage,
-                               "sweep": runtime.get("sweep"), "lindiff_version": __version__}),
+                               "sweep": runtime.get("sweep"), "lindiff_version": __version__,
+                               "slurm_job_id": os.environ.get("SLURM_JOB_ID")}),
         run_dir=run_dir,
         init_timeout=float(wandb_cfg.get("init_timeout", 60.0)),
         logger=log,
     )
     log.info("stage %s, point %s, threads %s", stage, point, getattr(snakemake, "threads", 1))
+    if os.environ.get("SLURM_JOB_ID"):
+        log.info("SLURM job %s on %s", os.environ["SLURM_JOB_ID"], os.environ.get("SLURMD_NODENAME", "?"))
     job = Job(stage=stage, point=point, params=params, runtime=runtime, tracker=tracker, log=log)
     try:
         yield job
