@@ -18,6 +18,7 @@ include: "workflow/rules/learn.smk"
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/analyze.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/deep.smk"
 
 
 rule all:

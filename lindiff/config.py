@@ -64,6 +64,25 @@ class ScheduleConfig:
 
 
 @dataclass
+class DeepSweep:
+    n: List[int] = field(default_factory=list)
+    size: List[str] = field(default_factory=lambda: ["default"])
+    seed: List[int] = field(default_factory=lambda: [0])
+
+
+@dataclass
+class DeepConfig:
+    enabled: bool = False
+    preset: str = "digits"
+    device: str = "auto"
+    sizes: Dict[str, Any] = field(default_factory=dict)
+    sampler: Dict[str, Any] = field(default_factory=dict)
+    jacobian: Dict[str, Any] = field(default_factory=dict)
+    psnr_sigmas: List[float] = field(default_factory=lambda: [0.1, 0.2, 0.4])
+    n_test: int = 500
+
+
+@dataclass
 class SweepConfig:
     name: str = MISSING
     n: List[int] = MISSING
@@ -75,6 +94,8 @@ class SweepConfig:
     fig3_indices: List[int] = field(default_factory=lambda: [0, 5, 10])
     # Optional union of grids: each entry overrides some axes of the base grid above.
     grids: List[Dict[str, Any]] = field(default_factory=list)
+    # Deep-denoiser models (Fig. 7): one per (n, size, seed); empty n = none.
+    deep: DeepSweep = field(default_factory=DeepSweep)
 
 
 @dataclass
@@ -116,6 +137,7 @@ class LindiffConfig:
     learn: LearnConfig = field(default_factory=LearnConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     analyze: AnalyzeConfig = field(default_factory=AnalyzeConfig)
+    deep: DeepConfig = field(default_factory=DeepConfig)
     results_dir: str = "results"
 
 
@@ -296,6 +318,29 @@ class Point:
         return f"{self.data}/{self.cond}/n{self.n}_s{self.seed}/{self.schedule}_T{self.T}/r{self.rank}"
 
 
+@dataclass(frozen=True, order=True)
+class DeepPoint:
+    """One deep-denoiser model: trained on ``n`` samples, model variant ``size``, ``seed``."""
+
+    data: str
+    n: int
+    size: str
+    seed: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.data}/all/n{self.n}_s{self.seed}/deep_{self.size}"
+
+
+def deep_points(cfg) -> list[DeepPoint]:
+    """The deep-denoiser sweep (empty when ``deep.enabled`` is false)."""
+    if not cfg.deep.enabled:
+        return []
+    sweep = cfg.sweep.deep
+    return sorted({DeepPoint(cfg.data.name, int(n), str(size), int(seed))
+                   for n in sweep.n for size in sweep.size for seed in sweep.seed})
+
+
 def cond_name(value) -> str:
     return "all" if str(value) == "all" else f"c{int(value)}"
 
@@ -389,6 +434,7 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
             raise ConfigError(f"schedules.{name}.scale={params.scale!r}; allowed: {', '.join(SCHEDULE_SCALES)}")
     if cfg.learn.k < 1:
         raise ConfigError(f"learn.k={cfg.learn.k}: must be >= 1")
+    _check_deep(cfg, info)
     if cfg.generate.n_samples < 1:
         raise ConfigError(f"generate.n_samples={cfg.generate.n_samples}: must be >= 1")
     if not 0 <= cfg.generate.n_trajectory <= cfg.generate.n_samples:
@@ -413,6 +459,28 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
                 )
         if info is not None:
             _check_against_data(axes, info, cfg.learn.k)
+
+
+def _check_deep(cfg, info: DataInfo | None) -> None:
+    if not cfg.deep.enabled or not cfg.sweep.deep.n:
+        return
+    if cfg.deep.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"deep.device={cfg.deep.device!r} is unknown; allowed: auto, cpu, cuda")
+    for key in ("n", "size", "seed"):
+        values = list(cfg.sweep.deep[key])
+        if len(set(map(str, values))) != len(values):
+            raise ConfigError(f"sweep.deep.{key} has duplicate values: {values}")
+    for size in cfg.sweep.deep.size:
+        if size not in cfg.deep.sizes:
+            raise ConfigError(f"sweep.deep.size: unknown model size {size!r}; allowed: {', '.join(cfg.deep.sizes)}")
+    for n in cfg.sweep.deep.n:
+        if n < 2:
+            raise ConfigError(f"sweep.deep.n={n}: must be >= 2")
+        if info is not None and n + cfg.deep.n_test > info.n_total:
+            raise ConfigError(
+                f"sweep.deep.n={n} plus deep.n_test={cfg.deep.n_test} held-out samples exceed the "
+                f"{info.n_total} samples of the data set"
+            )
 
 
 def _check_against_data(axes: dict, info: DataInfo, k: int) -> None:

@@ -96,7 +96,9 @@ def point_id(wildcards) -> str:
     w = dict(wildcards.items())
     if "data" not in w:
         return str(w.get("sweep", "sweep"))
-    parts = [w["data"], w["cond"], f"n{w['n']}_s{w['seed']}"]
+    parts = [w["data"], w.get("cond", "all"), f"n{w['n']}_s{w['seed']}"]
+    if "size" in w:
+        parts.append(f"deep_{w['size']}")
     if "schedule" in w:
         parts.append(f"{w['schedule']}_T{w['T']}")
     if "rank" in w:
@@ -225,3 +227,14 @@ def load_training_set(data_cfg, train_path) -> tuple[Any, Any]:
     if datasets.sha256_of_array(X) != str(train["sha256"]):
         raise DataError(f"{train_path}: the data set changed since the training set was chosen (sha256 differs)")
     return X, full
+
+
+def held_out_rows(X_full, train_path, count: int, seed) -> Any:
+    """Up to ``count`` rows of ``X_full`` not in the training set of ``train_path`` (a test set),
+    chosen with ``seed``; rows (m, d)."""
+    import numpy as np
+
+    train = artifacts.load_npz(train_path, {"indices": 1})
+    rest = np.setdiff1d(np.arange(len(X_full)), train["indices"])
+    rng = np.random.default_rng(seed)
+    return X_full[np.sort(rng.permutation(rest)[:count])]

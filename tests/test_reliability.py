@@ -23,7 +23,9 @@ from lindiff import artifacts
 from lindiff.tracking import find_wandb_files, read_wandb_file
 
 REPO = Path(__file__).resolve().parents[1]
-SMOKE = "sweep=smoke generate.n_samples=100"
+# The deep stages are left out here (sweep.deep.n=[]) to keep these runs short; their
+# determinism and checkpoint resume are tested in tests/test_deep.py.
+SMOKE = "sweep=smoke generate.n_samples=100 sweep.deep.n=[]"
 
 
 def snakemake_command(workdir: Path, overrides: str, *args: str) -> list[str]:

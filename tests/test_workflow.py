@@ -16,9 +16,11 @@ from lindiff import artifacts
 from lindiff.tracking import find_wandb_files, read_wandb_file
 
 REPO = Path(__file__).resolve().parents[1]
-OVERRIDES = "sweep=smoke generate.n_samples=200"
+OVERRIDES = "sweep=smoke generate.n_samples=200 deep.jacobian.n_points=4 deep.sampler.n_samples=1"
 POINT = Path("results/digits/all/n100_s0/linear_T5")
-STAGES = {"data", "learn", "analyze_bases", "generate", "analyze", "aggregate"}
+STAGES = {"data", "learn", "analyze_bases", "generate", "analyze", "aggregate",
+          "train_denoiser", "sample_deep", "jacobian_analysis"}
+DEEP = Path("results/digits/all/n200_s0/deep_quick")
 
 
 def snakemake(workdir: Path, *args: str, overrides: str = OVERRIDES) -> subprocess.CompletedProcess:
@@ -54,6 +56,12 @@ def test_all_targets_built(workdir):
         Path("results/sweeps/smoke/fig6_distributions.png"),
         Path("results/sweeps/smoke/power_iteration.png"),
         Path("results/sweeps/smoke/fig1_trajectories.png"),
+        DEEP / "model.pt",
+        DEEP / "train_metrics.json",
+        DEEP / "sample_path.npz",
+        DEEP / "jacobian.parquet",
+        DEEP / "fig7_sin_theta_jacobian.png",
+        DEEP / "fig_eigenvectors.png",
     ]
     for path in expected:
         assert (workdir / path).is_file(), path
@@ -84,6 +92,21 @@ def test_artifacts_hold_what_they_should(workdir):
     assert len(summary) == 1 and summary.loc[0, "n"] == 100 and summary.loc[0, "T"] == 5
     sidecar = yaml.safe_load((workdir / POINT / "learn/config.yaml").read_text())
     assert sidecar["lindiff_version"] and sidecar["config"]["T"] == 5 and len(sidecar["data_sha256"]) == 64
+
+
+def test_deep_stages_hold_the_fig7_analysis(workdir):
+    from lindiff.deep.train import load_model
+
+    model = load_model(workdir / DEEP / "model.pt")
+    assert model.image_shape == (8, 8)
+    table = pd.read_parquet(workdir / DEEP / "jacobian.parquet")
+    final = table[table["t"] == 0]
+    np.testing.assert_allclose(final["sin_theta"], 0.0, atol=1e-6)  # t = 0 is the reference basis
+    assert table["sin_theta"].between(0, 1 + 1e-9).all()
+    metrics = artifacts.read_json(workdir / DEEP / "jacobian_metrics.json")
+    assert metrics["homogeneity_error_mean"] < 1e-3  # bias-free: f(y) = J(y) y
+    train = artifacts.read_json(workdir / DEEP / "train_metrics.json")
+    assert {"psnr_deep/0.2", "psnr_linear/0.2"} <= set(train)
 
 
 def test_wandb_offline_runs_read_back(workdir):

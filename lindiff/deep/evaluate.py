@@ -35,6 +35,7 @@ __all__ = [
     "linear_denoiser_psnr",
     "denoiser_psnr",
     "compare_psnr",
+    "apply_denoiser",
 ]
 
 
@@ -65,7 +66,7 @@ def psnr(X: np.ndarray, X_hat: np.ndarray, peak: float = 1.0) -> float:
     if X.shape != X_hat.shape:
         raise DataError(f"psnr: shapes differ, {X.shape} vs {X_hat.shape}")
     mse = float(np.mean((X - X_hat) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(peak**2 / mse)
+    return float("inf") if mse == 0 else float(10.0 * np.log10(peak**2 / mse))
 
 
 def add_noise(X: np.ndarray, sigma: float, seed=0) -> np.ndarray:
@@ -121,12 +122,18 @@ def linear_denoiser_psnr(X_train: np.ndarray, X_test: np.ndarray, sigma: float, 
     return psnr(X_test, filt.denoise(add_noise(X_test, sigma, seed), sigma))
 
 
-def _denoise(model, Y: np.ndarray) -> np.ndarray:
+def apply_denoiser(model, Y: np.ndarray) -> np.ndarray:
+    """Denoise the rows of ``Y`` (n, d) -> float64 (n, d).
+
+    ``model``: anything with a ``denoise(Y)`` method (a FlatDenoiser, run in eval mode), a
+    torch module on (n, d) tensors, or a numpy callable (n, d) -> (n, d).
+    """
     if hasattr(model, "denoise"):
         return model.denoise(Y)
     if isinstance(model, torch.nn.Module):
+        device = next(iter([*model.parameters(), *model.buffers()]), torch.empty(0)).device
         with torch.no_grad():
-            return model(torch.as_tensor(Y)).double().cpu().numpy()
+            return model(torch.as_tensor(Y, device=device)).double().cpu().numpy()
     return np.asarray(model(Y), dtype=np.float64)
 
 
@@ -137,7 +144,7 @@ def denoiser_psnr(model, X_test: np.ndarray, sigma: float, seed=0) -> float:
     module on (m, d) tensors, or a numpy callable (m, d) -> (m, d).
     """
     X_test = _check_matrix(X_test, "X_test")
-    return psnr(X_test, _denoise(model, add_noise(X_test, sigma, seed)))
+    return psnr(X_test, apply_denoiser(model, add_noise(X_test, sigma, seed)))
 
 
 def compare_psnr(
@@ -152,7 +159,7 @@ def compare_psnr(
     rows = []
     for sigma in sigmas:
         Y = add_noise(X_test, sigma, seed)
-        deep = psnr(X_test, _denoise(model, Y))
+        deep = psnr(X_test, apply_denoiser(model, Y))
         linear = psnr(X_test, filt.denoise(Y, sigma))
         rows.append(
             {"sigma": float(sigma), "noisy": psnr(X_test, Y), "linear": linear, "deep": deep, "gain": deep - linear}

@@ -35,12 +35,21 @@ wildcard_constraints:
     schedule="[a-z]+",
     T="[0-9]+",
     rank="[0-9]+",
+    size="[A-Za-z0-9]+",
     sweep="[A-Za-z0-9_-]+",
 
 # Every sweep axis an artifact depends on is in its path, and only those.
 JOB = os.path.join("{data}", "{cond}", "n{n}_s{seed}")
 LEARN_JOB = os.path.join(JOB, "{schedule}_T{T}")
 RANK_JOB = os.path.join(LEARN_JOB, "r{rank}")
+
+
+DEEP_JOB = os.path.join("{data}", "all", "n{n}_s{seed}", "deep_{size}")
+
+
+def deep_path(name):
+    """results/{data}/all/n{n}_s{seed}/deep_{size}/<name>: one deep-denoiser model."""
+    return os.path.join(RESULTS, DEEP_JOB, name)
 
 
 def data_path(name):
@@ -97,6 +106,22 @@ def analyze_params(wildcards):
     return {**generate_params(wildcards), "analyze": RESOLVED["analyze"]}
 
 
+def deep_params(wildcards):
+    """Resolved config of a deep-denoiser job (the model variant's overrides included)."""
+    deep = dict(RESOLVED["deep"])
+    sizes = deep.pop("sizes")
+    return {
+        "data": RESOLVED["data"],
+        "n": int(wildcards.n),
+        "seed": int(wildcards.seed),
+        "size": wildcards.size,
+        "deep": {**deep, "overrides": sizes[wildcards.size]},
+    }
+
+
+DEEP_POINTS = ldc.deep_points(LD)
+
+
 def point_paths(point):
     fields = dict(
         data=point.data, cond=point.cond, n=point.n, seed=point.seed,
@@ -137,4 +162,7 @@ def all_targets():
         targets.append(os.path.join(row["learn_dir"], "fig2_sin_theta.png"))
         targets += [os.path.join(row["rank_dir"], name) for name in ("fig5_correlations.png", "fig6_distribution.png")]
     targets += [os.path.join(RESULTS, "sweeps", SWEEP, name) for name in AGGREGATE_OUTPUTS]
+    for point in DEEP_POINTS:
+        folder = os.path.join(RESULTS, point.id)
+        targets += [os.path.join(folder, name) for name in ("fig7_sin_theta_jacobian.png", "train_metrics.json")]
     return sorted(set(targets))
