@@ -322,3 +322,46 @@ def test_download_is_verified_before_use(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+DEEP_RUN = "sweep=smoke generate.n_samples=100 deep.sizes.quick.epochs=12 deep.jacobian.n_points=2 deep.sampler.n_samples=1"
+DEEP_DIR = Path("results/digits/all/n200_s0/deep_quick")
+
+
+def _script_pids(name: str) -> list[int]:
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    return [int(line.split()[0]) for line in out.splitlines() if f".{name}.py" in line and ".snakemake" in line]
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_from_its_checkpoint(tmp_path):
+    """kill -9 the deep training mid-run: the rerun resumes from the last checkpoint and ends
+    with the same weights as an uninterrupted run."""
+    import torch
+
+    reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
+    reference.mkdir(), interrupted.mkdir()
+    process = subprocess.Popen(snakemake_command(interrupted, DEEP_RUN, "--cores", "2"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = interrupted / DEEP_DIR / "checkpoints" / "checkpoint.pt"
+    deadline, killed = time.time() + 300, False
+    while time.time() < deadline and process.poll() is None and not killed:
+        if checkpoint.exists():
+            for pid in _script_pids("train_denoiser"):
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+        time.sleep(0.2)
+    assert killed, f"the training job was never seen with a checkpoint (exit {process.poll()})"
+    assert process.wait(timeout=300) != 0
+    assert not (interrupted / DEEP_DIR / "model.pt").exists(), "a killed job left its final artifact"
+    rerun = run_snakemake(interrupted, DEEP_RUN, "--cores", "2")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert artifacts.read_json(interrupted / DEEP_DIR / "train_metrics.json")["resumed_from_epoch"] > 0
+    clean = run_snakemake(reference, DEEP_RUN, "--cores", "2")
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    assert artifacts.read_json(reference / DEEP_DIR / "train_metrics.json")["resumed_from_epoch"] == 0
+    got = torch.load(interrupted / DEEP_DIR / "model.pt", weights_only=True)["state_dict"]
+    want = torch.load(reference / DEEP_DIR / "model.pt", weights_only=True)["state_dict"]
+    assert got.keys() == want.keys()
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=0, atol=0, msg=key)
