@@ -46,6 +46,7 @@ import logging
 import re
 import secrets
 import struct
+import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -276,6 +277,28 @@ class Tracker:
         except Exception as exc:  # noqa: BLE001 - W&B must never break the job
             self._reason = f"W&B finish failed: {_describe(exc)}"
             self._logger.warning("%s", self._reason)
+            return
+        self._wait_until_written()
+
+    def _wait_until_written(self, timeout: float = 15.0) -> None:
+        """Offline: wait until W&B's service has written the run's exit record.
+
+        ``run.finish()`` can return before the service has flushed the ``.wandb`` file (seen
+        under load), so a job that exits, or a reader that starts, right after it could see
+        an incomplete file.
+        """
+        path = self.run_path
+        if path is None:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if Path(path).is_file() and read_wandb_file(path).exit_code is not None:
+                    return
+            except DataError:
+                pass  # still being written
+            time.sleep(0.05)
+        self._logger.warning("W&B offline file %s still incomplete %.0f s after finish", path, timeout)
 
     # ----------------------------------------------------------------- context manager
 

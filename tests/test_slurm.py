@@ -33,7 +33,8 @@ from lindiff.tracking import find_wandb_files, read_wandb_file
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "integration" / "slurm_cluster.sh"
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
-OVERRIDES = "sweep=smoke generate.n_samples=100"
+# The linear stages only (sweep.deep.n=[]): six SLURM jobs, one per linear rule.
+OVERRIDES = "sweep=smoke generate.n_samples=100 sweep.deep.n=[]"
 POINT = Path("results/digits/all/n100_s0/linear_T5")
 # rule -> W&B job_type (the stage)
 RULES = {
