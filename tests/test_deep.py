@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from lindiff.data import load_digits
-from lindiff.deep.evaluate import add_noise, compare_psnr, denoiser_psnr, fit_linear_denoiser, linear_denoiser_psnr, psnr
+from lindiff.deep.evaluate import (
+    add_noise,
+    compare_psnr,
+    denoiser_psnr,
+    fit_linear_denoiser,
+    linear_denoiser_psnr,
+    psnr,
+)
 from lindiff.deep.jacobian import (
     asymmetry,
     default_method,
@@ -20,7 +27,13 @@ from lindiff.deep.jacobian import (
     path_jacobian_analysis,
     symmetric_eigh,
 )
-from lindiff.deep.models import BFBatchNorm2d, DenoiserConfig, FlatDenoiser, ProjectionDenoiser, build_denoiser
+from lindiff.deep.models import (
+    BFBatchNorm2d,
+    DenoiserConfig,
+    FlatDenoiser,
+    ProjectionDenoiser,
+    build_denoiser,
+)
 from lindiff.deep.sample import sample_ascent, sample_ve
 from lindiff.deep.train import (
     CHECKPOINT_NAME,

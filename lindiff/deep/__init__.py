@@ -25,7 +25,13 @@ arrays; torch is used inside.
 
 from __future__ import annotations
 
-from lindiff.deep.evaluate import compare_psnr, denoiser_psnr, fit_linear_denoiser, linear_denoiser_psnr, psnr
+from lindiff.deep.evaluate import (
+    compare_psnr,
+    denoiser_psnr,
+    fit_linear_denoiser,
+    linear_denoiser_psnr,
+    psnr,
+)
 from lindiff.deep.jacobian import (
     PathJacobians,
     asymmetry,
@@ -37,9 +43,21 @@ from lindiff.deep.jacobian import (
     path_jacobian_analysis,
     symmetric_eigh,
 )
-from lindiff.deep.models import DenoiserConfig, FlatDenoiser, ProjectionDenoiser, build_denoiser
+from lindiff.deep.models import (
+    DenoiserConfig,
+    FlatDenoiser,
+    ProjectionDenoiser,
+    build_denoiser,
+)
 from lindiff.deep.sample import SamplePath, sample_ascent, sample_ve
-from lindiff.deep.train import TrainConfig, TrainResult, default_config, load_model, save_model, train_denoiser
+from lindiff.deep.train import (
+    TrainConfig,
+    TrainResult,
+    default_config,
+    load_model,
+    save_model,
+    train_denoiser,
+)
 
 __all__ = [
     "DenoiserConfig",

@@ -28,14 +28,14 @@ import torch
 from lindiff.errors import ConfigError, DataError
 
 __all__ = [
-    "psnr",
-    "add_noise",
     "LinearDenoiser",
+    "add_noise",
+    "apply_denoiser",
+    "compare_psnr",
+    "denoiser_psnr",
     "fit_linear_denoiser",
     "linear_denoiser_psnr",
-    "denoiser_psnr",
-    "compare_psnr",
-    "apply_denoiser",
+    "psnr",
 ]
 
 

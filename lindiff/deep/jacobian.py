@@ -23,46 +23,47 @@ Methods
     as the others (to float32 rounding), no autograd bookkeeping.
 
 ``method="auto"`` picks ``gated`` when ``f`` supports it and ``jacrev`` otherwise (on CPU
-and CUDA).  Measured with ``benchmarks/bench_jacobian.py`` on the 2-core CPU here the
-per-pixel loop was 5–30× *slower* than the batched methods (e.g. 8-layer 32-channel
-BF-CNN at 28×28: loop ≈ 19 s, jacrev ≈ 2.2 s, gated ≈ 2.4 s, jacfwd ≈ 3.8 s), not faster
-as reported elsewhere; on GPUs batched evaluation is the standard winner.  Since timings
-depend on machine and model, :func:`fastest_method` measures the candidates on a given
-``(f, y)`` and returns the fastest, to pass explicitly.
+and CUDA).  Evidence (``benchmarks/bench_jacobian.py``, 2 shared CPU cores, 28×28, best of
+5, seconds): default MNIST UNet (16 channels, 3 scales) — loop 22.5, jacrev 0.81, jacrev
+chunked (196) 2.08, jacfwd 0.49, gated 0.28; 8-layer 32-channel BF-CNN — loop 20.4, jacrev
+2.57, chunked 1.73, jacfwd 3.52, gated 1.04.  The per-pixel loop was 8–80× *slower* than the
+batched methods here, not faster as reported elsewhere; jacrev vs jacfwd depends on the
+architecture, gated won on both; on GPUs batched evaluation is the standard winner.  Since
+timings depend on machine and model, :func:`fastest_method` measures the candidates on a
+given ``(f, y)`` and returns the fastest, to pass explicitly.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from lindiff.deep.models import GatedReLU, frozen_gates
+from lindiff.deep.models import frozen_gates
 from lindiff.errors import ConfigError, DataError
 
 METHODS = ("loop", "jacrev", "jacfwd", "gated")
 
 __all__ = [
     "METHODS",
-    "jacobian_loop",
-    "jacobian_batched",
-    "jacobian_gated",
-    "jacobian",
-    "supports_gating",
+    "PathJacobians",
+    "asymmetry",
     "default_method",
     "fastest_method",
-    "symmetric_eigh",
-    "asymmetry",
     "homogeneity_error",
-    "PathJacobians",
+    "jacobian",
+    "jacobian_batched",
+    "jacobian_gated",
+    "jacobian_loop",
     "path_jacobian_analysis",
+    "supports_gating",
+    "symmetric_eigh",
 ]
 
 TorchFn = Callable[[torch.Tensor], torch.Tensor]
@@ -264,7 +265,12 @@ class PathJacobians:
         Noise level at each point: as given, or estimated as ``‖f(y) − y‖/√d``.
     sin_theta : ndarray (m, S+1, K)
         ``sqrt(1 − <v_i^t, v_i^0>²)`` for the top ``K`` eigenvectors of the symmetrized
-        Jacobian (0 at ``t = 0``).
+        Jacobian (0 at ``t = 0``).  Eigenvectors are matched by index, as in the paper,
+        so near-degenerate eigenvalues that swap order show up as large angles.
+    sin_theta_subspace : ndarray (m, S+1, K)
+        ``sqrt(1 − ‖V_0ᵀ v_i^t‖²)`` with ``V_0`` the top ``K`` eigenvectors at ``t = 0``: the
+        angle between ``v_i^t`` and the reference *subspace*, insensitive to reordering
+        within it.
     eigvals : ndarray (m, S+1, d)
         Eigenvalues of ``(J + Jᵀ)/2``, descending: the shrinkage factors.
     vectors : ndarray (m, S+1, d, K), float32
@@ -278,6 +284,7 @@ class PathJacobians:
     t: np.ndarray
     sigma: np.ndarray
     sin_theta: np.ndarray
+    sin_theta_subspace: np.ndarray
     eigvals: np.ndarray
     vectors: np.ndarray
     asymmetry: np.ndarray
@@ -289,7 +296,7 @@ class PathJacobians:
 
     def table(self) -> pd.DataFrame:
         """Long format, one row per (sample, t, index): ``sample, step, t, sigma, index,
-        sin_theta, eigval, asymmetry, homogeneity``."""
+        sin_theta, sin_theta_subspace, eigval, asymmetry, homogeneity``."""
         m, S1, K = self.sin_theta.shape
         sample, step, index = np.meshgrid(np.arange(m), np.arange(S1), np.arange(K), indexing="ij")
         return pd.DataFrame(
@@ -300,6 +307,7 @@ class PathJacobians:
                 "sigma": self.sigma[sample, step].ravel(),
                 "index": index.ravel(),
                 "sin_theta": self.sin_theta.ravel(),
+                "sin_theta_subspace": self.sin_theta_subspace.ravel(),
                 "eigval": self.eigvals[:, :, :K].ravel(),
                 "asymmetry": self.asymmetry[sample, step].ravel(),
                 "homogeneity": self.homogeneity[sample, step].ravel(),
@@ -336,12 +344,14 @@ def _one_path(f, points: np.ndarray, K: int, method: str, chunk_size, bar) -> di
         sig[s] = _residual_sigma(f, y)
         if bar is not None:
             bar.update(1)
-    final = vectors[-1].astype(np.float64)
-    cos = np.einsum("di,sdi->si", final, vectors.astype(np.float64))
+    final, along = vectors[-1].astype(np.float64), vectors.astype(np.float64)
+    cos = np.einsum("di,sdi->si", final, along)
     sin = np.sqrt(np.clip(1.0 - cos**2, 0.0, 1.0))
-    sin[-1] = 0.0
+    in_span = np.einsum("dk,sdi->sik", final, along)  # <v_k^0, v_i^t>, k < K
+    sin_span = np.sqrt(np.clip(1.0 - np.sum(in_span**2, axis=2), 0.0, 1.0))
+    sin[-1] = sin_span[-1] = 0.0
     return {"eigvals": eigvals, "vectors": vectors, "asymmetry": asym, "homogeneity": homog,
-            "sigma": sig, "sin_theta": sin}
+            "sigma": sig, "sin_theta": sin, "sin_theta_subspace": sin_span}
 
 
 def path_jacobian_analysis(
@@ -395,6 +405,7 @@ def path_jacobian_analysis(
         t=np.arange(S1)[::-1].copy(),
         sigma=stacked["sigma"] if sigma is None else sigma.T.copy(),
         sin_theta=stacked["sin_theta"],
+        sin_theta_subspace=stacked["sin_theta_subspace"],
         eigvals=stacked["eigvals"],
         vectors=stacked["vectors"],
         asymmetry=stacked["asymmetry"],

@@ -39,10 +39,12 @@ flat rows ``(n, d)`` or a single ``(d,)`` vector (``d = h·w``).
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,13 +56,13 @@ from lindiff.errors import ConfigError
 KINDS = ("bfcnn", "unet")
 
 __all__ = [
-    "KINDS",
-    "DenoiserConfig",
-    "BFBatchNorm2d",
-    "GatedReLU",
     "BFCNN",
+    "KINDS",
+    "BFBatchNorm2d",
     "BFUNet",
+    "DenoiserConfig",
     "FlatDenoiser",
+    "GatedReLU",
     "ProjectionDenoiser",
     "build_denoiser",
     "count_parameters",
@@ -151,8 +153,7 @@ class BFBatchNorm2d(nn.Module):
         self.eps = eps
         self.register_buffer("running_sd", torch.ones(1, channels, 1, 1))
         self.gain = nn.Parameter(torch.ones(1, channels, 1, 1))
-
-    bypass: bool = False  # set by frozen_gates when the scale is folded into the next gate
+        self.bypass = False  # set by frozen_gates when the scale is folded into the next gate
 
     def scale(self) -> torch.Tensor:
         """Eval-mode per-channel factor ``gain / running_sd`` (1, C, 1, 1)."""
@@ -201,8 +202,11 @@ def _norm_gate_pairs(model: nn.Module) -> list[tuple[BFBatchNorm2d, GatedReLU]]:
     pairs = []
     for seq in model.modules():
         if isinstance(seq, nn.Sequential):
-            layers = list(seq)
-            pairs += [(a, b) for a, b in zip(layers, layers[1:]) if isinstance(a, BFBatchNorm2d) and isinstance(b, GatedReLU)]
+            pairs += [
+                (a, b)
+                for a, b in itertools.pairwise(seq)
+                if isinstance(a, BFBatchNorm2d) and isinstance(b, GatedReLU)
+            ]
     return pairs
 
 
@@ -218,17 +222,20 @@ def frozen_gates(model: nn.Module, y: torch.Tensor) -> Iterator[None]:
     norm is bypassed).  Plain modules are restored on exit.  Call in ``torch.no_grad()``
     and eval mode.
     """
+    if model.training:
+        raise RuntimeError("frozen_gates needs the model in eval mode (batch norm uses running statistics)")
     gates = [m for m in model.modules() if isinstance(m, GatedReLU)]
     pairs = _norm_gate_pairs(model)
     try:
-        for gate in gates:
-            gate.mode = "record"
-        model(y)
-        for gate in gates:
-            gate.mode = "replay"
-        for norm, gate in pairs:
-            gate.mask = gate.mask * norm.scale()
-            norm.bypass = True
+        with torch.no_grad():
+            for gate in gates:
+                gate.mode = "record"
+            model(y)
+            for gate in gates:
+                gate.mode = "replay"
+            for norm, gate in pairs:
+                gate.mask = gate.mask * norm.scale()
+                norm.bypass = True
         yield
     finally:
         for gate in gates:

@@ -22,12 +22,12 @@ from lindiff.errors import DataError
 from lindiff.plots import save_figure
 
 __all__ = [
-    "save_figure",
-    "fig7_sin_theta_jacobian",
-    "shrinkage_spectra",
     "eigenvector_images",
-    "training_curves",
+    "fig7_sin_theta_jacobian",
     "path_snapshots",
+    "save_figure",
+    "shrinkage_spectra",
+    "training_curves",
 ]
 
 _INDEX_CMAP = "viridis"  # dark = low index, as in the paper and lindiff.plots
@@ -57,7 +57,7 @@ def _check_table(table, columns: Sequence[str], where: str) -> pd.DataFrame:
 
 def fig7_sin_theta_jacobian(
     table: PathJacobians | pd.DataFrame, x: str = "sigma", indices: Sequence[int] | None = None,
-    xscale: str = "linear",
+    xscale: str = "linear", column: str = "sin_theta",
 ) -> Figure:
     """Fig. 7: ``sin θ_J`` between the Jacobian eigenvectors at each path point and at the
     generated image, one line per index (darker = lower index), averaged over samples.
@@ -68,15 +68,19 @@ def fig7_sin_theta_jacobian(
     x : {"sigma", "t", "step"}
     indices : indices to draw (default all)
     xscale : {"linear", "log"}
+    column : {"sin_theta", "sin_theta_subspace"}
+        Index-matched angle (the paper's) or the angle to the reference top-K subspace.
     """
+    if column not in ("sin_theta", "sin_theta_subspace"):
+        raise DataError(f"column={column!r}: must be 'sin_theta' or 'sin_theta_subspace'")
     if x not in _X_LABELS:
         raise DataError(f"x={x!r}: must be one of {list(_X_LABELS)}")
-    table = _check_table(table, [x, "index", "sin_theta", "step"], "fig7_sin_theta_jacobian")
+    table = _check_table(table, [x, "index", column, "step"], "fig7_sin_theta_jacobian")
     available = sorted(int(i) for i in table["index"].unique())
     indices = available if indices is None else [int(i) for i in indices if int(i) in available]
     if not indices:
         raise DataError(f"fig7_sin_theta_jacobian: none of the requested indices in the table ({available})")
-    mean = table[table["index"].isin(indices)].groupby(["index", "step"], as_index=False)[[x, "sin_theta"]].mean()
+    mean = table[table["index"].isin(indices)].groupby(["index", "step"], as_index=False)[[x, column]].mean()
     fig = Figure(figsize=(7.0, 4.6), layout="constrained")
     ax = fig.add_subplot()
     norm = Normalize(vmin=min(indices), vmax=max(max(indices), min(indices) + 1))
@@ -85,11 +89,12 @@ def fig7_sin_theta_jacobian(
         rows = mean[mean["index"] == i].sort_values(x)
         if xscale == "log":
             rows = rows[rows[x] > 0]
-        ax.plot(rows[x], rows["sin_theta"], color=cmap(0.9 * norm(i)), lw=1.0)
+        ax.plot(rows[x], rows[column], color=cmap(0.9 * norm(i)), lw=1.0)
     ax.set_xscale(xscale)
     ax.set_ylim(0.0, 1.05)
     ax.set_xlabel(_X_LABELS[x])
-    ax.set_ylabel(r"$\sin\theta_J = \sqrt{1 - \langle v_i^t, v_i^{0}\rangle^2}$")
+    ax.set_ylabel(r"$\sin\theta_J = \sqrt{1 - \langle v_i^t, v_i^{0}\rangle^2}$" if column == "sin_theta"
+                  else r"$\sqrt{1 - \|V_0^\top v_i^t\|^2}$ (angle to the top-$K$ subspace at $t=0$)")
     ax.set_title("Jacobian eigenvectors along the sampling path vs. at the generated image")
     ax.grid(alpha=0.3)
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax)
@@ -98,7 +103,7 @@ def fig7_sin_theta_jacobian(
 
 
 def _pick_steps(n_points: int, count: int) -> list[int]:
-    return sorted({int(round(s)) for s in np.linspace(0, n_points - 1, min(count, n_points))})
+    return sorted({round(float(s)) for s in np.linspace(0, n_points - 1, min(count, n_points))})
 
 
 def shrinkage_spectra(

@@ -34,32 +34,36 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from lindiff.artifacts import atomic_write
 from lindiff.data import sha256_of_array
 from lindiff.deep.evaluate import add_noise, psnr
-from lindiff.deep.models import DenoiserConfig, FlatDenoiser, check_image_shape, build_denoiser
+from lindiff.deep.models import (
+    DenoiserConfig,
+    FlatDenoiser,
+    build_denoiser,
+    check_image_shape,
+)
 from lindiff.errors import ConfigError, DataError
 
 __all__ = [
+    "CHECKPOINT_NAME",
     "TrainConfig",
     "TrainResult",
     "default_config",
-    "train_denoiser",
-    "save_model",
-    "load_model",
     "load_checkpoint",
+    "load_model",
     "resolve_device",
-    "CHECKPOINT_NAME",
+    "save_model",
+    "train_denoiser",
 ]
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -169,13 +173,14 @@ DEFAULT_CONFIGS: dict[str, TrainConfig] = {
         batch_size=32,
         lr=1e-3,
     ),
-    # 28×28 MNIST: a 3-scale UNet (28→14→7) on a 12000-image subset.
+    # 28×28 MNIST: a 3-scale UNet (28→14→7) on a 16000-image subset; small enough for a
+    # full 784×784 Jacobian in well under 1 s on 2 CPU cores (benchmarks/bench_jacobian.py).
     "mnist": TrainConfig(
         model=DenoiserConfig(kind="unet", channels=16, depth=3, blocks=1),
-        epochs=8,
+        epochs=10,
         batch_size=64,
         lr=2e-3,
-        max_train=12000,
+        max_train=16000,
     ),
 }
 
@@ -269,7 +274,7 @@ def _split(X: np.ndarray, cfg: TrainConfig, seed: int) -> tuple[np.ndarray, np.n
     """(train rows, validation rows), chosen with ``seed``."""
     rng = np.random.default_rng([seed, 7])
     order = rng.permutation(len(X))
-    n_val = min(int(round(cfg.val_fraction * len(X))), cfg.max_val, len(X) - 1)
+    n_val = min(round(cfg.val_fraction * len(X)), cfg.max_val, len(X) - 1)
     val, train = order[:n_val], order[n_val:]
     if cfg.max_train is not None:
         train = train[: cfg.max_train]
@@ -364,7 +369,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise DataError(f"{path}: checkpoint not found") from None
-    except Exception as exc:  # torch raises several types for corrupt files
+    except Exception as exc:  # noqa: BLE001 - torch raises several types for corrupt files
         raise DataError(f"{path}: not a readable checkpoint ({exc})") from None
     missing = [k for k in ("format", "config", "seed", "epoch", "model", "optimizer", "rng", "history") if k not in state]
     if missing:
@@ -504,7 +509,7 @@ def load_model(path: str | Path, device: str = "cpu") -> FlatDenoiser:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise DataError(f"{path}: model file not found") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - torch raises several types for corrupt files
         raise DataError(f"{path}: not a readable model file ({exc})") from None
     if "state_dict" in state:
         model_cfg, weights = DenoiserConfig.from_dict(state["model_config"]), state["state_dict"]
