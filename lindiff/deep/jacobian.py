@@ -24,13 +24,23 @@ Methods
 
 ``method="auto"`` picks ``gated`` when ``f`` supports it and ``jacrev`` otherwise (on CPU
 and CUDA).  Evidence (``benchmarks/bench_jacobian.py``, 2 shared CPU cores, 28×28, best of
-5, seconds): default MNIST UNet (16 channels, 3 scales) — loop 22.5, jacrev 0.81, jacrev
-chunked (196) 2.08, jacfwd 0.49, gated 0.28; 8-layer 32-channel BF-CNN — loop 20.4, jacrev
-2.57, chunked 1.73, jacfwd 3.52, gated 1.04.  The per-pixel loop was 8–80× *slower* than the
-batched methods here, not faster as reported elsewhere; jacrev vs jacfwd depends on the
-architecture, gated won on both; on GPUs batched evaluation is the standard winner.  Since
-timings depend on machine and model, :func:`fastest_method` measures the candidates on a
-given ``(f, y)`` and returns the fastest, to pass explicitly.
+5, seconds; "quiet" = load ≈ 1.5, "loaded" = other jobs keeping load ≈ 4):
+
+=========================  =====  ======  ===============  ======  =====
+model, machine state       loop   jacrev  jacrev (c=196)   jacfwd  gated
+=========================  =====  ======  ===============  ======  =====
+default MNIST UNet, quiet  1.28   0.36    0.23             0.41    0.22
+default MNIST UNet, loaded 22.5   0.81    2.08             0.49    0.28
+8×32 BF-CNN, quiet         1.61   1.37    0.97             1.67    1.02
+8×32 BF-CNN, loaded        20.4   2.57    1.73             3.52    1.04
+=========================  =====  ======  ===============  ======  =====
+
+The per-pixel loop was never the fastest here (it was reported faster than jacrev
+elsewhere: loop 0.54 s vs jacrev 1.17 s for the BF-CNN), and its 784 small sequential
+backward passes degrade worst when the cores are shared.  ``gated`` was fastest or tied
+everywhere; chunking helps or hurts depending on load; on GPUs batched evaluation is the
+standard winner.  Since timings depend on machine and model, :func:`fastest_method`
+measures the candidates on a given ``(f, y)`` and returns the fastest, to pass explicitly.
 """
 
 from __future__ import annotations
