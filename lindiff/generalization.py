@@ -44,8 +44,8 @@ import pandas as pd
 
 from lindiff.data import Dataset
 from lindiff.errors import ConfigError, DataError
-from lindiff.generate import run_chain, transitions
-from lindiff.learn import Bases, as_generator, check_rank, learn_bases
+from lindiff.generate import run_chain
+from lindiff.learn import Bases, learn_bases
 from lindiff.schedules import Schedule
 
 __all__ = [
@@ -276,29 +276,8 @@ def run_chain_pixel_noise(
     -------
     ndarray of shape (n_samples, d), the training mean added back for centered bases.
     """
-    rank = bases.k if rank is None else check_rank(rank, bases.d, bases.k)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ConfigError(f"n_samples must be an integer >= 1, got {n_samples!r}")
-    T = bases.T
-    if noise_std is not None:
-        noise_std = np.asarray(noise_std, dtype=np.float64)
-        if noise_std.shape != (T,) or not np.all(np.isfinite(noise_std)) or np.any(noise_std < 0):
-            raise ConfigError(f"noise_std must be {T} finite non-negative stds (one per t < T)")
-    initial_std = float(bases.sigma_bar[-1]) if initial_std is None else float(initial_std)
-    if not np.isfinite(initial_std) or initial_std <= 0:
-        raise ConfigError(f"initial_std must be positive and finite, got {initial_std}")
-    rng = as_generator(seed)
-    U = bases.U[:, :, :rank]
-    steps = transitions(bases, rank)
-    coeffs = (initial_std * rng.standard_normal((n_samples, bases.d))) @ U[T]
-    for t in range(T - 1, -1, -1):
-        coeffs = coeffs @ steps[t].T
-        if noise_std is not None and noise_std[t] > 0:
-            coeffs += (noise_std[t] * rng.standard_normal((n_samples, bases.d))) @ U[t]
-    samples = coeffs @ U[0].T
-    if bases.mean is not None:
-        samples += bases.mean
-    return samples
+    return run_chain(bases, n_samples, rank=rank, noise_std=noise_std, initial_std=initial_std,
+                     seed=seed, noise_space="pixel").samples
 
 
 def _rows(name: str, half) -> np.ndarray:

@@ -107,6 +107,7 @@ def run_chain(
     initial_std: float | None = None,
     seed=0,
     n_trajectory: int = 0,
+    noise_space: str = "coefficient",
 ) -> ChainOutput:
     """Generate samples with the (optionally noise-injected) chain of PCA denoisers.
 
@@ -125,12 +126,19 @@ def run_chain(
     seed : int, SeedSequence or Generator
     n_trajectory : int
         Record every step for the first ``n_trajectory`` samples.
+    noise_space : {"coefficient", "pixel"}
+        Draw the injected ``ξ_t`` as ``r``-dimensional coefficients (cheap, exact in
+        distribution) or as ``d``-dimensional pixel noise projected by ``U_tᵀ`` (same
+        distribution; two chains with different bases run with one seed then receive the
+        same pixel-space noise, as the memorization/generalization study needs).
 
     Returns
     -------
     ChainOutput
     """
     rank = bases.k if rank is None else check_rank(rank, bases.d, bases.k)
+    if noise_space not in ("coefficient", "pixel"):
+        raise ConfigError(f"noise_space must be 'coefficient' or 'pixel', got {noise_space!r}")
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ConfigError(f"n_samples must be an integer >= 1, got {n_samples!r}")
     if not 0 <= n_trajectory <= n_samples:
@@ -156,7 +164,10 @@ def run_chain(
     for t in range(T - 1, -1, -1):
         coeffs = coeffs @ steps[t].T
         if noise_std is not None and noise_std[t] > 0:
-            coeffs += noise_std[t] * rng.standard_normal(coeffs.shape)
+            if noise_space == "pixel":
+                coeffs += (noise_std[t] * rng.standard_normal((n_samples, bases.d))) @ U[t]
+            else:
+                coeffs += noise_std[t] * rng.standard_normal(coeffs.shape)
         if n_trajectory:
             trajectory[t] = coeffs[:n_trajectory] @ U[t].T
     samples = coeffs @ U[0].T
