@@ -196,3 +196,46 @@ def load_bases(path) -> tuple[Bases, np.ndarray]:
     if not np.allclose(gram, np.eye(bases.k), atol=1e-4):
         raise DataError(f"{path}: U is not orthonormal")
     return bases, arrays["sigma"]
+
+
+def save_schedule_design(path, design, eigvals: np.ndarray, data_sha256: str = "") -> Path:
+    """``schedule.npz`` of a spectral design (:class:`lindiff.spectral.ScheduleDesign`):
+    ``sigma``, ``sigma_bar`` (T+1,), ``noise_std`` (T,), ``initial_std`` (), the target
+    ``eigvals`` (k,), the optimizer ``history`` and the training set's ``data_sha256``."""
+    return save_npz(
+        path,
+        sigma=design.schedule.sigma,
+        sigma_bar=design.schedule.sigma_bar,
+        noise_std=np.asarray(design.noise_std, dtype=np.float64),
+        initial_std=np.float64(design.initial_std),
+        eigvals=np.asarray(eigvals, dtype=np.float64),
+        history=np.asarray(design.history, dtype=np.float64),
+        data_sha256=np.array(data_sha256),
+    )
+
+
+def load_schedule_design(path, T: int | None = None) -> dict:
+    """Inverse of :func:`save_schedule_design`: ``schedule`` (a ``Schedule`` named
+    ``"spectral"``), ``noise_std``, ``initial_std``, ``eigvals``, ``history``, ``data_sha256``.
+
+    With ``T`` given, the design must have ``T`` steps (else :class:`DataError`)."""
+    from lindiff.errors import ConfigError
+    from lindiff.schedules import from_increments
+
+    arrays = load_npz(path, {"sigma": 1, "sigma_bar": 1, "noise_std": 1, "initial_std": 0, "eigvals": 1, "history": 1})
+    try:
+        schedule = from_increments("spectral", arrays["sigma"])
+    except ConfigError as exc:
+        raise DataError(f"{path}: not a valid schedule ({exc})") from None
+    if T is not None and schedule.T != T:
+        raise DataError(f"{path}: the design has T={schedule.T} steps, expected T={T}")
+    if len(arrays["noise_std"]) != schedule.T or np.any(arrays["noise_std"] < 0):
+        raise DataError(f"{path}: noise_std must hold {schedule.T} non-negative stds")
+    return {
+        "schedule": schedule,
+        "noise_std": arrays["noise_std"],
+        "initial_std": float(arrays["initial_std"]),
+        "eigvals": arrays["eigvals"],
+        "history": arrays["history"],
+        "data_sha256": str(arrays.get("data_sha256", "")),
+    }

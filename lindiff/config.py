@@ -35,6 +35,7 @@ from lindiff.schedules import SCHEDULES, Schedule, make_schedule
 SWEEP_AXES = ("n", "rank", "T", "schedule", "seed", "classes")
 WANDB_MODES = ("offline", "online", "disabled")
 SCHEDULE_SCALES = ("sigma_max", "theorem")
+SPECTRAL = "spectral"  # schedule kind designed from the data (lindiff.spectral.design_schedule)
 
 
 # --------------------------------------------------------------------------- schema
@@ -56,11 +57,28 @@ class DataConfig:
 
 
 @dataclass
+class DesignConfig:
+    """``schedule=spectral``: options of :func:`lindiff.spectral.design_schedule`."""
+
+    objective: str = "w2"               # w2 | kl
+    injection: str = "free"             # free | increment | none
+    steps: int = 300
+    lr: float = 0.05
+    init: str = "linear"                # initial shape of the increments
+    sigma_max_bounds: Optional[List[float]] = None   # bounds on sigma_bar_T; null = (0.1, 1) * lambda_0
+    free_initial_std: bool = False
+    components: Optional[int] = None    # target components; null = learn.k
+    seed: int = 0
+
+
+@dataclass
 class ScheduleConfig:
     name: str = MISSING
     sigma_max: float = 10.0
     scale: str = "sigma_max"
     ratio: float = 100.0
+    # Only for name=spectral (designed from the data's spectrum before learning).
+    design: Optional[DesignConfig] = None
 
 
 @dataclass
@@ -378,8 +396,12 @@ def schedule_from_params(params, T: int) -> Schedule:
     """A schedule from its config entry (``name, sigma_max, scale, ratio``) with ``T`` steps.
 
     ``scale: theorem`` is Theorem 4.3's ``sigma_t = sigma_max / T``; ``scale: sigma_max``
-    scales the shape so that ``sigma_bar[T] = sigma_max``.
+    scales the shape so that ``sigma_bar[T] = sigma_max``.  The ``spectral`` schedule depends
+    on the data: it is the artifact of the workflow's ``design_schedule`` rule
+    (:func:`lindiff.spectral.design_schedule`), not a function of its parameters.
     """
+    if params["name"] == SPECTRAL:
+        raise ConfigError("the spectral schedule is designed from the data: load it from its design artifact")
     if params["scale"] == "theorem":
         return make_schedule(params["name"], T, step=params["sigma_max"] / T, ratio=params["ratio"])
     return make_schedule(params["name"], T, sigma_max=params["sigma_max"], ratio=params["ratio"])
@@ -426,8 +448,11 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
         if value not in allowed:
             raise ConfigError(f"{key}={value!r} is unknown; allowed: {', '.join(allowed)}")
     for name, params in cfg.schedules.items():
-        if params.name not in SCHEDULES:
-            raise ConfigError(f"schedules.{name}.name={params.name!r} is unknown; allowed: {', '.join(SCHEDULES)}")
+        if params.name not in SCHEDULES + (SPECTRAL,):
+            raise ConfigError(
+                f"schedules.{name}.name={params.name!r} is unknown; allowed: {', '.join(SCHEDULES + (SPECTRAL,))}"
+            )
+        _check_design(name, params, cfg.learn.k)
         if not (math.isfinite(params.sigma_max) and params.sigma_max > 0):
             raise ConfigError(f"schedules.{name}.sigma_max={params.sigma_max}: must be positive and finite")
         if params.scale not in SCHEDULE_SCALES:
@@ -459,6 +484,41 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
                 )
         if info is not None:
             _check_against_data(axes, info, cfg.learn.k)
+
+
+def _check_design(name: str, params, k: int) -> None:
+    """``schedules.<name>.design``: required for (and only for) the spectral schedule."""
+    key = f"schedules.{name}.design"
+    if params.name != SPECTRAL:
+        if params.design is not None:
+            raise ConfigError(f"{key} is only used by name={SPECTRAL}; remove it or set schedules.{name}.name={SPECTRAL}")
+        return
+    design = params.design
+    if design is None:
+        raise ConfigError(f"{key} is missing: name={SPECTRAL} needs the design options (see conf/schedule/spectral.yaml)")
+    from lindiff.spectral import INJECTION_MODES, OBJECTIVES
+
+    if design.objective not in OBJECTIVES:
+        raise ConfigError(f"{key}.objective={design.objective!r} is unknown; allowed: {', '.join(OBJECTIVES)}")
+    if design.injection not in INJECTION_MODES:
+        raise ConfigError(f"{key}.injection={design.injection!r} is unknown; allowed: {', '.join(INJECTION_MODES)}")
+    if design.init not in SCHEDULES:
+        raise ConfigError(f"{key}.init={design.init!r} is unknown; allowed: {', '.join(SCHEDULES)}")
+    if design.steps < 1:
+        raise ConfigError(f"{key}.steps={design.steps}: must be >= 1")
+    if not (math.isfinite(design.lr) and design.lr > 0):
+        raise ConfigError(f"{key}.lr={design.lr}: must be positive")
+    bounds = design.sigma_max_bounds
+    if bounds is not None and not (len(bounds) == 2 and all(math.isfinite(b) for b in bounds) and 0 < bounds[0] <= bounds[1]):
+        raise ConfigError(f"{key}.sigma_max_bounds={list(bounds)}: must be [lo, hi] with 0 < lo <= hi")
+    if design.components is not None and not 1 <= design.components <= k:
+        raise ConfigError(f"{key}.components={design.components}: must be in [1, learn.k={k}] (or null = learn.k)")
+
+
+def design_components(params, k: int) -> int:
+    """Number of target components of a spectral design: ``design.components`` or ``learn.k``."""
+    components = params["design"]["components"] if isinstance(params, dict) else params.design.components
+    return int(k if components is None else components)
 
 
 def _check_deep(cfg, info: DataInfo | None) -> None:

@@ -36,6 +36,9 @@ __all__ = [
     "fig3_dataset_size",
     "fig5_correlations",
     "fig6_distributions",
+    "fig6_spectrum",
+    "spectral_design",
+    "schedule_comparison",
     "power_iteration_convergence",
 ]
 
@@ -525,10 +528,184 @@ def fig6_distributions(
     return fig
 
 
+_PREDICTION_STYLES = {
+    "exact": ("tab:green", "-", "exact given the bases"),
+    "predicted_measured_cos": ("tab:blue", "--", "diagonal model, measured cosines"),
+    "predicted_asymptotic": ("tab:orange", ":", "closed form (asymptotic cosines)"),
+}
+
+
+def fig6_spectrum(tables: Mapping[str, pd.DataFrame], title: str = "") -> Figure:
+    """Predicted against measured generated spectrum, one panel per chain (Fig. 6, variances).
+
+    Parameters
+    ----------
+    tables : mapping chain name -> DataFrame
+        :func:`lindiff.spectral.spectrum_comparison` tables (columns ``index, eigval,
+        measured, stderr, exact, predicted_measured_cos, predicted_asymptotic``).
+    title : str
+        Figure title (e.g. the sweep point).
+
+    Returns
+    -------
+    Figure with one log-``y`` Axes per chain: the data's ``λ_i²`` (black), the measured
+    ``E<u_i, x>²`` with ±2 standard errors, and the three predictions.
+    """
+    if not tables:
+        raise DataError("fig6_spectrum: no tables")
+    columns = ["index", "eigval", "measured", "stderr", *_PREDICTION_STYLES]
+    fig = Figure(figsize=(5.2 * len(tables), 4.0), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(tables), sharey=True))
+    for ax, (chain, table) in zip(axes, tables.items()):
+        _require_columns(table, columns, f"fig6_spectrum ({chain})")
+        table = table.sort_values("index")
+        idx = table["index"].to_numpy()
+        ax.plot(idx, table["eigval"], color="black", marker="s", ms=3, lw=1.4, label=r"data $\lambda_i^2$")
+        measured, err = table["measured"].to_numpy(), 2 * table["stderr"].fillna(0).to_numpy()
+        ax.errorbar(idx, measured, yerr=np.minimum(err, 0.999 * measured), color="tab:red", marker="o", ms=3,
+                    lw=0, elinewidth=1, label=r"measured $E\langle u_i, x\rangle^2$ ($\pm$2 s.e.)")
+        for name, (color, style, label) in _PREDICTION_STYLES.items():
+            ax.plot(idx, np.maximum(table[name].to_numpy(), 1e-300), color=color, ls=style, lw=1.5, label=label)
+        ax.set_yscale("log")
+        positive = np.concatenate([table["eigval"].to_numpy(), measured])
+        positive = positive[positive > 0]
+        if positive.size:
+            ax.set_ylim(positive.min() / 10, positive.max() * 3)
+        ax.set_title(f"{chain} chain")
+        ax.set_xlabel("clean component index i")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("variance on component i")
+    axes[-1].legend(fontsize=7, loc="lower left")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def spectral_design(
+    sigma_bar: np.ndarray,
+    noise_std: np.ndarray,
+    history: np.ndarray,
+    predicted: pd.DataFrame,
+    references: Mapping[str, np.ndarray] | None = None,
+) -> Figure:
+    """A designed schedule (``schedule=spectral``): shape, injected noise, optimizer, spectrum.
+
+    Parameters
+    ----------
+    sigma_bar : array of shape (T + 1,)
+        The designed cumulative noise stds.
+    noise_std : array of shape (T,)
+        The designed injected-noise stds ``e_t``.
+    history : array of shape (steps + 1,)
+        The objective during the optimization.
+    predicted : DataFrame
+        :func:`lindiff.spectral.predicted_spectrum` of the design (columns ``index, eigval,
+        variance``).
+    references : mapping name -> sigma_bar, optional
+        Hand schedules drawn for comparison in the first panel.
+
+    Returns
+    -------
+    Figure with four Axes.
+    """
+    _require_columns(predicted, ["index", "eigval", "variance"], "spectral_design")
+    sigma_bar, noise_std, history = (np.asarray(a, dtype=float) for a in (sigma_bar, noise_std, history))
+    T = len(sigma_bar) - 1
+    fig = Figure(figsize=(15.0, 3.6), layout="constrained")
+    axes = fig.subplots(1, 4)
+    steps = np.arange(T + 1)
+    for name, ref in (references or {}).items():
+        axes[0].plot(np.linspace(0, T, len(ref)), ref, lw=1, ls="--", label=name)
+    axes[0].plot(steps, sigma_bar, color="black", lw=1.8, label="spectral design")
+    axes[0].set_xlabel("level t")
+    axes[0].set_ylabel(r"$\bar\sigma_t$")
+    axes[0].set_title("Noise schedule")
+    axes[0].legend(fontsize=7)
+    axes[1].plot(steps[:-1], noise_std, color="tab:purple", lw=1.5, label=r"designed $e_t$")
+    axes[1].plot(steps[:-1], np.diff(sigma_bar**2) ** 0.5, color="gray", ls=":", lw=1.2,
+                 label=r"increment $\sigma_{t+1}$")
+    axes[1].set_xlabel("level t")
+    axes[1].set_ylabel(r"std of injected $\xi_t$")
+    axes[1].set_title("Injected noise")
+    axes[1].legend(fontsize=7)
+    axes[2].plot(np.arange(len(history)), history, color="tab:blue", lw=1.2)
+    if np.all(history > 0):
+        axes[2].set_yscale("log")
+    axes[2].set_xlabel("Adam step")
+    axes[2].set_ylabel("objective (closed form)")
+    axes[2].set_title(f"Optimization: {history[0]:.3g} -> {history.min():.3g}")
+    table = predicted.sort_values("index")
+    axes[3].plot(table["index"], table["eigval"], color="black", marker="s", ms=3, label=r"data $\lambda_i^2$")
+    axes[3].plot(table["index"], np.maximum(table["variance"], 1e-300), color="tab:purple", marker="o", ms=3,
+                 label="predicted generated")
+    axes[3].set_yscale("log")
+    axes[3].set_xlabel("clean component index i")
+    axes[3].set_title("Predicted spectrum")
+    axes[3].legend(fontsize=7)
+    for ax in axes:
+        ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def schedule_comparison(table: pd.DataFrame, spectra: Mapping[str, pd.DataFrame]) -> Figure:
+    """The designed schedule against the best hand schedule (W2² to the data's spectrum).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`lindiff.aggregate.schedule_comparison` (columns ``T, rank, n, w2_predicted,
+        w2_measured, best_hand_w2, best_hand_schedule, best_hand_chain``).
+    spectra : mapping label -> DataFrame
+        Spectra of one point to overlay in the right panel (columns ``index, eigval`` and
+        ``variance``): e.g. the design's measured and predicted, and the best hand schedule's.
+
+    Returns
+    -------
+    Figure with two Axes: W2² per designed point (log ``y``), and the spectra.
+    """
+    _require_columns(table, ["T", "rank", "n", "w2_predicted", "w2_measured", "best_hand_w2"], "schedule_comparison")
+    fig = Figure(figsize=(12.0, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2)
+    x = np.arange(len(table))
+    width = 0.27
+    bars = (("w2_predicted", "spectral: predicted (closed form)", "tab:purple", 0.5),
+            ("w2_measured", "spectral: measured (injected chain)", "tab:purple", 1.0),
+            ("best_hand_w2", "best hand schedule: measured", "tab:gray", 1.0))
+    for j, (column, label, color, alpha) in enumerate(bars):
+        values = np.maximum(table[column].to_numpy(dtype=float), 1e-12)
+        axes[0].bar(x + (j - 1) * width, values, width, color=color, alpha=alpha, label=label)
+    labels = [f"n={r.n}\nT={r.T}, r={r.rank}" for r in table.itertuples()]
+    axes[0].set_xticks(x, labels, fontsize=7)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel(r"$W_2^2$ to the data's spectrum")
+    axes[0].set_title("Designed vs hand schedules")
+    axes[0].legend(fontsize=7)
+    axes[0].grid(alpha=0.3, axis="y", which="both")
+    ax = axes[1]
+    first = True
+    for label, spectrum in spectra.items():
+        _require_columns(spectrum, ["index", "eigval", "variance"], "schedule_comparison (spectra)")
+        spectrum = spectrum.sort_values("index")
+        if first:
+            ax.plot(spectrum["index"], spectrum["eigval"], color="black", marker="s", ms=3, lw=1.5,
+                    label=r"data $\lambda_i^2$")
+            first = False
+        ax.plot(spectrum["index"], np.maximum(spectrum["variance"], 1e-300), marker="o", ms=3, lw=1.2, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("clean component index i")
+    ax.set_ylabel("generated variance on component i")
+    ax.set_title("Generated spectra")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    return fig
+
+
 # --------------------------------------------------------------------------- power iteration
 
 
-def power_iteration_convergence(table: pd.DataFrame) -> Figure:
+def power_iteration_convergence(table: pd.DataFrame, verdicts: Mapping[str, str] | None = None) -> Figure:
     """Energy of generated samples on ``u_0`` versus ``T``, per schedule, vs power iteration.
 
     Parameters
@@ -537,32 +714,66 @@ def power_iteration_convergence(table: pd.DataFrame) -> Figure:
         One row per (T, schedule) with columns ``T, schedule, chain_energy_u0,
         power_energy_u0`` (see :func:`lindiff.analysis.power_iteration_comparison`).
         ``power_energy_u0`` (``T`` power iterations on ``Σ_0`` from the same noise) is
-        averaged over schedules per ``T`` and drawn as a dashed black reference.
+        averaged over schedules per ``T`` and drawn as a dashed black reference.  Optional
+        columns add to the figure: ``chain_energy_u0_predicted`` (dotted, the diagonal
+        model of Eqs. 21-23 with measured cosines), ``chain_energy_u0_exact`` (dash-dot, the
+        exact second moment given the bases), and ``chain_retention_ratio`` / ``power_retention_ratio`` (a second panel: the
+        chain's ``Π c_1 / Π c_0`` against power iteration's ``(λ_1²/λ_0²)^T``).
+    verdicts : mapping schedule -> str, optional
+        Sentences (:func:`lindiff.aggregate.power_iteration_verdict`) printed under the axes.
 
     Returns
     -------
-    Figure with one Axes; ``y`` in ``[0, 1.05]``, log ``x`` when ``T`` spans a decade.
+    Figure with one or two Axes; energy ``y`` in ``[0, 1.05]``, log ``x`` when ``T`` spans a
+    decade.
     """
     _require_columns(table, ["T", "schedule", "chain_energy_u0", "power_energy_u0"], "power_iteration_convergence")
-    fig = Figure(figsize=(6.0, 4.2), layout="constrained")
-    ax = fig.add_subplot()
+    ratios = {"chain_retention_ratio", "power_retention_ratio"} <= set(table.columns) and bool(
+        np.isfinite(table["chain_retention_ratio"].to_numpy(dtype=float)).any())
+    fig = Figure(figsize=(11.5 if ratios else 6.0, 4.4 + 0.22 * len(verdicts or {})), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, 2 if ratios else 1))
+    ax = axes[0]
     schedules = list(dict.fromkeys(table["schedule"]))
     colors = [matplotlib.colormaps["tab10"](j % 10) for j in range(len(schedules))]
     for name, color in zip(schedules, colors):
         rows = table[table["schedule"] == name].sort_values("T")
         ax.plot(rows["T"], rows["chain_energy_u0"], color=color, marker="o", lw=1.6, label=f"chain, {name} schedule")
+        for column, style, what in (("chain_energy_u0_predicted", ":", "diagonal model"),
+                                    ("chain_energy_u0_exact", "-.", "exact given the bases")):
+            if column in rows and np.isfinite(rows[column].to_numpy(float)).any():
+                ax.plot(rows["T"], rows[column], color=color, ls=style, lw=1.1, label=f"{what}, {name}")
     power = table.groupby("T", sort=True)["power_energy_u0"].mean()
     ax.plot(power.index, power.to_numpy(), color="black", ls="--", marker="x", lw=1.2,
             label=r"power iteration on $\Sigma_0$ ($T$ steps)")
-    _maybe_log_x(ax, table["T"])
     Ts = sorted(set(int(T) for T in table["T"]))
-    if len(Ts) <= 12:  # label the measured T values themselves
-        ax.set_xticks(Ts, [str(T) for T in Ts])
-        ax.set_xticks([], minor=True)
+    for a in axes:
+        _maybe_log_x(a, table["T"])
+        if len(Ts) <= 12:  # label the measured T values themselves
+            a.set_xticks(Ts, [str(T) for T in Ts])
+            a.set_xticks([], minor=True)
+        a.set_xlabel("number of steps T")
+        a.grid(alpha=0.3, which="both")
     ax.set_ylim(0.0, 1.05)
-    ax.set_xlabel("number of steps T")
     ax.set_ylabel(r"mean energy on $u_0$:  $\langle u_0, x\rangle^2 / \|x\|^2$")
     ax.set_title("Deterministic chain vs power iteration")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=7, loc="best")
+    if ratios:
+        ax = axes[1]
+        for name, color in zip(schedules, colors):
+            rows = table[table["schedule"] == name].sort_values("T")
+            ax.plot(rows["T"], rows["chain_retention_ratio"], color=color, marker="o", lw=1.6,
+                    label=rf"chain, {name}: $\prod_t c_{{1,t}} / \prod_t c_{{0,t}}$")
+        power_ratio = table.groupby("T", sort=True)["power_retention_ratio"].mean()
+        ax.plot(power_ratio.index, power_ratio.to_numpy(), color="black", ls="--", marker="x", lw=1.2,
+                label=r"power iteration: $(\lambda_1^2/\lambda_0^2)^T$")
+        ax.set_yscale("log")
+        chain_ratios = table["chain_retention_ratio"].to_numpy(dtype=float)
+        chain_ratios = chain_ratios[np.isfinite(chain_ratios) & (chain_ratios > 0)]
+        if chain_ratios.size:  # power iteration's ratio underflows within a few hundred steps
+            ax.set_ylim(bottom=max(chain_ratios.min() / 1e6, 1e-300))
+        ax.set_ylabel("contraction of component 1 relative to 0")
+        ax.set_title("Contraction after T steps")
+        ax.legend(fontsize=7, loc="best")
+    if verdicts:
+        fig.supxlabel("\n".join(verdicts.values()), fontsize=8, ha="left", x=0.01)
     return fig

@@ -127,3 +127,43 @@ def test_theorem_schedule_scale():
     sched = ldc.schedule_for(cfg, "constant", 50)
     np.testing.assert_allclose(sched.sigma[1:], cfg.schedules.constant.sigma_max / 50)
     assert ldc.schedule_for(cfg, "linear", 50).sigma_bar[-1] == pytest.approx(cfg.data.sigma_max)
+
+
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        (["schedules.spectral.design.objective=l1"], "schedules.spectral.design.objective"),
+        (["schedules.spectral.design.injection=sometimes"], "schedules.spectral.design.injection"),
+        (["schedules.spectral.design.init=spectral"], "schedules.spectral.design.init"),
+        (["schedules.spectral.design.steps=0"], "schedules.spectral.design.steps"),
+        (["schedules.spectral.design.lr=-1"], "schedules.spectral.design.lr"),
+        (["schedules.spectral.design.sigma_max_bounds=[2,1]"], "schedules.spectral.design.sigma_max_bounds"),
+        (["schedules.spectral.design.components=31"], "schedules.spectral.design.components"),
+        (["schedules.spectral.design.steps=many"], "schedules.spectral.design.steps"),
+        (["schedules.spectral.design=null"], "schedules.spectral.design"),
+        (["+schedules.linear.design.objective=w2"], "schedules.linear.design"),
+    ],
+)
+def test_bad_design_options_fail_naming_the_key(overrides, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        ldc.load(["sweep.schedule=[linear,spectral]", *overrides])
+
+
+def test_spectral_schedule_comes_from_its_design_artifact():
+    cfg = ldc.load(["sweep.schedule=[linear,spectral]"])
+    assert {p.schedule for p in ldc.sweep_points(cfg)} == {"linear", "spectral"}
+    assert ldc.design_components(cfg.schedules.spectral, cfg.learn.k) == cfg.learn.k
+    with pytest.raises(ConfigError, match="design artifact"):
+        ldc.schedule_for(cfg, "spectral", 10)
+
+
+def test_theorem_experiment_adds_the_constant_schedule_at_fixed_total_noise():
+    cfg = ldc.load(["experiment=theorem"])
+    assert {p.schedule for p in ldc.sweep_points(cfg)} == {"linear", "constant", "constantmax"}
+    assert max(p.T for p in ldc.sweep_points(cfg)) >= 500
+    for T in (10, 1000):
+        fixed = ldc.schedule_for(cfg, "constantmax", T)
+        theorem = ldc.schedule_for(cfg, "constant", T)
+        np.testing.assert_allclose(np.diff(fixed.sigma_bar**2), fixed.sigma_bar[-1] ** 2 / T)  # constant increments
+        assert fixed.sigma_bar[-1] == pytest.approx(cfg.data.sigma_max)
+        assert theorem.sigma_bar[-1] == pytest.approx(cfg.data.sigma_max / np.sqrt(T))

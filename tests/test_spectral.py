@@ -235,3 +235,46 @@ def test_power_iteration_energy(chain):
         assert spectral.power_iteration_energy_predicted(eigvals, n_iter) == pytest.approx(measured, abs=0.01)
     with pytest.raises(ConfigError):
         spectral.power_iteration_energy_predicted(eigvals, 0)
+
+
+# --------------------------------------------------------------------------- workflow helpers
+
+
+def test_spectrum_comparison_of_given_samples_equals_an_independent_computation(chain):
+    schedule, bases = chain
+    noise_std = injection_std(schedule.sigma, "increment")
+    samples = run_chain(bases, 3000, noise_std=noise_std, seed=5).samples
+    table = spectral.spectrum_comparison(bases, samples, noise_std=noise_std)
+    by_hand = ((samples @ bases.U[0]) ** 2).mean(axis=0)  # uncentered: <u_i, x>²
+    np.testing.assert_allclose(table["measured"], by_hand, rtol=1e-12)
+    np.testing.assert_allclose(table["exact"], np.diag(spectral.chain_second_moment(bases, noise_std=noise_std)))
+    # monte_carlo_check is this comparison on its own samples
+    mc = spectral.monte_carlo_check(bases, noise_std=noise_std, n_samples=3000, seed=5)
+    np.testing.assert_allclose(mc["measured"], table["measured"])
+
+
+def test_spectrum_errors_known_values():
+    import pandas as pd
+
+    eigvals = np.array([4.0, 1.0])
+    table = pd.DataFrame({"index": [0, 1], "eigval": eigvals, "measured": [4.0, 1.0], "stderr": [0.0, 0.0],
+                          "exact": [4.0, 1.0], "predicted_measured_cos": [3.0, 1.0],
+                          "predicted_asymptotic": [1.0, 0.25]})
+    errors = spectral.spectrum_errors(table)
+    assert errors["w2/measured"] == 0.0
+    assert errors["spectrum_err/exact"] == 0.0 and errors["w2_err/exact"] == 0.0
+    assert errors["spectrum_err/predicted_measured_cos"] == pytest.approx(1.0 / 5.0)
+    # sqrt: (2 - 1)² + (1 - 0.5)² = 1.25
+    assert errors["w2/predicted_asymptotic"] == pytest.approx(1.25)
+    assert errors["spectrum_err/predicted_asymptotic"] == pytest.approx((3.0 + 0.75) / 5.0)
+
+
+@pytest.mark.parametrize("centered", [False, True])
+def test_data_spectrum_is_what_learn_stores_at_level_zero(centered):
+    X = make_spiked(30, 200, [3.0, 2.0], seed=4).dataset.X
+    eigvals, n_noise = spectral.data_spectrum(X, 5, centered=centered)
+    bases = learn_bases(X, make_schedule("linear", 3, sigma_max=1.0), k=5, centered=centered, seed=0)
+    np.testing.assert_allclose(eigvals, bases.eigvals[0], rtol=1e-9, atol=1e-12)
+    Xc = X - X.mean(axis=0) if centered else X
+    np.testing.assert_allclose(eigvals, np.linalg.svd(Xc, compute_uv=False)[:5] ** 2 / len(X), rtol=1e-9, atol=1e-12)
+    assert n_noise == (199 if centered else 200)

@@ -1,4 +1,5 @@
-# Stage 5: cross-sweep tables and figures (Figs. 1, 3, 6 across T, power iteration vs T).
+# Stage 5: cross-sweep tables and figures (Figs. 1, 3, 6 across T, power iteration vs T,
+# designed vs hand schedules).
 
 
 rule aggregate:
@@ -27,3 +28,28 @@ rule aggregate:
         runtime=20,
     script:
         "../scripts/aggregate.py"
+
+
+# Only when the sweep has a designed schedule (schedule=spectral): it against the hand schedules.
+rule compare_schedules:
+    input:
+        summary=rules.aggregate.output.summary,
+        designs=designed_inputs,
+    output:
+        table=sweep_path("spectral_schedule.parquet"),
+        fig=report(sweep_path("fig_spectral_schedule.png"), category="Spectral schedule design", subcategory="{sweep}"),
+    params:
+        points=lambda wildcards: sweep_table(),
+        designed=lambda wildcards: designed_schedules(),
+    log:
+        log_path("compare_schedules", "{sweep}"),
+    benchmark:
+        benchmark_path("compare_schedules", "{sweep}")
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/compare_schedules.py"

@@ -1,4 +1,4 @@
-# Stage 4: analyses of one sweep point at one rank (Figs. 1, 5, 6, power iteration).
+# Stage 4: analyses of one sweep point at one rank (Figs. 1, 5, 6, predicted spectrum, power iteration).
 
 
 rule analyze:
@@ -24,6 +24,13 @@ rule analyze:
         fig6=report(
             rank_path("fig6_distribution.png"),
             category="Fig. 6: distribution over clean PCs",
+            subcategory="{data} {cond}",
+            labels={"n": "{n}", "schedule": "{schedule}", "T": "{T}", "rank": "{rank}", "seed": "{seed}"},
+        ),
+        spectrum=rank_path("spectrum.parquet"),
+        fig6_spectrum=report(
+            rank_path("fig6_spectrum.png"),
+            category="Fig. 6: predicted vs generated spectrum",
             subcategory="{data} {cond}",
             labels={"n": "{n}", "schedule": "{schedule}", "T": "{T}", "rank": "{rank}", "seed": "{seed}"},
         ),

@@ -89,10 +89,30 @@ def data_params(wildcards):
     }
 
 
+def schedule_params(name):
+    """The resolved entry of schedule ``name`` (``design`` only for the spectral kind, so that
+    adding the option changed no other schedule's params)."""
+    params = dict(RESOLVED["schedules"][name])
+    if params.get("design") is None:
+        params.pop("design", None)
+    return params
+
+
+def is_designed(name):
+    return RESOLVED["schedules"][name]["name"] == ldc.SPECTRAL
+
+
+def design_input(wildcards):
+    """{"design": schedule.npz} for a spectral schedule (designed before the learn), else {}."""
+    if not is_designed(wildcards.schedule):
+        return {}
+    return {"design": learn_path("design/schedule.npz").format(**dict(wildcards.items()))}
+
+
 def learn_params(wildcards):
     return {
         **data_params(wildcards),
-        "schedule": RESOLVED["schedules"][wildcards.schedule],
+        "schedule": schedule_params(wildcards.schedule),
         "T": int(wildcards.T),
         "learn": RESOLVED["learn"],
     }
@@ -146,6 +166,18 @@ def aggregate_inputs(wildcards):
     return sorted(set(files))
 
 
+def designed_schedules():
+    """Schedule keys of the sweep that are designed from the data (schedule=spectral)."""
+    return sorted({p.schedule for p in POINTS if is_designed(p.schedule)})
+
+
+def designed_inputs(wildcards):
+    """Design artifacts of the designed sweep points (compare_schedules' input)."""
+    rows = [row for row in sweep_table() if is_designed(row["schedule"])]
+    return sorted({os.path.join(row["learn_dir"], "design", name) for row in rows
+                   for name in ("predicted_spectrum.parquet", "design.json")})
+
+
 AGGREGATE_OUTPUTS = [
     "summary.parquet",
     "fig1_trajectories.png",
@@ -160,8 +192,11 @@ def all_targets():
     targets = []
     for row in sweep_table():
         targets.append(os.path.join(row["learn_dir"], "fig2_sin_theta.png"))
-        targets += [os.path.join(row["rank_dir"], name) for name in ("fig5_correlations.png", "fig6_distribution.png")]
+        targets += [os.path.join(row["rank_dir"], name) for name in ("fig5_correlations.png", "fig6_distribution.png", "fig6_spectrum.png")]
     targets += [os.path.join(RESULTS, "sweeps", SWEEP, name) for name in AGGREGATE_OUTPUTS]
+    if designed_schedules():
+        targets += [os.path.join(RESULTS, "sweeps", SWEEP, name)
+                    for name in ("spectral_schedule.parquet", "fig_spectral_schedule.png")]
     for point in DEEP_POINTS:
         folder = os.path.join(RESULTS, point.id)
         targets += [os.path.join(folder, name) for name in ("fig7_sin_theta_jacobian.png", "train_metrics.json")]

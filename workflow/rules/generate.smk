@@ -3,6 +3,7 @@
 
 rule generate:
     input:
+        unpack(design_input),
         bases=rules.learn.output.bases,
     output:
         samples=rank_path("samples.npz"),

@@ -1,9 +1,40 @@
-# Stage 2: learn the PCA bases along the schedule (rank-independent: stores learn.k components),
+# Stage 2: (schedule=spectral: design the schedule from the data's spectrum, then) learn the PCA bases along the schedule (rank-independent: stores learn.k components),
 # and the rank-independent analyses of the bases (Fig. 2: sin theta vs noise level).
+
+
+rule design_schedule:
+    input:
+        train=rules.prepare_data.output.train,
+    output:
+        schedule=learn_path("design/schedule.npz"),
+        predicted=learn_path("design/predicted_spectrum.parquet"),
+        metrics=learn_path("design/design.json"),
+        fig=report(
+            learn_path("design/fig_design.png"),
+            category="Spectral schedule design",
+            subcategory="{data} {cond} n={n} seed={seed}",
+            labels={"schedule": "{schedule}", "T": "{T}"},
+        ),
+        sidecar=learn_path("design/config.yaml"),
+    params:
+        cfg=learn_params,
+    log:
+        log_path("design_schedule", LEARN_JOB),
+    benchmark:
+        benchmark_path("design_schedule", LEARN_JOB)
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/design_schedule.py"
 
 
 rule learn:
     input:
+        unpack(design_input),
         train=rules.prepare_data.output.train,
     output:
         bases=learn_path("learn/bases.npz"),

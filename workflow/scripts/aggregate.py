@@ -26,7 +26,10 @@ with rule_job(snakemake, "aggregate") as job:  # noqa: F821 (snakemake is inject
 
     power = aggregate.power_iteration_table(summary)
     artifacts.write_parquet(out.power_table, power)
-    plots.save_figure(plots.power_iteration_convergence(power), out.power)
+    verdicts = aggregate.power_iteration_verdict(power)
+    plots.save_figure(plots.power_iteration_convergence(power, verdicts), out.power)
+    for sentence in verdicts.values():
+        job.log.info("power iteration: %s", sentence)
 
     trajectories, labels = aggregate.class_trajectories(
         points, lambda rank_dir: artifacts.load_npz(f"{rank_dir}/samples.npz", {"trajectory": 3})["trajectory"]
@@ -40,5 +43,6 @@ with rule_job(snakemake, "aggregate") as job:  # noqa: F821 (snakemake is inject
     tracker.log_table("power_iteration", power)
     for key in ("fig1", "fig3", "fig6", "power"):
         tracker.log_image(key, out[key])
-    tracker.set_summary({"n_points": len(points), "best_distance": float(summary["distance_deterministic"].min())})
+    tracker.set_summary({"n_points": len(points), "best_distance": float(summary["distance_deterministic"].min()),
+                         **{f"power_iteration_verdict/{name}": text for name, text in verdicts.items()}})
     job.log.info("aggregated %d sweep points into %s", len(points), out.summary)

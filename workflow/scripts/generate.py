@@ -10,11 +10,16 @@ with rule_job(snakemake, "generate") as job:  # noqa: F821 (snakemake is injecte
     p, out = job.params, snakemake.output  # noqa: F821
     gen = p["generate"]
     bases, sigma = artifacts.load_bases(snakemake.input.bases)  # noqa: F821
+    if "design" in snakemake.input.keys():  # noqa: F821 (schedule=spectral: its designed injected noise)
+        design = artifacts.load_schedule_design(snakemake.input.design, T=bases.T)  # noqa: F821
+        noise_std, initial_std = gen["injection_scale"] * design["noise_std"], design["initial_std"]
+    else:
+        noise_std = injection_std(sigma, gen["injection"], gen["injection_scale"])
+        initial_std = float(bases.sigma_bar[-1])
     # Both chains start from the same xi_T (same seed); the injected noise comes after it.
-    deterministic = run_chain(bases, gen["n_samples"], rank=p["rank"], seed=np.random.default_rng(job.seed()),
-                              n_trajectory=gen["n_trajectory"])
-    noise_std = injection_std(sigma, gen["injection"], gen["injection_scale"])
-    injected = run_chain(bases, gen["n_samples"], rank=p["rank"], noise_std=noise_std,
+    deterministic = run_chain(bases, gen["n_samples"], rank=p["rank"], initial_std=initial_std,
+                              seed=np.random.default_rng(job.seed()), n_trajectory=gen["n_trajectory"])
+    injected = run_chain(bases, gen["n_samples"], rank=p["rank"], noise_std=noise_std, initial_std=initial_std,
                          seed=np.random.default_rng(job.seed()), n_trajectory=gen["n_trajectory"])
     artifacts.save_npz(
         out.samples,
@@ -24,6 +29,7 @@ with rule_job(snakemake, "generate") as job:  # noqa: F821 (snakemake is injecte
         trajectory=deterministic.trajectory.astype(np.float32),
         trajectory_injected=injected.trajectory.astype(np.float32),
         noise_std=noise_std,
+        initial_std=np.float64(initial_std),
     )
     job.write_sidecar(out.sidecar, data_sha256=artifacts.bases_data_checksum(snakemake.input.bases))  # noqa: F821
     norms = np.linalg.norm(deterministic.samples, axis=1)

@@ -3,13 +3,20 @@
 from lindiff import artifacts
 from lindiff.config import schedule_from_params
 from lindiff.data import sha256_of_array
+from lindiff.errors import DataError
 from lindiff.jobs import load_training_set, logged_levels, rule_job
 from lindiff.learn import learn_bases
 
 with rule_job(snakemake, "learn") as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, out = job.params, snakemake.output  # noqa: F821
     X, _ = load_training_set(job.cfg("data"), snakemake.input.train)  # noqa: F821
-    schedule = schedule_from_params(p["schedule"], p["T"])
+    if "design" in snakemake.input.keys():  # noqa: F821 (schedule=spectral: designed from the data)
+        design = artifacts.load_schedule_design(snakemake.input.design, T=p["T"])  # noqa: F821
+        if design["data_sha256"] != sha256_of_array(X):
+            raise DataError(f"{snakemake.input.design}: designed for another training set (sha256 differs)")  # noqa: F821
+        schedule = design["schedule"]
+    else:
+        schedule = schedule_from_params(p["schedule"], p["T"])
     k = min(p["learn"]["k"], X.shape[1])
     job.log.info("learn: n=%d d=%d T=%d k=%d method=%s noise=%s", *X.shape, p["T"], k,
                  p["learn"]["method"], p["learn"]["noise"])

@@ -1,0 +1,47 @@
+"""Rule compare_schedules: designed (schedule=spectral) vs hand schedules, predicted vs measured W2."""
+
+import pandas as pd
+
+from lindiff import aggregate, artifacts, plots, spectral
+from lindiff.jobs import rule_job
+
+with rule_job(snakemake, "compare_schedules") as job:  # noqa: F821 (snakemake is injected by Snakemake)
+    out = snakemake.output  # noqa: F821
+    points = pd.DataFrame(snakemake.params.points)  # noqa: F821
+    designed = list(snakemake.params.designed)  # noqa: F821
+    summary = artifacts.read_parquet(snakemake.input.summary)  # noqa: F821
+
+    predicted_w2, predictions = {}, {}
+    for row in points[points["schedule"].isin(designed)].itertuples():
+        predicted = artifacts.read_parquet(f"{row.learn_dir}/design/predicted_spectrum.parquet").iloc[: row.rank]
+        predicted_w2[row.id] = spectral.w2_to_data(predicted, predicted["eigval"].to_numpy())
+        predictions[row.id] = predicted
+    table = aggregate.schedule_comparison(summary, predicted_w2, designed)
+    artifacts.write_parquet(out.table, table)
+
+    # Right panel: the design with the largest improvement over the hand schedules, as spectra.
+    focus = table.sort_values("improvement", ascending=False, na_position="last").iloc[0]
+    rank_dirs = points.set_index("id")["rank_dir"]
+
+    def injected_spectrum(point_id, chain="injected"):
+        frame = artifacts.read_parquet(f"{rank_dirs[point_id]}/spectrum.parquet")
+        frame = frame[frame["chain"] == chain]
+        return frame.assign(variance=frame["measured"])
+
+    spectra = {"spectral: measured": injected_spectrum(focus["id"]),
+               "spectral: predicted": predictions[focus["id"]]}
+    if isinstance(focus["best_hand_schedule"], str):
+        hand = points[(points["schedule"] == focus["best_hand_schedule"])
+                      & (points[aggregate.GROUP] == focus[aggregate.GROUP]).all(axis=1)]
+        spectra[f"{focus['best_hand_schedule']} ({focus['best_hand_chain']}): measured"] = injected_spectrum(
+            hand["id"].iloc[0], focus["best_hand_chain"])
+    plots.save_figure(plots.schedule_comparison(table, spectra), out.fig)
+
+    for row in table.itertuples():
+        job.log.info("%s: W2 predicted %.4g, measured %.4g; best hand %s/%s %.4g", row.id, row.w2_predicted,
+                     row.w2_measured, row.best_hand_schedule, row.best_hand_chain, row.best_hand_w2)
+    job.tracker.log_table("schedule_comparison", table)
+    job.tracker.log_image("schedule_comparison", out.fig)
+    job.tracker.set_summary({"n_designed": len(table), "w2_measured_mean": float(table["w2_measured"].mean()),
+                             "w2_predicted_mean": float(table["w2_predicted"].mean()),
+                             "best_hand_w2_mean": float(table["best_hand_w2"].mean())})
