@@ -19,6 +19,7 @@ include: "workflow/rules/generate.smk"
 include: "workflow/rules/analyze.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/deep.smk"
+include: "workflow/rules/generalization.smk"
 
 
 rule all:

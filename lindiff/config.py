@@ -89,6 +89,36 @@ class DeepSweep:
 
 
 @dataclass
+class GeneralizationDeep:
+    """The deep part of the A/B study (:class:`GeneralizationSweep`); empty ``n`` = none."""
+
+    n: List[int] = field(default_factory=list)
+    size: str = "quick"
+    n_samples: int = 16
+    # Training steps per model, whatever n (None: the steps the size's preset takes on a whole half).
+    steps: Optional[int] = None
+    # Overrides of deep.sampler for the A/B samples (sample_ascent's sigma_0, sigma_final, h0, ...).
+    sampler: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GeneralizationSweep:
+    """Memorization vs generalization (Kadkhodaie et al.): models learned on the first ``n``
+    samples of two disjoint halves A and B, sampled with the same seeds.  Empty ``n`` = off."""
+
+    n: List[int] = field(default_factory=list)
+    seed: List[int] = field(default_factory=lambda: [0])
+    schedule: str = "linear"
+    T: int = 65
+    rank: int = 20
+    sigma_max: Optional[float] = None  # None: the schedule's own sigma_max
+    n_samples: int = 100
+    injection: bool = True  # generate.injection noise between steps (pixel-space, shared by A and B)
+    centered: bool = True  # centered chains, cosines about the data mean
+    deep: GeneralizationDeep = field(default_factory=GeneralizationDeep)
+
+
+@dataclass
 class DeepConfig:
     enabled: bool = False
     preset: str = "digits"
@@ -114,6 +144,8 @@ class SweepConfig:
     grids: List[Dict[str, Any]] = field(default_factory=list)
     # Deep-denoiser models (Fig. 7): one per (n, size, seed); empty n = none.
     deep: DeepSweep = field(default_factory=DeepSweep)
+    # Memorization vs generalization study (A/B halves); empty n lists = off.
+    generalization: GeneralizationSweep = field(default_factory=GeneralizationSweep)
 
 
 @dataclass
@@ -359,6 +391,56 @@ def deep_points(cfg) -> list[DeepPoint]:
                    for n in sweep.n for size in sweep.size for seed in sweep.seed})
 
 
+@dataclass(frozen=True, order=True)
+class ABPoint:
+    """One training-set size of the A/B generalization study for one model family.
+
+    ``model`` is ``linear_<schedule>_T<T>_r<rank>`` or ``deep_<size>``."""
+
+    data: str
+    seed: int
+    model: str
+    n: int
+
+    @property
+    def kind(self) -> str:
+        return self.model.split("_", 1)[0]
+
+    @property
+    def study_id(self) -> str:
+        return f"{self.data}/generalization/s{self.seed}/{self.model}"
+
+    @property
+    def id(self) -> str:
+        return f"{self.study_id}/n{self.n}"
+
+
+def ab_linear_model(schedule: str, T: int, rank: int) -> str:
+    return f"linear_{schedule}_T{int(T)}_r{int(rank)}"
+
+
+def generalization_points(cfg) -> list[ABPoint]:
+    """The A/B study's points: one per (seed, model, n); empty when the study is off."""
+    g = cfg.sweep.generalization
+    models = []
+    if len(g.n):
+        models.append((ab_linear_model(g.schedule, g.T, g.rank), list(g.n)))
+    if len(g.deep.n) and cfg.deep.enabled:
+        models.append((f"deep_{g.deep.size}", list(g.deep.n)))
+    return sorted({ABPoint(cfg.data.name, int(seed), model, int(n))
+                   for seed in g.seed for model, ns in models for n in ns})
+
+
+def ab_schedule_params(cfg) -> dict:
+    """The study's schedule entry: ``schedules.<sweep.generalization.schedule>`` with its
+    ``sigma_max`` replaced by ``sweep.generalization.sigma_max`` when that is set."""
+    g = cfg.sweep.generalization
+    params = dict(OmegaConf.to_container(cfg.schedules[g.schedule], resolve=True))
+    if g.sigma_max is not None:
+        params["sigma_max"] = float(g.sigma_max)
+    return params
+
+
 def cond_name(value) -> str:
     return "all" if str(value) == "all" else f"c{int(value)}"
 
@@ -460,6 +542,7 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
     if cfg.learn.k < 1:
         raise ConfigError(f"learn.k={cfg.learn.k}: must be >= 1")
     _check_deep(cfg, info)
+    _check_generalization(cfg, info)
     if cfg.generate.n_samples < 1:
         raise ConfigError(f"generate.n_samples={cfg.generate.n_samples}: must be >= 1")
     if not 0 <= cfg.generate.n_trajectory <= cfg.generate.n_samples:
@@ -541,6 +624,64 @@ def _check_deep(cfg, info: DataInfo | None) -> None:
                 f"sweep.deep.n={n} plus deep.n_test={cfg.deep.n_test} held-out samples exceed the "
                 f"{info.n_total} samples of the data set"
             )
+
+
+AB_SAMPLER_KEYS = ("sigma_0", "sigma_final", "h0", "beta", "init_mean", "max_steps")
+
+
+def _check_generalization(cfg, info: DataInfo | None) -> None:
+    """sweep.generalization: sizes in [2, floor(N/2)] (the half size), known schedule/size, ..."""
+    g = cfg.sweep.generalization
+    key = "sweep.generalization"
+    if not len(g.n) and not len(g.deep.n):
+        return
+    for name, values in (("n", list(g.n)), ("seed", list(g.seed)), ("deep.n", list(g.deep.n))):
+        if len(set(values)) != len(values):
+            raise ConfigError(f"{key}.{name} has duplicate values: {values}")
+    if not len(g.seed):
+        raise ConfigError(f"{key}.seed is empty; give at least one seed")
+    for seed in g.seed:
+        if seed < 0:
+            raise ConfigError(f"{key}.seed={seed}: must be >= 0")
+    half = None if info is None else info.n_total // 2
+    for name, values in (("n", g.n), ("deep.n", g.deep.n)):
+        for n in values:
+            if n < 2:
+                raise ConfigError(f"{key}.{name}={n}: must be >= 2 (learning needs two training samples)")
+            if half is not None and n > half:
+                raise ConfigError(
+                    f"{key}.{name}={n} exceeds the half size {half} (floor of {info.n_total} samples / 2)"
+                )
+    if len(g.n):
+        if g.schedule not in cfg.schedules:
+            raise ConfigError(f"{key}.schedule: unknown schedule {g.schedule!r}; allowed: {', '.join(cfg.schedules)}")
+        if cfg.schedules[g.schedule].name == "spectral":
+            raise ConfigError(f"{key}.schedule={g.schedule!r}: a data-designed (spectral) schedule is not "
+                              "supported by the A/B study; pick a fixed-shape schedule")
+        if g.T < 1:
+            raise ConfigError(f"{key}.T={g.T}: must be >= 1")
+        if g.rank < 1:
+            raise ConfigError(f"{key}.rank={g.rank}: must be >= 1")
+        if info is not None and g.rank > info.d:
+            raise ConfigError(f"{key}.rank={g.rank} exceeds the data dimension d={info.d}")
+        if g.sigma_max is not None and not (math.isfinite(g.sigma_max) and g.sigma_max > 0):
+            raise ConfigError(f"{key}.sigma_max={g.sigma_max}: must be positive and finite (or null)")
+        if g.n_samples < 1:
+            raise ConfigError(f"{key}.n_samples={g.n_samples}: must be >= 1")
+    if len(g.deep.n):
+        if not cfg.deep.enabled:
+            raise ConfigError(f"{key}.deep.n: no deep denoiser for data {cfg.data.name!r} (deep.enabled=false)")
+        if g.deep.size not in cfg.deep.sizes:
+            raise ConfigError(
+                f"{key}.deep.size: unknown model size {g.deep.size!r}; allowed: {', '.join(cfg.deep.sizes)}"
+            )
+        if g.deep.n_samples < 1:
+            raise ConfigError(f"{key}.deep.n_samples={g.deep.n_samples}: must be >= 1")
+        if g.deep.steps is not None and g.deep.steps < 1:
+            raise ConfigError(f"{key}.deep.steps={g.deep.steps}: must be >= 1 (or null)")
+        unknown = sorted(set(g.deep.sampler) - set(AB_SAMPLER_KEYS))
+        if unknown:
+            raise ConfigError(f"{key}.deep.sampler: unknown key(s) {unknown}; allowed: {', '.join(AB_SAMPLER_KEYS)}")
 
 
 def _check_against_data(axes: dict, info: DataInfo, k: int) -> None:

@@ -51,10 +51,20 @@ from lindiff.schedules import Schedule
 __all__ = [
     "NOISE_SPACES",
     "ABStudy",
+    "ab_compare",
+    "ab_curve_table",
     "ab_study",
+    "ab_train_config",
+    "batches_per_epoch",
+    "checkpoint_dir_for",
     "cosine_similarity_rows",
+    "deep_ab_samples",
+    "deep_train_config",
+    "half_indices",
     "linear_ab_curve",
+    "linear_ab_samples",
     "linear_ab_study",
+    "load_halves",
     "nearest_neighbor_similarity",
     "run_chain_pixel_noise",
     "span_cosine",
@@ -385,3 +395,184 @@ def linear_ab_curve(half_a, half_b, ns, schedule: Schedule, rank: int, **kwargs)
     """
     rows = [linear_ab_study(half_a, half_b, int(n), schedule, rank, **kwargs).summary for n in ns]
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- workflow helpers
+
+
+def half_indices(dataset: Dataset, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (into ``dataset``) of the two halves of :func:`lindiff.data.split_halves`.
+
+    Same split as ``split_halves(dataset, seed)`` (stratified when labelled, each half in the
+    original order): ``dataset.X[idx_a]`` is its first half, row for row.
+    """
+    from lindiff.data import split_halves
+
+    index = Dataset(X=np.arange(dataset.n, dtype=np.float64)[:, None], labels=dataset.labels, name=dataset.name)
+    first, second = split_halves(index, seed)
+    return first.X[:, 0].astype(np.int64), second.X[:, 0].astype(np.int64)
+
+
+def linear_ab_samples(bases_a: Bases, bases_b: Bases, n_samples: int, rank: int | None = None, noise_std=None,
+                      initial_std: float | None = None, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    """Same-seed samples of two linear chains, pixel-space noise shared (:func:`run_chain_pixel_noise`).
+
+    ``seed`` must be an int or SeedSequence (each chain replays the same stream).
+    """
+    if isinstance(seed, np.random.Generator):
+        raise ConfigError("seed must be an int or SeedSequence: both chains must replay the same stream")
+    kwargs = {"rank": rank, "noise_std": noise_std, "initial_std": initial_std, "seed": seed}
+    return run_chain_pixel_noise(bases_a, n_samples, **kwargs), run_chain_pixel_noise(bases_b, n_samples, **kwargs)
+
+
+def deep_ab_samples(denoiser_a, denoiser_b, n_samples: int, d: int, seed=0, **sampler):
+    """Same-seed samples of two deep denoisers with :func:`lindiff.deep.sample.sample_ascent`.
+
+    Both runs draw from ``numpy.random.default_rng(seed)`` afresh: the same initial noise and,
+    at every step ``t``, the same injected noise (the sampler draws a full ``(n, d)`` block per
+    step whether or not a sample has stopped, so the streams stay aligned even when the two
+    models' adaptive stopping differs; the step sizes depend on ``t`` only).  ``sampler`` goes
+    to ``sample_ascent`` (``sigma_0, sigma_final, h0, beta, init_mean, max_steps``).
+
+    Returns
+    -------
+    (samples_a (n, d), samples_b (n, d), steps_a, steps_b)
+    """
+    from lindiff.deep.sample import sample_ascent
+
+    if isinstance(seed, np.random.Generator):
+        raise ConfigError("seed must be an int or SeedSequence: both samplers must replay the same stream")
+    paths = [sample_ascent(model, n_samples, d, seed=np.random.default_rng(seed), **sampler)
+             for model in (denoiser_a, denoiser_b)]
+    return paths[0].samples, paths[1].samples, paths[0].steps, paths[1].steps
+
+
+def batches_per_epoch(cfg, n: int) -> int:
+    """Optimizer steps per epoch of :func:`lindiff.deep.train.train_denoiser` on ``n`` rows with
+    :class:`~lindiff.deep.train.TrainConfig` ``cfg`` (validation split and ``max_train`` applied,
+    incomplete last batch dropped, batch = ``min(batch_size, rows)``)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ConfigError(f"n must be an integer >= 2, got {n!r}")
+    n_val = min(round(cfg.val_fraction * n), cfg.max_val, n - 1)
+    n_train = n - n_val
+    if cfg.max_train is not None:
+        n_train = min(n_train, cfg.max_train)
+    return n_train // min(cfg.batch_size, n_train)
+
+
+def ab_train_config(cfg, n: int, reference_n: int, steps: int | None = None, max_epochs: int = 20000):
+    """The training config of one A/B deep model on ``n`` images: a step budget independent of ``n``.
+
+    The A/B study compares models trained on 2 … N/2 images; with a fixed number of epochs
+    the small-``n`` models would take only a handful of optimizer steps.  Here every model
+    takes (about) the same number of steps: ``steps``, by default the steps ``cfg`` takes on
+    ``reference_n`` images (``cfg.epochs · batches_per_epoch(cfg, reference_n)``, e.g. a whole
+    half).  The epochs become ``ceil(steps / batches_per_epoch(n))`` (at most ``max_epochs``),
+    checkpoints are written about as often as ``cfg`` would write them (``checkpoint_every``
+    scaled by the same factor), and the training set is exactly the ``n`` images: no
+    validation split (``val_fraction = 0``) and no subsampling (``max_train = None``), so that
+    the nearest-training-image similarity is measured against what the model saw.
+
+    Returns
+    -------
+    TrainConfig
+    """
+    from dataclasses import replace
+
+    if isinstance(reference_n, bool) or not isinstance(reference_n, (int, np.integer)) or reference_n < 2:
+        raise ConfigError(f"reference_n must be an integer >= 2, got {reference_n!r}")
+    if steps is None:
+        steps = cfg.epochs * batches_per_epoch(cfg, int(reference_n))
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ConfigError(f"steps must be an integer >= 1, got {steps!r}")
+    if isinstance(max_epochs, bool) or not isinstance(max_epochs, (int, np.integer)) or max_epochs < 1:
+        raise ConfigError(f"max_epochs must be an integer >= 1, got {max_epochs!r}")
+    plain = replace(cfg, val_fraction=0.0, max_train=None)
+    per_epoch = batches_per_epoch(plain, int(n))
+    epochs = int(min(max_epochs, -(-int(steps) // per_epoch)))
+    every = max(1, round(cfg.checkpoint_every * epochs / cfg.epochs))
+    return replace(plain, epochs=epochs, checkpoint_every=int(every))
+
+
+def deep_train_config(preset: str, overrides: dict | None, n: int, reference_n: int, steps: int | None = None):
+    """:func:`ab_train_config` of the named :func:`lindiff.deep.train.default_config` preset with
+    ``overrides`` (TrainConfig fields; ``model`` a dict of DenoiserConfig fields) applied, as the
+    workflow's deep sizes (``deep.sizes.<size>``) define them."""
+    from lindiff.deep.train import TrainConfig, default_config
+
+    base = default_config(preset).to_dict()
+    overrides = dict(overrides or {})
+    base["model"].update(overrides.pop("model", None) or {})
+    return ab_train_config(TrainConfig.from_dict({**base, **overrides}), n, reference_n, steps=steps)
+
+
+def checkpoint_dir_for(root, cfg, seed: int, data_sha256: str):
+    """``root/<digest>``: a checkpoint directory keyed by the training config, seed and data.
+
+    :func:`lindiff.deep.train.train_denoiser` refuses a checkpoint written for another config;
+    keyed this way, a job rerun after a config change starts afresh instead of failing, while a
+    killed job with an unchanged config still resumes.  Other digests' directories under
+    ``root`` (stale checkpoints of earlier configs) are removed.
+    """
+    import hashlib
+    import json
+    import shutil
+    from pathlib import Path
+
+    key = json.dumps({"config": cfg.to_dict(), "seed": int(seed), "data": str(data_sha256)}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    root = Path(root)
+    if root.is_dir():
+        for stale in root.iterdir():
+            if stale.name != digest:
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    return root / digest
+
+
+def load_halves(path, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The halves ``(idx_a, idx_b)`` of a ``halves.npz`` (written by the workflow's
+    ``split_halves``), checked against ``dataset``: same sha256, disjoint, in range."""
+    from lindiff import artifacts
+    from lindiff.data import sha256_of_array
+
+    arrays = artifacts.load_npz(path, {"idx_a": 1, "idx_b": 1, "sha256": 0})
+    idx_a, idx_b = arrays["idx_a"].astype(np.int64), arrays["idx_b"].astype(np.int64)
+    if str(arrays["sha256"]) != sha256_of_array(dataset.X):
+        raise DataError(f"{path}: the data set changed since the halves were drawn (sha256 differs)")
+    both = np.concatenate([idx_a, idx_b])
+    if both.size and (both.min() < 0 or both.max() >= dataset.n):
+        raise DataError(f"{path}: indices outside the data set of {dataset.n} samples")
+    if len(np.unique(both)) != len(both):
+        raise DataError(f"{path}: the halves overlap or repeat indices")
+    return idx_a, idx_b
+
+
+def ab_compare(samples_a, samples_b, train_a, train_b, reference=None, chunk_size: int = 8192) -> ABStudy:
+    """:func:`ab_study` plus what the transition curve reads: ``nn_sim`` (mean of ``nn_sim_a``
+    and ``nn_sim_b``), the quartiles ``cos_ab_q25, cos_ab_q75``, and the span cosines
+    ``span_cos_a, span_cos_b, span_cos`` (mean :func:`span_cosine` of each model's samples to
+    its own training rows, uncentered: 1 when the samples are combinations of the training
+    images, the linear model's memorization)."""
+    study = ab_study(samples_a, samples_b, train_a, train_b, chunk_size=chunk_size, reference=reference)
+    span_a = float(span_cosine(samples_a, train_a).mean())
+    span_b = float(span_cosine(samples_b, train_b).mean())
+    cos = study.per_sample["cos_ab"].to_numpy()
+    study.summary.update(
+        nn_sim=0.5 * (study.summary["nn_sim_a"] + study.summary["nn_sim_b"]),
+        cos_ab_q25=float(np.quantile(cos, 0.25)),
+        cos_ab_q75=float(np.quantile(cos, 0.75)),
+        span_cos_a=span_a,
+        span_cos_b=span_b,
+        span_cos=0.5 * (span_a + span_b),
+    )
+    return study
+
+
+def ab_curve_table(summaries) -> pd.DataFrame:
+    """The transition curve: one row per summary (of :func:`ab_compare`), sorted by ``n``."""
+    table = pd.DataFrame([dict(s) for s in summaries])
+    if table.empty or "n" not in table.columns:
+        raise DataError("ab_curve_table: needs at least one summary with an 'n'")
+    if table["n"].duplicated().any():
+        raise DataError(f"ab_curve_table: duplicate n {sorted(table['n'][table['n'].duplicated()].tolist())}")
+    return table.sort_values("n").reset_index(drop=True)

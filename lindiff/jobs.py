@@ -96,6 +96,19 @@ def point_id(wildcards) -> str:
     w = dict(wildcards.items())
     if "data" not in w:
         return str(w.get("sweep", "sweep"))
+    if "abseed" in w:  # the A/B generalization study: data/generalization/s<seed>[/<model>[/n<n>[/<half>]]]
+        parts = [w["data"], "generalization", f"s{w['abseed']}"]
+        if "abmodel" in w:
+            parts.append(w["abmodel"])
+        elif "size" in w:
+            parts.append(f"deep_{w['size']}")
+        elif "schedule" in w:
+            parts.append(f"linear_{w['schedule']}_T{w['T']}_r{w['rank']}")
+        if "n" in w:
+            parts.append(f"n{w['n']}")
+        if "half" in w:
+            parts.append(w["half"])
+        return "/".join(parts)
     parts = [w["data"], w.get("cond", "all"), f"n{w['n']}_s{w['seed']}"]
     if "size" in w:
         parts.append(f"deep_{w['size']}")

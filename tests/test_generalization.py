@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from lindiff import generalization as gen
@@ -163,3 +164,129 @@ def test_linear_ab_study_rejects_bad_input(digits_halves):
         gen.linear_ab_study(half_a, half_b, 10, SMALL_NOISE, rank=2, noise_space="latent")
     with pytest.raises(ConfigError, match="gen_seed"):
         gen.linear_ab_study(half_a, half_b, 10, SMALL_NOISE, rank=2, gen_seed=np.random.default_rng(0))
+
+
+# --------------------------------------------------------------------------- workflow helpers
+
+
+def test_half_indices_match_split_halves(digits_halves):
+    data, half_a, half_b = digits_halves
+    idx_a, idx_b = gen.half_indices(data, seed=0)
+    np.testing.assert_array_equal(data.X[idx_a], half_a.X)
+    np.testing.assert_array_equal(data.X[idx_b], half_b.X)
+    assert len(idx_a) + len(idx_b) == data.n and not set(idx_a) & set(idx_b)
+    assert (len(idx_a), len(idx_b)) == (899, 898)
+
+
+def test_load_halves_checks_data_and_overlap(tmp_path, digits_halves):
+    from lindiff import artifacts
+    from lindiff.data import sha256_of_array
+
+    data = digits_halves[0]
+    idx_a, idx_b = gen.half_indices(data, seed=1)
+    good = artifacts.save_npz(tmp_path / "h.npz", idx_a=idx_a, idx_b=idx_b, sha256=np.array(sha256_of_array(data.X)))
+    got_a, got_b = gen.load_halves(good, data)
+    np.testing.assert_array_equal(got_a, idx_a) and np.testing.assert_array_equal(got_b, idx_b)
+    stale = artifacts.save_npz(tmp_path / "s.npz", idx_a=idx_a, idx_b=idx_b, sha256=np.array("0" * 64))
+    with pytest.raises(DataError, match="sha256"):
+        gen.load_halves(stale, data)
+    overlap = artifacts.save_npz(tmp_path / "o.npz", idx_a=idx_a, idx_b=idx_a[:10],
+                                 sha256=np.array(sha256_of_array(data.X)))
+    with pytest.raises(DataError, match="overlap"):
+        gen.load_halves(overlap, data)
+
+
+def test_identical_bases_give_identical_samples_and_similarity_one(digits_halves):
+    _, half_a, _ = digits_halves
+    noise = injection_std(SMALL_NOISE.sigma, "increment")
+    bases = learn_bases(half_a.X[:40], SMALL_NOISE, k=5, centered=True, seed=0)
+    a, b = gen.linear_ab_samples(bases, bases, 25, rank=5, noise_std=noise, seed=np.random.SeedSequence(7))
+    np.testing.assert_array_equal(a, b)
+    train = half_a.X[:40]
+    study = gen.ab_compare(a, b, train, train, reference=half_a.X.mean(axis=0))
+    np.testing.assert_array_equal(study.per_sample["cos_ab"], 1.0)
+    assert study.summary["cos_ab"] == 1.0 and study.summary["frac_closer_to_train"] == 0.0
+    assert study.summary["span_cos"] == pytest.approx(1.0, abs=1e-9)  # rank 5 < n = 40: in the training span
+    assert study.summary["cos_ab_q25"] == study.summary["cos_ab_q75"] == 1.0
+    assert study.summary["nn_sim"] == pytest.approx(study.summary["nn_sim_a"])
+    with pytest.raises(ConfigError, match="seed"):
+        gen.linear_ab_samples(bases, bases, 2, seed=np.random.default_rng(0))
+
+
+def test_deep_ab_samples_share_the_noise():
+    """Two identical denoisers with one seed give identical samples; the noise streams stay
+    aligned even when one sampler stops before the other (adaptive stopping)."""
+    shrink = lambda Y: 0.5 + 0.7 * (Y - 0.5)  # a linear "denoiser" around mid-grey
+    a, b, steps_a, steps_b = gen.deep_ab_samples(shrink, shrink, 6, 10, seed=4, sigma_final=0.05, max_steps=300)
+    np.testing.assert_array_equal(a, b)
+    assert steps_a == steps_b
+    stronger = lambda Y: 0.5 + 0.4 * (Y - 0.5)
+    a2, b2, _, _ = gen.deep_ab_samples(shrink, stronger, 6, 10, seed=4, sigma_final=0.05, max_steps=300)
+    np.testing.assert_array_equal(a2, a)  # model A's samples do not depend on its partner
+    assert gen.cosine_similarity_rows(a2 - 0.5, b2 - 0.5).mean() > 0.5  # same initial and injected noise
+
+
+def test_ab_train_config_keeps_the_step_budget():
+    from lindiff.deep.train import TrainConfig
+
+    base = TrainConfig(epochs=6, batch_size=32, val_fraction=0.1, max_train=16000, checkpoint_every=1)
+    ref_steps = 6 * (808 // 32)  # 898 rows minus 90 validation rows, 25 batches per epoch
+    assert gen.batches_per_epoch(base, 898) == 25
+    for n in (2, 5, 33, 100, 898):
+        cfg = gen.ab_train_config(base, n, 898)
+        assert cfg.val_fraction == 0.0 and cfg.max_train is None  # trains on exactly the n images
+        steps = cfg.epochs * gen.batches_per_epoch(cfg, n)
+        assert ref_steps <= steps < ref_steps + gen.batches_per_epoch(cfg, n), (n, steps)
+        assert cfg.checkpoint_every >= 1 and cfg.epochs // cfg.checkpoint_every <= 2 * base.epochs
+    assert gen.ab_train_config(base, 2, 898).epochs == ref_steps  # batch of 2: one step per epoch
+    assert gen.ab_train_config(base, 2, 898, steps=40).epochs == 40
+    assert gen.ab_train_config(base, 2, 898, steps=10**9, max_epochs=500).epochs == 500
+    with pytest.raises(ConfigError):
+        gen.ab_train_config(base, 1, 898)
+    with pytest.raises(ConfigError):
+        gen.ab_train_config(base, 10, 898, steps=0)
+    preset = gen.deep_train_config("digits", {"epochs": 6, "model": {"channels": 8}}, 10, 898)
+    assert preset.model.channels == 8 and preset.model.kind == "unet" and preset.val_fraction == 0.0
+
+
+def test_ab_curve_table_sorts_and_rejects_duplicates():
+    table = gen.ab_curve_table([{"n": 100, "cos_ab": 0.9}, {"n": 2, "cos_ab": -0.1}])
+    assert list(table["n"]) == [2, 100]
+    with pytest.raises(DataError, match="duplicate"):
+        gen.ab_curve_table([{"n": 2}, {"n": 2}])
+    with pytest.raises(DataError):
+        gen.ab_curve_table([])
+
+
+def test_generalization_figures(tmp_path):
+    from lindiff import generalization_plots as gplots
+
+    table = pd.DataFrame({"n": [2, 10, 100], "cos_ab": [-0.2, 0.3, 0.9], "nn_sim": [0.8, 0.7, 0.65],
+                          "frac_closer_to_train": [1.0, 0.6, 0.0], "span_cos": [1.0, 1.0, 1.0],
+                          "cos_ab_q25": [-0.4, 0.1, 0.85], "cos_ab_q75": [0.0, 0.5, 0.95]})
+    path = gplots.save_figure(gplots.generalization_curve(table, half_size=898, dimension=64), tmp_path / "c.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(DataError, match="lacks"):
+        gplots.generalization_curve(table.drop(columns="nn_sim"))
+    rng = np.random.default_rng(0)
+    images = [rng.random((5, 64)) for _ in range(4)]
+    fig = gplots.ab_pairs(*images, (8, 8), cos_ab=np.ones(5), nn_sim_a=np.ones(5), nn_sim_b=np.ones(5), max_pairs=3)
+    assert len(fig.axes) == 12
+    with pytest.raises(DataError):
+        gplots.ab_pairs(*images, (4, 4))
+
+
+def test_checkpoint_dir_for_is_keyed_by_config_and_drops_stale_ones(tmp_path):
+    from dataclasses import replace
+
+    from lindiff.deep.train import TrainConfig
+
+    cfg = TrainConfig(epochs=3)
+    first = gen.checkpoint_dir_for(tmp_path / "ck", cfg, 0, "abc")
+    assert first == gen.checkpoint_dir_for(tmp_path / "ck", cfg, 0, "abc")  # stable: a killed job resumes
+    first.mkdir(parents=True)
+    (first / "checkpoint.pt").write_bytes(b"x")
+    assert gen.checkpoint_dir_for(tmp_path / "ck", cfg, 0, "abc") == first and (first / "checkpoint.pt").exists()
+    other = gen.checkpoint_dir_for(tmp_path / "ck", replace(cfg, epochs=4), 0, "abc")
+    assert other != first and not first.exists()  # the stale checkpoint of the old config is gone
+    assert gen.checkpoint_dir_for(tmp_path / "ck", cfg, 1, "abc") != gen.checkpoint_dir_for(tmp_path / "ck", cfg, 0, "abd")

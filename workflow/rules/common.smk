@@ -200,4 +200,93 @@ def all_targets():
     for point in DEEP_POINTS:
         folder = os.path.join(RESULTS, point.id)
         targets += [os.path.join(folder, name) for name in ("fig7_sin_theta_jacobian.png", "train_metrics.json")]
+    targets += ab_targets()
     return sorted(set(targets))
+
+
+# --------------------------------------------------------------------------- A/B generalization study
+# sweep.generalization (rules in generalization.smk): two disjoint halves A and B of the data,
+# one model per (half, n), same-seed samples from both, compared per n, one curve per model.
+#   results/{data}/generalization/s{abseed}/halves.npz
+#     .../linear_{schedule}_T{T}_r{rank}/n{n}/{half}/bases.npz     .../n{n}/samples.npz
+#     .../deep_{size}/n{n}/{half}/model.pt                          .../n{n}/samples.npz
+#     .../{abmodel}/n{n}/ab_metrics.json, ab_pairs.parquet, fig_ab_pairs.png
+#     .../{abmodel}/generalization_curve.parquet, fig_generalization.png
+
+wildcard_constraints:
+    abseed="[0-9]+",
+    abmodel="linear_[a-z]+_T[0-9]+_r[0-9]+|deep_[A-Za-z0-9]+",
+    half="A|B",
+
+AB_POINTS = ldc.generalization_points(LD)
+AB_DIR = os.path.join("{data}", "generalization", "s{abseed}")
+AB_LINEAR = os.path.join(AB_DIR, "linear_{schedule}_T{T}_r{rank}", "n{n}")
+AB_DEEP = os.path.join(AB_DIR, "deep_{size}", "n{n}")
+AB_POINT = os.path.join(AB_DIR, "{abmodel}", "n{n}")
+AB_STUDY = os.path.join(AB_DIR, "{abmodel}")
+AB_CURVE_OUTPUTS = ("generalization_curve.parquet", "fig_generalization.png")
+
+
+def ab_path(pattern, name):
+    """results/<pattern>/<name> for one of the AB_* patterns."""
+    return os.path.join(RESULTS, pattern, name)
+
+
+def ab_split_params(wildcards):
+    return {"data": RESOLVED["data"], "seed": int(wildcards.abseed)}
+
+
+def ab_linear_params(wildcards):
+    """Resolved config of a linear A/B job (per n; the learn jobs add the half)."""
+    g = RESOLVED["sweep"]["generalization"]
+    params = {
+        **ab_split_params(wildcards),
+        "n": int(wildcards.n),
+        "schedule": ldc.ab_schedule_params(LD),
+        "T": int(wildcards.T),
+        "rank": int(wildcards.rank),
+        "learn": {"method": RESOLVED["learn"]["method"], "noise": RESOLVED["learn"]["noise"]},
+        "centered": g["centered"],
+    }
+    if "half" in wildcards.keys():
+        return {**params, "half": wildcards.half}
+    return {**params, "n_samples": g["n_samples"], "injection": g["injection"],
+            "generate": {k: RESOLVED["generate"][k] for k in ("injection", "injection_scale")}}
+
+
+def ab_deep_params(wildcards):
+    """Resolved config of a deep A/B job (the size's overrides of the preset included)."""
+    g = RESOLVED["sweep"]["generalization"]["deep"]
+    deep = RESOLVED["deep"]
+    params = {**ab_split_params(wildcards), "n": int(wildcards.n), "size": wildcards.size}
+    if "half" in wildcards.keys():
+        return {**params, "half": wildcards.half, "steps": g["steps"], "psnr_sigmas": deep["psnr_sigmas"],
+                "deep": {"preset": deep["preset"], "device": deep["device"], "overrides": deep["sizes"][wildcards.size]}}
+    sampler = {k: v for k, v in deep["sampler"].items() if k != "n_samples"}
+    return {**params, "n_samples": g["n_samples"], "sampler": {**sampler, **g["sampler"]}}
+
+
+def ab_compare_params(wildcards):
+    return {**ab_split_params(wildcards), "n": int(wildcards.n), "model": wildcards.abmodel,
+            "centered": RESOLVED["sweep"]["generalization"]["centered"]}
+
+
+def ab_study_points(wildcards):
+    points = [p for p in AB_POINTS if (p.data, p.seed, p.model) == (wildcards.data, int(wildcards.abseed), wildcards.abmodel)]
+    if not points:
+        raise ValueError(f"no A/B study {wildcards.data}/s{wildcards.abseed}/{wildcards.abmodel} in this config")
+    return points
+
+
+def ab_curve_params(wildcards):
+    return {**ab_split_params(wildcards), "model": wildcards.abmodel, "n": [p.n for p in ab_study_points(wildcards)]}
+
+
+def ab_curve_inputs(wildcards):
+    return [os.path.join(RESULTS, p.id, "ab_metrics.json") for p in ab_study_points(wildcards)]
+
+
+def ab_targets():
+    """The curve (table + figure) of every (data, seed, model) of the A/B study."""
+    studies = sorted({p.study_id for p in AB_POINTS})
+    return [os.path.join(RESULTS, study, name) for study in studies for name in AB_CURVE_OUTPUTS]
