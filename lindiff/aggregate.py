@@ -143,8 +143,9 @@ def schedule_comparison(
         :func:`summary_table` of a sweep; needs ``spectral/<chain>/w2/measured`` and
         ``spectral/<chain>/w2/predicted_asymptotic`` for both chains (the analyze metrics).
     predicted_w2 : mapping point id -> float
-        The design's own prediction of W2² (its closed-form spectrum over the point's ``rank``
-        components) per designed point.
+        The design's own prediction of W2² over the point's ``rank`` components, per designed
+        point (the closed-form spectrum of the design, or the exact variance of the learned chain
+        when the injected noise was refined on it).
     designed : sequence of str
         Schedule keys that are designed.
 

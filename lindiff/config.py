@@ -69,6 +69,9 @@ class DesignConfig:
     free_initial_std: bool = False
     components: Optional[int] = None    # target components; null = learn.k
     seed: int = 0
+    # After the learn, re-fit the injected stds and the std of xi_T to the learned chain at each
+    # rank (exact second moment, lindiff.spectral.refine_injection); the schedule is unchanged.
+    refine: bool = True
 
 
 @dataclass

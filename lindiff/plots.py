@@ -669,7 +669,7 @@ def schedule_comparison(table: pd.DataFrame, spectra: Mapping[str, pd.DataFrame]
     axes = fig.subplots(1, 2)
     x = np.arange(len(table))
     width = 0.27
-    bars = (("w2_predicted", "spectral: predicted (closed form)", "tab:purple", 0.5),
+    bars = (("w2_predicted", "spectral: predicted", "tab:purple", 0.5),
             ("w2_measured", "spectral: measured (injected chain)", "tab:purple", 1.0),
             ("best_hand_w2", "best hand schedule: measured", "tab:gray", 1.0))
     for j, (column, label, color, alpha) in enumerate(bars):

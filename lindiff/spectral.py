@@ -88,6 +88,7 @@ __all__ = [
     "cumulative_gains",
     "design_schedule",
     "energy_on_leading_predicted",
+    "exact_gains",
     "gaussian_kl",
     "measured_spectrum",
     "monte_carlo_check",
@@ -97,6 +98,7 @@ __all__ = [
     "predicted_leading_energy",
     "predicted_spectrum",
     "predicted_variances_torch",
+    "refine_injection",
     "w2_to_data",
 ]
 
@@ -235,6 +237,103 @@ def chain_second_moment(
         prefix = prefix @ steps[t]
     moment += initial_std**2 * prefix @ prefix.T
     return moment
+
+
+def exact_gains(bases: Bases, rank: int | None = None) -> np.ndarray:
+    """``G[t, i] = [Q_t Q_tᵀ]_{ii}`` with ``Q_t = M_0 ⋯ M_{t-1}``, shape ``(T + 1, r)``.
+
+    The exact (full-transition) variance gain of isotropic noise injected at step ``t`` on its
+    way to component ``i`` of ``x_0`` (``G[T]``: the gain of ``ξ_T``), so that
+    ``diag(chain_second_moment) = s_T² G[T] + Σ_{t<T} e_t² G[t]``: linear in the injected
+    variances.  The exact counterpart of :func:`cumulative_gains`.
+    """
+    rank = bases.k if rank is None else check_rank(rank, bases.d, bases.k)
+    steps = transitions(bases, rank)
+    prefix = np.eye(rank)
+    gains = np.empty((bases.T + 1, rank))
+    for t in range(bases.T + 1):
+        gains[t] = np.einsum("ij,ij->i", prefix, prefix)
+        if t < bases.T:
+            prefix = prefix @ steps[t]
+    return gains
+
+
+def refine_injection(
+    bases: Bases,
+    eigvals,
+    rank: int | None = None,
+    noise_std=None,
+    initial_std: float | None = None,
+    objective: str = "w2",
+    steps: int = 300,
+    lr: float = 0.05,
+    free_initial_std: bool = False,
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Re-fit the injected-noise stds to the *learned* chain (exact, no diagonal approximation).
+
+    The closed form behind :func:`design_schedule` ignores the off-diagonal transitions; once
+    the bases of a schedule are learned, the generated variance is exactly
+    ``v = s_T² G[T] + Σ_t e_t² G[t]`` (:func:`exact_gains`), so the injected stds ``e_t`` (and
+    optionally ``s_T``) can be chosen to minimize the objective against ``eigvals`` for the
+    real chain.  Adam on ``log e_t``, started at ``noise_std`` (default: the increments'
+    ``sigma_bar`` differences).
+
+    Parameters
+    ----------
+    bases : Bases
+    eigvals : array of shape (r,)
+        Target spectrum ``λ_i²`` of the chain's ``r`` components (e.g. ``bases.eigvals[0, :r]``).
+    rank : int, optional
+    noise_std : array of shape (T,), optional
+        Starting stds (e.g. the design's).
+    initial_std : float, optional
+        Std of ``ξ_T`` (default ``sigma_bar[T]``); optimized too with ``free_initial_std``.
+    objective, steps, lr
+        As in :func:`design_schedule`.
+
+    Returns
+    -------
+    (noise_std (T,), initial_std, variance (r,) exact for the returned stds, history (steps + 1,))
+    """
+    import torch
+
+    rank = bases.k if rank is None else check_rank(rank, bases.d, bases.k)
+    eigvals = _check_eigvals(eigvals)
+    if len(eigvals) != rank:
+        raise ConfigError(f"eigvals must have length rank={rank}, got {len(eigvals)}")
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"unknown objective {objective!r}; allowed: {', '.join(OBJECTIVES)}")
+    if noise_std is None:
+        noise_std = np.sqrt(np.maximum(np.diff(bases.sigma_bar**2), 0.0))
+    noise_std, initial_std = _check_noise(noise_std, initial_std, bases.T, bases.sigma_bar[-1])
+    gains = torch.as_tensor(exact_gains(bases, rank), dtype=torch.float64)
+    target = torch.as_tensor(eigvals, dtype=torch.float64)
+    log_noise = torch.tensor(np.log(np.maximum(noise_std, 1e-6)), dtype=torch.float64, requires_grad=True)
+    log_initial = torch.tensor(np.log(max(initial_std, 1e-6)), dtype=torch.float64, requires_grad=free_initial_std)
+    params = [log_noise] + ([log_initial] if free_initial_std else [])
+
+    def variances():
+        return torch.exp(2 * log_initial) * gains[-1] + (torch.exp(2 * log_noise)[:, None] * gains[:-1]).sum(dim=0)
+
+    optimizer = torch.optim.Adam(params, lr=lr)
+    history, best = [], (np.inf, None)
+    for step in range(steps + 1):
+        optimizer.zero_grad()
+        loss = _torch_objective(variances(), target, objective)
+        value = float(loss.detach())
+        history.append(value)
+        if value < best[0]:
+            best = (value, [q.detach().clone() for q in params])
+        if step == steps:
+            break
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        log_noise.copy_(best[1][0])
+        if free_initial_std:
+            log_initial.copy_(best[1][1])
+        variance = variances().numpy().copy()
+        return (torch.exp(log_noise).numpy().copy(), float(torch.exp(log_initial)), variance, np.asarray(history))
 
 
 def measured_spectrum(samples: np.ndarray, basis: np.ndarray, mean: np.ndarray | None = None) -> pd.DataFrame:

@@ -278,3 +278,29 @@ def test_data_spectrum_is_what_learn_stores_at_level_zero(centered):
     Xc = X - X.mean(axis=0) if centered else X
     np.testing.assert_allclose(eigvals, np.linalg.svd(Xc, compute_uv=False)[:5] ** 2 / len(X), rtol=1e-9, atol=1e-12)
     assert n_noise == (199 if centered else 200)
+
+
+def test_exact_gains_give_the_exact_second_moment(chain):
+    schedule, bases = chain
+    noise_std = injection_std(schedule.sigma, "increment")
+    gains = spectral.exact_gains(bases)
+    by_gains = bases.sigma_bar[-1] ** 2 * gains[-1] + (noise_std[:, None] ** 2 * gains[:-1]).sum(axis=0)
+    np.testing.assert_allclose(by_gains, np.diag(spectral.chain_second_moment(bases, noise_std=noise_std)))
+    assert gains[0] == pytest.approx(np.ones(bases.k))  # noise injected at t = 0 passes P_0 only
+
+
+def test_refined_injection_lowers_the_exact_objective_and_the_chain_follows(chain):
+    pytest.importorskip("torch")
+    schedule, bases = chain
+    target = bases.eigvals[0]
+    start = injection_std(schedule.sigma, "increment")
+    noise, initial, variance, history = spectral.refine_injection(bases, target, noise_std=start, steps=200,
+                                                                  free_initial_std=True)
+    assert history.min() < 0.5 * history[0]
+    np.testing.assert_allclose(variance, np.diag(spectral.chain_second_moment(bases, noise_std=noise, initial_std=initial)))
+    assert spectral.w2_to_data(variance, target) == pytest.approx(history.min())
+    samples = run_chain(bases, 20_000, noise_std=noise, initial_std=initial, seed=7).samples
+    measured = spectral.measured_spectrum(samples, bases.U[0])["variance"].to_numpy()
+    np.testing.assert_allclose(measured, variance, rtol=0.05)  # 20000 samples: s.e. ~1%
+    with pytest.raises(ConfigError, match="length rank"):
+        spectral.refine_injection(bases, target[:2])

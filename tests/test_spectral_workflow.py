@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lindiff import artifacts
+from lindiff import artifacts, spectral
 from lindiff.tracking import find_wandb_files, read_wandb_file
 
 from test_workflow import snakemake
@@ -38,9 +38,14 @@ def test_design_is_stored_and_used_by_learn_and_generate(workdir):
         bases, sigma = artifacts.load_bases(point / "learn/bases.npz")
         np.testing.assert_allclose(bases.sigma_bar, design["schedule"].sigma_bar)  # learned on the design
         assert design["data_sha256"] == artifacts.bases_data_checksum(point / "learn/bases.npz")
-        samples = artifacts.load_npz(point / "r4/samples.npz", {"noise_std": 1, "initial_std": 0})
-        np.testing.assert_allclose(samples["noise_std"], design["noise_std"])  # the designed injection
-        assert float(samples["initial_std"]) == pytest.approx(design["initial_std"])
+        # generate re-fits the designed injection to the learned chain (design.refine, the default);
+        # its stored prediction is the exact second moment of the chain it ran
+        samples = artifacts.load_npz(point / "r4/samples.npz", {"noise_std": 1, "initial_std": 0,
+                                                                 "predicted_variance": 1})
+        assert samples["noise_std"].shape == design["noise_std"].shape
+        assert not np.allclose(samples["noise_std"], design["noise_std"])
+        exact = spectral.chain_second_moment(bases, 4, samples["noise_std"], float(samples["initial_std"]))
+        np.testing.assert_allclose(samples["predicted_variance"], np.diag(exact), rtol=1e-9)
         assert (point / "design/fig_design.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -72,8 +77,18 @@ def test_designed_schedule_compared_with_the_best_hand_schedule(workdir):
         best = hand[["spectral/deterministic/w2/measured", "spectral/injected/w2/measured"]].to_numpy().min()
         assert row.best_hand_w2 == pytest.approx(best)
         design = artifacts.read_parquet(workdir / ROOT / f"spectral_T{row.T}/design/predicted_spectrum.parquet")
-        w2 = np.sum((np.sqrt(design["eigval"][:4]) - np.sqrt(design["variance"][:4])) ** 2)
-        assert row.w2_predicted == pytest.approx(w2)
+        eigvals = design["eigval"].to_numpy()[:4]
+        w2 = np.sum((np.sqrt(eigvals) - np.sqrt(design["variance"][:4])) ** 2)
+        assert row.w2_predicted_closed_form == pytest.approx(w2)
+        # refined on the learned chain: the prediction of record is the exact variance, which the
+        # generated samples follow (400 samples) far better than the closed form does
+        samples = artifacts.load_npz(workdir / ROOT / f"spectral_T{row.T}/r4/samples.npz", {"predicted_variance": 1})
+        refined = np.sum((np.sqrt(eigvals) - np.sqrt(samples["predicted_variance"])) ** 2)
+        assert row.w2_predicted == pytest.approx(refined)
+        spectrum = artifacts.read_parquet(workdir / ROOT / f"spectral_T{row.T}/r4/spectrum.parquet")
+        measured = spectrum[spectrum["chain"] == "injected"].sort_values("index")["measured"].to_numpy()
+        error = np.abs(measured - samples["predicted_variance"]).sum() / measured.sum()
+        assert error < 0.15, error  # 400 samples: about 7% standard error per component
     # On this data the design beats sigma_t ~ t (sigma_bar_T = sigma_max) at every T, and its best
     # point beats every hand point of the sweep (at T=20 the theorem's constant schedule, whose
     # sigma_bar_T = sigma/sqrt(T) is close to the design's, comes within 10%).
@@ -103,6 +118,10 @@ def test_wandb_recorded_the_design_the_comparison_and_the_verdicts(workdir):
         objective = [row["design/objective"] for row in run.history if "design/objective" in row]
         assert objective[-1] < objective[0]
         assert run.summary["objective"] < run.summary["objective_initial"]
+    refined = [run for run in runs if run.job_type == "generate" and "refine/objective" in run.summary]
+    assert len(refined) == 2  # the two designed points, rank 4
+    for run in refined:
+        assert run.summary["refine/objective"] < run.summary["refine/objective_initial"]
     compare = next(run for run in runs if run.job_type == "compare_schedules")
     assert compare.summary["n_designed"] == 2
     assert any("schedule_comparison" in name for name in compare.files)

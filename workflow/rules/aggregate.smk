@@ -35,6 +35,7 @@ rule compare_schedules:
     input:
         summary=rules.aggregate.output.summary,
         designs=designed_inputs,
+        samples=designed_samples,
     output:
         table=sweep_path("spectral_schedule.parquet"),
         fig=report(sweep_path("fig_spectral_schedule.png"), category="Spectral schedule design", subcategory="{sweep}"),

@@ -178,6 +178,11 @@ def designed_inputs(wildcards):
                    for name in ("predicted_spectrum.parquet", "design.json")})
 
 
+def designed_samples(wildcards):
+    """Samples of the designed sweep points (their refined injected noise and its prediction)."""
+    return sorted(os.path.join(row["rank_dir"], "samples.npz") for row in sweep_table() if is_designed(row["schedule"]))
+
+
 AGGREGATE_OUTPUTS = [
     "summary.parquet",
     "fig1_trajectories.png",

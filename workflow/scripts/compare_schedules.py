@@ -11,12 +11,20 @@ with rule_job(snakemake, "compare_schedules") as job:  # noqa: F821 (snakemake i
     designed = list(snakemake.params.designed)  # noqa: F821
     summary = artifacts.read_parquet(snakemake.input.summary)  # noqa: F821
 
-    predicted_w2, predictions = {}, {}
+    # The design's prediction of record: the exact variance of the refined chain when the
+    # injected noise was refined on the learned bases, else the closed form of the design.
+    predicted_w2, closed_form_w2, predictions = {}, {}, {}
     for row in points[points["schedule"].isin(designed)].itertuples():
         predicted = artifacts.read_parquet(f"{row.learn_dir}/design/predicted_spectrum.parquet").iloc[: row.rank]
-        predicted_w2[row.id] = spectral.w2_to_data(predicted, predicted["eigval"].to_numpy())
+        eigvals = predicted["eigval"].to_numpy()
+        closed_form_w2[row.id] = spectral.w2_to_data(predicted, eigvals)
+        samples = artifacts.load_npz(f"{row.rank_dir}/samples.npz", {})
+        if "predicted_variance" in samples:
+            predicted = predicted.assign(variance=samples["predicted_variance"])
+        predicted_w2[row.id] = spectral.w2_to_data(predicted, eigvals)
         predictions[row.id] = predicted
     table = aggregate.schedule_comparison(summary, predicted_w2, designed)
+    table["w2_predicted_closed_form"] = table["id"].map(closed_form_w2)
     artifacts.write_parquet(out.table, table)
 
     # Right panel: the design with the largest improvement over the hand schedules, as spectra.

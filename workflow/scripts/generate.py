@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from lindiff import artifacts
+from lindiff import artifacts, spectral
 from lindiff.generate import injection_std, run_chain
 from lindiff.jobs import rule_job
 
@@ -10,9 +10,20 @@ with rule_job(snakemake, "generate") as job:  # noqa: F821 (snakemake is injecte
     p, out = job.params, snakemake.output  # noqa: F821
     gen = p["generate"]
     bases, sigma = artifacts.load_bases(snakemake.input.bases)  # noqa: F821
+    extra = {}
     if "design" in snakemake.input.keys():  # noqa: F821 (schedule=spectral: its designed injected noise)
         design = artifacts.load_schedule_design(snakemake.input.design, T=bases.T)  # noqa: F821
         noise_std, initial_std = gen["injection_scale"] * design["noise_std"], design["initial_std"]
+        design_cfg = p["schedule"]["design"]
+        if design_cfg["refine"]:  # re-fit the injected noise to the learned chain at this rank (exact)
+            noise_std, initial_std, refined_variance, history = spectral.refine_injection(
+                bases, bases.eigvals[0, : p["rank"]], p["rank"], noise_std, initial_std,
+                objective=design_cfg["objective"], free_initial_std=True)
+            extra["predicted_variance"] = refined_variance
+            job.tracker.set_summary({"refine/objective_initial": float(history[0]),
+                                     "refine/objective": float(history.min())})
+            job.log.info("refined the injected noise on the learned chain: %s %.4g -> %.4g",
+                         design_cfg["objective"], history[0], history.min())
     else:
         noise_std = injection_std(sigma, gen["injection"], gen["injection_scale"])
         initial_std = float(bases.sigma_bar[-1])
@@ -30,6 +41,7 @@ with rule_job(snakemake, "generate") as job:  # noqa: F821 (snakemake is injecte
         trajectory_injected=injected.trajectory.astype(np.float32),
         noise_std=noise_std,
         initial_std=np.float64(initial_std),
+        **extra,
     )
     job.write_sidecar(out.sidecar, data_sha256=artifacts.bases_data_checksum(snakemake.input.bases))  # noqa: F821
     norms = np.linalg.norm(deterministic.samples, axis=1)
