@@ -56,7 +56,6 @@ __all__ = [
     "ab_study",
     "ab_train_config",
     "batches_per_epoch",
-    "checkpoint_dir_for",
     "cosine_similarity_rows",
     "deep_ab_samples",
     "deep_train_config",
@@ -504,29 +503,6 @@ def deep_train_config(preset: str, overrides: dict | None, n: int, reference_n: 
     overrides = dict(overrides or {})
     base["model"].update(overrides.pop("model", None) or {})
     return ab_train_config(TrainConfig.from_dict({**base, **overrides}), n, reference_n, steps=steps)
-
-
-def checkpoint_dir_for(root, cfg, seed: int, data_sha256: str):
-    """``root/<digest>``: a checkpoint directory keyed by the training config, seed and data.
-
-    :func:`lindiff.deep.train.train_denoiser` refuses a checkpoint written for another config;
-    keyed this way, a job rerun after a config change starts afresh instead of failing, while a
-    killed job with an unchanged config still resumes.  Other digests' directories under
-    ``root`` (stale checkpoints of earlier configs) are removed.
-    """
-    import hashlib
-    import json
-    import shutil
-    from pathlib import Path
-
-    key = json.dumps({"config": cfg.to_dict(), "seed": int(seed), "data": str(data_sha256)}, sort_keys=True)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    root = Path(root)
-    if root.is_dir():
-        for stale in root.iterdir():
-            if stale.name != digest:
-                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
-    return root / digest
 
 
 def load_halves(path, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:

@@ -279,14 +279,15 @@ def test_generalization_figures(tmp_path):
 def test_checkpoint_dir_for_is_keyed_by_config_and_drops_stale_ones(tmp_path):
     from dataclasses import replace
 
-    from lindiff.deep.train import TrainConfig
+    pytest.importorskip("torch")
+    from lindiff.deep.train import TrainConfig, checkpoint_dir_for
 
     cfg = TrainConfig(epochs=3)
-    first = gen.checkpoint_dir_for(tmp_path / "ck", cfg, 0, "abc")
-    assert first == gen.checkpoint_dir_for(tmp_path / "ck", cfg, 0, "abc")  # stable: a killed job resumes
+    first = checkpoint_dir_for(tmp_path / "ck", cfg, 0, "abc")
+    assert first == checkpoint_dir_for(tmp_path / "ck", cfg, 0, "abc")  # stable: a killed job resumes
     first.mkdir(parents=True)
     (first / "checkpoint.pt").write_bytes(b"x")
-    assert gen.checkpoint_dir_for(tmp_path / "ck", cfg, 0, "abc") == first and (first / "checkpoint.pt").exists()
-    other = gen.checkpoint_dir_for(tmp_path / "ck", replace(cfg, epochs=4), 0, "abc")
+    assert checkpoint_dir_for(tmp_path / "ck", cfg, 0, "abc") == first and (first / "checkpoint.pt").exists()
+    other = checkpoint_dir_for(tmp_path / "ck", replace(cfg, epochs=4), 0, "abc")
     assert other != first and not first.exists()  # the stale checkpoint of the old config is gone
-    assert gen.checkpoint_dir_for(tmp_path / "ck", cfg, 1, "abc") != gen.checkpoint_dir_for(tmp_path / "ck", cfg, 0, "abd")
+    assert checkpoint_dir_for(tmp_path / "ck", cfg, 1, "abc") != checkpoint_dir_for(tmp_path / "ck", cfg, 0, "abd")

@@ -133,9 +133,13 @@ def test_snakemake_config_key_is_checked(tmp_path):
 # --------------------------------------------------------------------------- faults
 
 
-def _learn_script_pids() -> list[int]:
+def _script_pids(workdir: Path, name: str) -> list[int]:
+    """PIDs of the rule script ``name`` run by Snakemake in ``workdir`` (and nowhere else: other
+    workflows on the machine, e.g. a user's sweep, are never touched)."""
+    scripts = str(workdir.resolve() / ".snakemake" / "scripts")
     out = subprocess.run(["ps", "-ww", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-    return [int(line.split()[0]) for line in out.splitlines() if "learn.py" in line and ".snakemake" in line]
+    return [int(line.split()[0]) for line in out.splitlines()
+            if scripts in line and line.rstrip().endswith(f".{name}.py")]
 
 
 def _arrays(path: Path) -> dict[str, np.ndarray]:
@@ -158,7 +162,7 @@ def test_killed_learn_job_reruns_to_identical_artifacts(tmp_path):
     killed = False
     while time.time() < deadline and process.poll() is None:
         if log.exists() and "learn: n=" in log.read_text(errors="replace"):
-            for pid in _learn_script_pids():
+            for pid in _script_pids(interrupted, "learn"):
                 os.kill(pid, signal.SIGKILL)
                 killed = True
             if killed:
@@ -328,11 +332,6 @@ DEEP_RUN = "sweep=smoke generate.n_samples=100 deep.sizes.quick.epochs=12 deep.j
 DEEP_DIR = Path("results/digits/all/n200_s0/deep_quick")
 
 
-def _script_pids(name: str) -> list[int]:
-    out = subprocess.run(["ps", "-ww", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-    return [int(line.split()[0]) for line in out.splitlines() if f".{name}.py" in line and ".snakemake" in line]
-
-
 @pytest.mark.slow
 def test_killed_training_resumes_from_its_checkpoint(tmp_path):
     """kill -9 the deep training mid-run: the rerun resumes from the last checkpoint and ends
@@ -343,11 +342,11 @@ def test_killed_training_resumes_from_its_checkpoint(tmp_path):
     reference.mkdir(), interrupted.mkdir()
     process = subprocess.Popen(snakemake_command(interrupted, DEEP_RUN, "--cores", "2"),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoint = interrupted / DEEP_DIR / "checkpoints" / "checkpoint.pt"
+    checkpoints = interrupted / DEEP_DIR / "checkpoints"  # <config digest>/checkpoint.pt
     deadline, killed = time.time() + 300, False
     while time.time() < deadline and process.poll() is None and not killed:
-        if checkpoint.exists():
-            for pid in _script_pids("train_denoiser"):
+        if list(checkpoints.glob("*/checkpoint.pt")):
+            for pid in _script_pids(interrupted, "train_denoiser"):
                 os.kill(pid, signal.SIGKILL)
                 killed = True
         time.sleep(0.2)

@@ -56,6 +56,7 @@ from lindiff.errors import ConfigError, DataError
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "checkpoint_dir_for",
     "TrainConfig",
     "TrainResult",
     "default_config",
@@ -523,3 +524,25 @@ def load_model(path: str | Path, device: str = "cpu") -> FlatDenoiser:
     except RuntimeError as exc:
         raise DataError(f"{path}: weights do not match the stored config ({exc})") from None
     return model.to(resolve_device(device)).eval()
+
+
+def checkpoint_dir_for(root, cfg, seed: int, data_sha256: str):
+    """``root/<digest>``: a checkpoint directory keyed by the training config, seed and data.
+
+    :func:`lindiff.deep.train.train_denoiser` refuses a checkpoint written for another config;
+    keyed this way, a job rerun after a config change starts afresh instead of failing, while a
+    killed job with an unchanged config still resumes.  Other digests' directories under
+    ``root`` (stale checkpoints of earlier configs) are removed.
+    """
+    import hashlib
+    import json
+    import shutil
+
+    key = json.dumps({"config": cfg.to_dict(), "seed": int(seed), "data": str(data_sha256)}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    root = Path(root)
+    if root.is_dir():
+        for stale in root.iterdir():
+            if stale.name != digest:
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    return root / digest

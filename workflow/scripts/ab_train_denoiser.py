@@ -13,7 +13,8 @@ from lindiff.config import load_data
 from lindiff.data import sha256_of_array
 from lindiff.deep.evaluate import denoiser_psnr
 from lindiff.deep.train import save_model, train_denoiser
-from lindiff.generalization import batches_per_epoch, checkpoint_dir_for, deep_train_config, load_halves
+from lindiff.deep.train import checkpoint_dir_for
+from lindiff.generalization import batches_per_epoch, deep_train_config, load_halves
 from lindiff.jobs import rule_job
 
 with rule_job(snakemake, "ab_train_denoiser") as job:  # noqa: F821 (snakemake is injected by Snakemake)

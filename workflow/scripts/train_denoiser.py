@@ -8,7 +8,7 @@ from lindiff import artifacts
 from lindiff.data import sha256_of_array
 from lindiff.deep import plots as deep_plots
 from lindiff.deep.evaluate import denoiser_psnr, linear_denoiser_psnr
-from lindiff.deep.train import TrainConfig, default_config, save_model, train_denoiser
+from lindiff.deep.train import TrainConfig, checkpoint_dir_for, default_config, save_model, train_denoiser
 from lindiff.jobs import held_out_rows, load_training_set, rule_job
 from lindiff.plots import save_figure
 
@@ -28,8 +28,10 @@ with rule_job(snakemake, "train_denoiser") as job:  # noqa: F821 (snakemake is i
     def log_epoch(epoch, record):
         tracker.log({"epoch": epoch, **{f"train/{k}": v for k, v in record.items() if k != "epoch"}}, step=epoch)
 
+    # keyed by config, seed and data: a killed job resumes, a changed config starts afresh
+    checkpoints = checkpoint_dir_for(Path(out.model).parent / "checkpoints", cfg, seed, sha256_of_array(X))
     result = train_denoiser(X, full.image_shape, cfg, seed=seed, device=deep["device"],
-                            checkpoint_dir=Path(out.model).parent / "checkpoints", progress=True, log_fn=log_epoch)
+                            checkpoint_dir=checkpoints, progress=True, log_fn=log_epoch)
     save_model(out.model, result.model, extra={"seed": seed, "n_train": int(len(X)), "point": job.point})
     history = pd.DataFrame(result.history)
     artifacts.write_parquet(out.history, history)
