@@ -121,7 +121,7 @@ def save_npz(path, **arrays) -> Path:
     return write_bytes(path, buffer.getvalue())
 
 
-def load_npz(path, required: Mapping[str, int | None]) -> dict[str, np.ndarray]:
+def load_npz(path, required: Mapping[str, int | None], keys=None) -> dict[str, np.ndarray]:
     """Load an ``.npz`` without pickle and check it.
 
     Parameters
@@ -129,10 +129,13 @@ def load_npz(path, required: Mapping[str, int | None]) -> dict[str, np.ndarray]:
     required : mapping key -> ndim (or None for any)
         Keys that must be present with that number of dimensions; float arrays must be
         finite.
+    keys : iterable of str, optional
+        Read only these arrays (those present) and the required ones; default: all.
     """
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+            wanted = npz.files if keys is None else [k for k in npz.files if k in set(keys) | set(required)]
+            arrays = {k: npz[k] for k in wanted}
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:

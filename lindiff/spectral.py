@@ -228,15 +228,22 @@ def chain_second_moment(
     """
     rank = bases.k if rank is None else check_rank(rank, bases.d, bases.k)
     noise_std, initial_std = _check_noise(noise_std, initial_std, bases.T, bases.sigma_bar[-1])
+    stds = np.append(noise_std, initial_std)  # noise at t = 0 .. T-1, then xi_T
+    moment = np.zeros((rank, rank))
+    for std, prefix in zip(stds, _prefix_products(bases, rank)):
+        if std > 0:
+            moment += std**2 * prefix @ prefix.T
+    return moment
+
+
+def _prefix_products(bases: Bases, rank: int):
+    """``Q_t = M_0 ⋯ M_{t-1}`` (``r × r``, ``Q_0 = I``) for ``t = 0 .. T``, one at a time."""
     steps = transitions(bases, rank)
     prefix = np.eye(rank)
-    moment = np.zeros((rank, rank))
-    for t in range(bases.T):
-        if noise_std[t] > 0:
-            moment += noise_std[t] ** 2 * prefix @ prefix.T
-        prefix = prefix @ steps[t]
-    moment += initial_std**2 * prefix @ prefix.T
-    return moment
+    for t in range(bases.T + 1):
+        yield prefix
+        if t < bases.T:
+            prefix = prefix @ steps[t]
 
 
 def exact_gains(bases: Bases, rank: int | None = None) -> np.ndarray:
@@ -248,14 +255,7 @@ def exact_gains(bases: Bases, rank: int | None = None) -> np.ndarray:
     variances.  The exact counterpart of :func:`cumulative_gains`.
     """
     rank = bases.k if rank is None else check_rank(rank, bases.d, bases.k)
-    steps = transitions(bases, rank)
-    prefix = np.eye(rank)
-    gains = np.empty((bases.T + 1, rank))
-    for t in range(bases.T + 1):
-        gains[t] = np.einsum("ij,ij->i", prefix, prefix)
-        if t < bases.T:
-            prefix = prefix @ steps[t]
-    return gains
+    return np.array([np.einsum("ij,ij->i", prefix, prefix) for prefix in _prefix_products(bases, rank)])
 
 
 def refine_injection(

@@ -110,3 +110,10 @@ def test_schedule_design_artifact_round_trip(tmp_path):
                        noise_std=np.array([-1.0]), initial_std=np.float64(1.0), eigvals=eigvals, history=np.ones(2))
     with pytest.raises(DataError, match="noise_std"):
         artifacts.load_schedule_design(tmp_path / "bad.npz")
+
+
+def test_load_npz_reads_only_the_keys_asked_for(tmp_path):
+    path = artifacts.save_npz(tmp_path / "s.npz", big=np.ones((3, 4)), small=np.arange(2.0))
+    assert set(artifacts.load_npz(path, {}, keys=("small", "absent"))) == {"small"}
+    assert set(artifacts.load_npz(path, {"big": 2}, keys=("small",))) == {"big", "small"}
+    assert set(artifacts.load_npz(path, {})) == {"big", "small"}

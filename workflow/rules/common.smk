@@ -171,16 +171,20 @@ def designed_schedules():
     return sorted({p.schedule for p in POINTS if is_designed(p.schedule)})
 
 
+def designed_rows():
+    """Sweep-table rows of the designed points."""
+    return [row for row in sweep_table() if is_designed(row["schedule"])]
+
+
 def designed_inputs(wildcards):
     """Design artifacts of the designed sweep points (compare_schedules' input)."""
-    rows = [row for row in sweep_table() if is_designed(row["schedule"])]
-    return sorted({os.path.join(row["learn_dir"], "design", name) for row in rows
+    return sorted({os.path.join(row["learn_dir"], "design", name) for row in designed_rows()
                    for name in ("predicted_spectrum.parquet", "design.json")})
 
 
 def designed_samples(wildcards):
     """Samples of the designed sweep points (their refined injected noise and its prediction)."""
-    return sorted(os.path.join(row["rank_dir"], "samples.npz") for row in sweep_table() if is_designed(row["schedule"]))
+    return sorted(os.path.join(row["rank_dir"], "samples.npz") for row in designed_rows())
 
 
 AGGREGATE_OUTPUTS = [

@@ -18,7 +18,7 @@ with rule_job(snakemake, "compare_schedules") as job:  # noqa: F821 (snakemake i
         predicted = artifacts.read_parquet(f"{row.learn_dir}/design/predicted_spectrum.parquet").iloc[: row.rank]
         eigvals = predicted["eigval"].to_numpy()
         closed_form_w2[row.id] = spectral.w2_to_data(predicted, eigvals)
-        samples = artifacts.load_npz(f"{row.rank_dir}/samples.npz", {})
+        samples = artifacts.load_npz(f"{row.rank_dir}/samples.npz", {}, keys=("predicted_variance",))
         if "predicted_variance" in samples:
             predicted = predicted.assign(variance=samples["predicted_variance"])
         predicted_w2[row.id] = spectral.w2_to_data(predicted, eigvals)

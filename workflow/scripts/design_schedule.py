@@ -3,9 +3,10 @@
 import numpy as np
 
 from lindiff import artifacts, plots, spectral
-from lindiff.config import design_components, schedule_from_params
+from lindiff.config import design_components
 from lindiff.data import sha256_of_array
 from lindiff.jobs import load_training_set, rule_job
+from lindiff.schedules import make_schedule
 
 with rule_job(snakemake, "design_schedule") as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, out = job.params, snakemake.output  # noqa: F821
@@ -35,8 +36,7 @@ with rule_job(snakemake, "design_schedule") as job:  # noqa: F821 (snakemake is 
         "kl_predicted": spectral.gaussian_kl(design.predicted, eigvals),
     }
     artifacts.write_json(out.metrics, summary)
-    linear = schedule_from_params({"name": "linear", "scale": "sigma_max", "ratio": 100.0,
-                                   "sigma_max": summary["sigma_bar_T"]}, p["T"])
+    linear = make_schedule("linear", p["T"], sigma_max=summary["sigma_bar_T"])
     fig = plots.spectral_design(design.schedule.sigma_bar, design.noise_std, design.history, design.predicted,
                                 references={"linear, same sigma_bar_T": linear.sigma_bar})
     plots.save_figure(fig, out.fig)
