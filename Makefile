@@ -45,7 +45,7 @@ report: $(STAMP)
 	$(BIN)/snakemake --report results/report.html
 
 demo: $(STAMP)
-	$(BIN)/python -m lindiff.demo --out results/demo
+	$(BIN)/python -m lindiff.studies.demo --out results/demo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_learn.py

@@ -6,7 +6,7 @@
 
 For each data set it measures, in the same process and run:
 
-* ``naive`` and ``exact`` learn (``lindiff.learn.learn_bases``): wall seconds and peak
+* ``naive`` and ``exact`` learn (``lindiff.linear.learn.learn_bases``): wall seconds and peak
   memory allocated during the call (``tracemalloc``, which traces numpy's buffers);
 * the eigh floor ``(T + 1) · eigh(d × d)``: full ``scipy.linalg.eigh`` of a noisy
   covariance of the same size, timed ``T + 1`` times;
@@ -32,8 +32,8 @@ import numpy as np
 import scipy.linalg
 
 from lindiff.data import load_digits, load_mnist
-from lindiff.learn import learn_bases
-from lindiff.schedules import make_schedule
+from lindiff.linear.learn import learn_bases
+from lindiff.linear.schedules import make_schedule
 
 
 def default_mnist_dir() -> Path | None:

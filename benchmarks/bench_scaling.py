@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import scipy.linalg
 
-from lindiff.learn import learn_bases, learn_bases_from_gram
-from lindiff.schedules import make_schedule
+from lindiff.linear.learn import learn_bases, learn_bases_from_gram
+from lindiff.linear.schedules import make_schedule
 
 CHUNK = 50_000
 

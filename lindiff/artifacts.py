@@ -23,7 +23,7 @@ from typing import BinaryIO
 import numpy as np
 
 from lindiff.errors import DataError
-from lindiff.learn import Bases
+from lindiff.linear.learn import Bases
 
 
 @contextmanager
@@ -202,7 +202,7 @@ def load_bases(path) -> tuple[Bases, np.ndarray]:
 
 
 def save_schedule_design(path, design, eigvals: np.ndarray, data_sha256: str = "") -> Path:
-    """``schedule.npz`` of a spectral design (:class:`lindiff.spectral.ScheduleDesign`):
+    """``schedule.npz`` of a spectral design (:class:`lindiff.linear.spectral.ScheduleDesign`):
     ``sigma``, ``sigma_bar`` (T+1,), ``noise_std`` (T,), ``initial_std`` (), the target
     ``eigvals`` (k,), the optimizer ``history`` and the training set's ``data_sha256``."""
     return save_npz(
@@ -223,7 +223,7 @@ def load_schedule_design(path, T: int | None = None) -> dict:
 
     With ``T`` given, the design must have ``T`` steps (else :class:`DataError`)."""
     from lindiff.errors import ConfigError
-    from lindiff.schedules import from_increments
+    from lindiff.linear.schedules import from_increments
 
     arrays = load_npz(path, {"sigma": 1, "sigma_bar": 1, "noise_std": 1, "initial_std": 0, "eigvals": 1, "history": 1})
     try:

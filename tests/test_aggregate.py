@@ -4,7 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lindiff import aggregate, artifacts, plots, spectral
+from lindiff.pipeline import aggregate
+from lindiff import artifacts, plots
+from lindiff.linear import spectral
 from lindiff.errors import DataError
 
 

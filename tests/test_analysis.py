@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from lindiff import analysis, theory
+from lindiff.linear import analysis, theory
 from lindiff.data import load_digits, make_spiked
-from lindiff.generate import run_chain, transitions
-from lindiff.learn import learn_bases
-from lindiff.schedules import from_sigma_bar, make_schedule
+from lindiff.linear.generate import run_chain, transitions
+from lindiff.linear.learn import learn_bases
+from lindiff.linear.schedules import from_sigma_bar, make_schedule
 
 D, N, LAMBDAS = 200, 2000, [5.0, 3.0, 2.0]
 

@@ -5,7 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lindiff import config as ldc
+from lindiff.pipeline import checks as ldchecks
+from lindiff.pipeline import config as ldc
+from lindiff.pipeline import datasets as ldd
+from lindiff.pipeline import sweep as lds
 from lindiff.errors import ConfigError, DataError
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -25,14 +28,14 @@ def test_groups_compose_and_validate(data, sweep, wandb):
     cfg = ldc.load(overrides)
     assert cfg.data.name == data and cfg.wandb.mode == wandb
     assert set(cfg.schedules) == set(_options("schedule"))
-    assert ldc.sweep_points(cfg)
+    assert lds.sweep_points(cfg)
 
 
 @pytest.mark.parametrize("experiment", _options("experiment"))
 def test_experiment_presets(experiment):
     cfg = ldc.load([f"experiment={experiment}"])
     assert cfg.sweep.name == experiment
-    assert len(ldc.sweep_points(cfg)) >= 3
+    assert len(lds.sweep_points(cfg)) >= 3
 
 
 def test_mnist_and_file_groups_compose_without_data(tmp_path):
@@ -42,22 +45,22 @@ def test_mnist_and_file_groups_compose_without_data(tmp_path):
     np.save(tmp_path / "x.npy", X)
     cfg = ldc.load(["data=file", f"data.path={tmp_path / 'x.npy'}", "sweep=smoke", "sweep.n=[20]", "learn.k=5",
                     "sweep.rank=[3]"])
-    assert ldc.data_info(cfg.data).d == 9
+    assert ldd.data_info(cfg.data).d == 9
 
 
 def test_sweep_grid_union_and_points():
     cfg = ldc.load(["sweep=default"])
-    points = ldc.sweep_points(cfg)
+    points = lds.sweep_points(cfg)
     base = 2 * 2 * 2 * 2  # n x rank x T x schedule
     assert len(points) == base + 3  # plus the class-conditioned grid
     assert {p.cond for p in points} == {"all", "c0", "c3", "c7"}
-    assert len({p.learn_key for p in points}) == base // 2 + 3  # rank does not change the learn job
+    assert len({p.at("learn") for p in points}) == base // 2 + 3  # rank does not change the learn job
 
 
 def test_paper_sweep_matches_the_paper_settings():
     cfg = ldc.apply_schema(ldc.compose(["sweep=paper", "data=mnist"]))
-    ldc.check_values(cfg)
-    points = ldc.sweep_points(cfg)
+    ldchecks.check_values(cfg)
+    points = lds.sweep_points(cfg)
     assert {p.rank for p in points} == {30}
     assert 65 in {p.T for p in points} and "linear" in {p.schedule for p in points}
     assert {p.cond for p in points} >= {f"c{i}" for i in range(10)}
@@ -108,10 +111,10 @@ def test_parse_overrides():
 
 
 def test_derived_seeds_are_stable_and_distinct():
-    a = ldc.derive_seed(0, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
-    b = ldc.derive_seed(0, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
-    c = ldc.derive_seed(0, "generate", "digits/all/n100_s0/linear_T5").generate_state(2)
-    d = ldc.derive_seed(1, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
+    a = lds.derive_seed(0, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
+    b = lds.derive_seed(0, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
+    c = lds.derive_seed(0, "generate", "digits/all/n100_s0/linear_T5").generate_state(2)
+    d = lds.derive_seed(1, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
     assert (a == b).all() and not (a == c).all() and not (a == d).all()
 
 
@@ -124,9 +127,9 @@ def test_cli_prints_resolved_yaml(capsys):
 
 def test_theorem_schedule_scale():
     cfg = ldc.load(["sweep=smoke"])
-    sched = ldc.schedule_for(cfg, "constant", 50)
+    sched = lds.schedule_for(cfg, "constant", 50)
     np.testing.assert_allclose(sched.sigma[1:], cfg.schedules.constant.sigma_max / 50)
-    assert ldc.schedule_for(cfg, "linear", 50).sigma_bar[-1] == pytest.approx(cfg.data.sigma_max)
+    assert lds.schedule_for(cfg, "linear", 50).sigma_bar[-1] == pytest.approx(cfg.data.sigma_max)
 
 
 @pytest.mark.parametrize(
@@ -151,19 +154,19 @@ def test_bad_design_options_fail_naming_the_key(overrides, key):
 
 def test_spectral_schedule_comes_from_its_design_artifact():
     cfg = ldc.load(["sweep.schedule=[linear,spectral]"])
-    assert {p.schedule for p in ldc.sweep_points(cfg)} == {"linear", "spectral"}
-    assert ldc.design_components(cfg.schedules.spectral, cfg.learn.k) == cfg.learn.k
+    assert {p.schedule for p in lds.sweep_points(cfg)} == {"linear", "spectral"}
+    assert lds.design_components(cfg.schedules.spectral, cfg.learn.k) == cfg.learn.k
     with pytest.raises(ConfigError, match="design artifact"):
-        ldc.schedule_for(cfg, "spectral", 10)
+        lds.schedule_for(cfg, "spectral", 10)
 
 
 def test_theorem_experiment_adds_the_constant_schedule_at_fixed_total_noise():
     cfg = ldc.load(["experiment=theorem"])
-    assert {p.schedule for p in ldc.sweep_points(cfg)} == {"linear", "constant", "constantmax"}
-    assert max(p.T for p in ldc.sweep_points(cfg)) >= 500
+    assert {p.schedule for p in lds.sweep_points(cfg)} == {"linear", "constant", "constantmax"}
+    assert max(p.T for p in lds.sweep_points(cfg)) >= 500
     for T in (10, 1000):
-        fixed = ldc.schedule_for(cfg, "constantmax", T)
-        theorem = ldc.schedule_for(cfg, "constant", T)
+        fixed = lds.schedule_for(cfg, "constantmax", T)
+        theorem = lds.schedule_for(cfg, "constant", T)
         np.testing.assert_allclose(np.diff(fixed.sigma_bar**2), fixed.sigma_bar[-1] ** 2 / T)  # constant increments
         assert fixed.sigma_bar[-1] == pytest.approx(cfg.data.sigma_max)
         assert theorem.sigma_bar[-1] == pytest.approx(cfg.data.sigma_max / np.sqrt(T))

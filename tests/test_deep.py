@@ -45,8 +45,8 @@ from lindiff.deep.train import (
     train_denoiser,
 )
 from lindiff.errors import ConfigError, DataError
-from lindiff.learn import learn_bases
-from lindiff.schedules import make_schedule
+from lindiff.linear.learn import learn_bases
+from lindiff.linear.schedules import make_schedule
 
 # torch's forward-mode AD loads its decompositions through the deprecated torch.jit.script
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
@@ -423,7 +423,7 @@ def test_sampler_validation(trained):
 
 
 def test_plots_build(trained, digits, tmp_path):
-    from lindiff.deep import plots
+    from lindiff.plots import deep as plots
 
     path = sample_ve(trained.model, make_schedule("geometric", 4, sigma_max=0.8), n=1, d=64, seed=0)
     result = path_jacobian_analysis(trained.model, path.path, K=8, sigma=path.sigma)

@@ -2,12 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lindiff import generalization as gen
+from lindiff.pipeline.jobs import load_halves
+
+from lindiff.studies import generalization as gen
 from lindiff.data import load_digits, make_spiked, split_halves
 from lindiff.errors import ConfigError, DataError
-from lindiff.generate import injection_std, run_chain
-from lindiff.learn import learn_bases
-from lindiff.schedules import make_schedule
+from lindiff.linear.generate import injection_std, run_chain
+from lindiff.linear.learn import learn_bases
+from lindiff.linear.schedules import make_schedule
 
 # --------------------------------------------------------------------------- similarities
 
@@ -185,15 +187,15 @@ def test_load_halves_checks_data_and_overlap(tmp_path, digits_halves):
     data = digits_halves[0]
     idx_a, idx_b = gen.half_indices(data, seed=1)
     good = artifacts.save_npz(tmp_path / "h.npz", idx_a=idx_a, idx_b=idx_b, sha256=np.array(sha256_of_array(data.X)))
-    got_a, got_b = gen.load_halves(good, data)
+    got_a, got_b = load_halves(good, data)
     np.testing.assert_array_equal(got_a, idx_a) and np.testing.assert_array_equal(got_b, idx_b)
     stale = artifacts.save_npz(tmp_path / "s.npz", idx_a=idx_a, idx_b=idx_b, sha256=np.array("0" * 64))
     with pytest.raises(DataError, match="sha256"):
-        gen.load_halves(stale, data)
+        load_halves(stale, data)
     overlap = artifacts.save_npz(tmp_path / "o.npz", idx_a=idx_a, idx_b=idx_a[:10],
                                  sha256=np.array(sha256_of_array(data.X)))
     with pytest.raises(DataError, match="overlap"):
-        gen.load_halves(overlap, data)
+        load_halves(overlap, data)
 
 
 def test_identical_bases_give_identical_samples_and_similarity_one(digits_halves):
@@ -245,7 +247,9 @@ def test_ab_train_config_keeps_the_step_budget():
         gen.ab_train_config(base, 1, 898)
     with pytest.raises(ConfigError):
         gen.ab_train_config(base, 10, 898, steps=0)
-    preset = gen.deep_train_config("digits", {"epochs": 6, "model": {"channels": 8}}, 10, 898)
+    from lindiff.deep.train import preset_config
+
+    preset = gen.ab_train_config(preset_config("digits", {"epochs": 6, "model": {"channels": 8}}), 10, 898)
     assert preset.model.channels == 8 and preset.model.kind == "unet" and preset.val_fraction == 0.0
 
 
@@ -259,7 +263,7 @@ def test_ab_curve_table_sorts_and_rejects_duplicates():
 
 
 def test_generalization_figures(tmp_path):
-    from lindiff import generalization_plots as gplots
+    from lindiff.plots import generalization as gplots
 
     table = pd.DataFrame({"n": [2, 10, 100], "cos_ab": [-0.2, 0.3, 0.9], "nn_sim": [0.8, 0.7, 0.65],
                           "frac_closer_to_train": [1.0, 0.6, 0.0], "span_cos": [1.0, 1.0, 1.0],

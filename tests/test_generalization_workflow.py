@@ -3,14 +3,16 @@ through the real ``snakemake`` CLI in a temporary directory."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
-from test_workflow import snakemake
+from helpers import snakemake
 
 from lindiff import artifacts
-from lindiff import config as ldc
+from lindiff.pipeline import config as ldc
+from lindiff.pipeline import sweep as lds
 from lindiff.errors import ConfigError
-from lindiff.tracking import find_wandb_files, read_wandb_file
+from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
 # --------------------------------------------------------------------------- config
 
@@ -18,22 +20,22 @@ from lindiff.tracking import find_wandb_files, read_wandb_file
 def test_generalization_sweep_composes_and_lists_its_points():
     cfg = ldc.load(["sweep=generalization"])
     g = cfg.sweep.generalization
-    points = ldc.generalization_points(cfg)
+    points = lds.generalization_points(cfg)
     linear = [p for p in points if p.kind == "linear"]
     deep = [p for p in points if p.kind == "deep"]
     assert [p.n for p in linear] == sorted(g.n) and max(g.n) == 1797 // 2
     assert [p.n for p in deep] == sorted(g.deep.n)
     assert linear[0].model == f"linear_{g.schedule}_T{g.T}_r{g.rank}"
     assert linear[0].id == f"digits/generalization/s0/{linear[0].model}/n2"
-    assert len(ldc.sweep_points(cfg)) == 1  # one cheap regular point
-    params = ldc.ab_schedule_params(cfg)
+    assert len(lds.sweep_points(cfg)) == 1  # one cheap regular point
+    params = lds.ab_schedule_params(cfg)
     assert params["sigma_max"] == g.sigma_max and params["name"] == "linear"
 
 
 @pytest.mark.parametrize("sweep", ["default", "smoke", "paper"])
 def test_generalization_is_off_elsewhere(sweep):
     cfg = ldc.load([f"sweep={sweep}"], check_data=False)
-    assert ldc.generalization_points(cfg) == []
+    assert lds.generalization_points(cfg) == []
 
 
 @pytest.mark.parametrize(
@@ -68,7 +70,7 @@ def test_generalization_deep_needs_a_deep_denoiser():
     with pytest.raises(ConfigError, match="deep.enabled=false"):
         ldc.load(overrides)
     cfg = ldc.load(overrides + ["sweep.generalization.deep.n=[]"])  # the linear part alone is fine
-    assert {p.kind for p in ldc.generalization_points(cfg)} == {"linear"}
+    assert {p.kind for p in lds.generalization_points(cfg)} == {"linear"}
 
 
 # --------------------------------------------------------------------------- workflow
@@ -87,6 +89,7 @@ def linear_run(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_linear_study_artifacts(linear_run):
     study = linear_run / STUDY
     for name in ("generalization_curve.parquet", "fig_generalization.png"):
@@ -98,17 +101,21 @@ def test_linear_study_artifacts(linear_run):
     halves = artifacts.load_npz(linear_run / "results/digits/generalization/s0/halves.npz", {"idx_a": 1, "idx_b": 1})
     assert (len(halves["idx_a"]), len(halves["idx_b"])) == (899, 898)
     assert not set(halves["idx_a"]) & set(halves["idx_b"])
+    # the learn stage ran on the training subset: the first n of its half
+    subset = artifacts.load_npz(linear_run / "results/digits/generalization/s0/train/n100/B/train.npz", {"indices": 1})
+    np.testing.assert_array_equal(subset["indices"], halves["idx_b"][:100])
     bases, _ = artifacts.load_bases(study / "n100/A/bases.npz")
     assert bases.n_train == 100 and bases.k == 10 and bases.T == 20 and bases.mean is not None
     assert bases.sigma_bar[-1] == pytest.approx(0.3)  # sweep.generalization.sigma_max
     pairs = pd.read_parquet(study / "n100/ab_pairs.parquet")
     assert len(pairs) == 60 and {"cos_ab", "nn_sim_a", "nn_index_b", "a_closer_to_train"} <= set(pairs.columns)
-    for stage in ("split_halves", "ab_learn_linear", "ab_generate_linear", "ab_compare", "ab_curve"):
+    for stage in ("split_halves", "ab_subset", "ab_learn_linear", "ab_generate_linear", "ab_compare", "ab_curve"):
         assert list((linear_run / "results/logs" / stage).rglob("*.log")), stage
         assert list((linear_run / "results/benchmarks" / stage).rglob("*.tsv")), stage
     assert not list(linear_run.rglob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_linear_transition_curve(linear_run):
     """n = 2: memorization (every sample closer to a training image than to its partner, and
     in the span of its two training images); n = 898 >= d: A and B agree."""
@@ -123,6 +130,7 @@ def test_linear_transition_curve(linear_run):
     assert metrics["cos_ab"] == pytest.approx(small["cos_ab"]) and metrics["model"] == "linear_linear_T20_r10"
 
 
+@pytest.mark.slow
 def test_linear_study_recorded_in_wandb(linear_run):
     runs = [read_wandb_file(path) for path in find_wandb_files(linear_run / "results/wandb")]
     curve_runs = [run for run in runs if run.job_type == "ab_curve"]
@@ -142,6 +150,7 @@ def test_linear_study_recorded_in_wandb(linear_run):
     assert compare.summary["cos_ab"] == pytest.approx(table["cos_ab"].iloc[-1])
 
 
+@pytest.mark.slow
 def test_changing_the_study_reruns_only_the_study(linear_run):
     dry = snakemake(linear_run, "-n", "--quiet", "rules", overrides=LINEAR.replace("n_samples=60", "n_samples=40"))
     assert dry.returncode == 0, dry.stderr[-3000:]
@@ -166,6 +175,8 @@ def test_deep_study_tiny(tmp_path):
         for half in "AB":
             metrics = artifacts.read_json(study / f"n{n}/{half}/train_metrics.json")
             assert metrics["n_train"] == n and 30 <= metrics["steps"] < 30 + n
+            # the shared train_denoiser stage: held-out rows of the other half, and the memorization gap
+            assert metrics["n_test"] == 500 and {"psnr_deep/0.1", "psnr_linear/0.1", "psnr_train/0.1"} <= set(metrics)
             assert len(list((study / f"n{n}/{half}/checkpoints").glob("*/checkpoint.pt"))) == 1
         samples = artifacts.load_npz(study / f"n{n}/samples.npz", {"samples_a": 2, "samples_b": 2})
         assert samples["samples_a"].shape == (4, 64)

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from lindiff.errors import ConfigError
-from lindiff.generate import injection_std, run_chain, run_chain_per_class, transitions
-from lindiff.learn import learn_bases, learn_per_class
-from lindiff.schedules import make_schedule
+from lindiff.linear.generate import injection_std, run_chain, run_chain_per_class, transitions
+from lindiff.linear.learn import learn_bases, learn_per_class
+from lindiff.linear.schedules import make_schedule
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ import pytest
 from scipy import stats
 
 from lindiff.errors import ConfigError, DataError
-from lindiff.learn import Bases, learn_bases, learn_per_class, noisy_grams
-from lindiff.schedules import make_schedule
+from lindiff.linear.learn import Bases, learn_bases, learn_per_class, noisy_grams
+from lindiff.linear.schedules import make_schedule
 
 
 def _data(n, d, seed=0):
@@ -166,7 +166,7 @@ def test_bases_validate_shapes():
 
 @pytest.mark.parametrize("centered", [False, True])
 def test_learn_from_gram_equals_learn_from_data(centered):
-    from lindiff.learn import learn_bases_from_gram
+    from lindiff.linear.learn import learn_bases_from_gram
 
     X = _data(80, 7)
     sched = make_schedule("linear", 6, sigma_max=2.0)

@@ -1,4 +1,4 @@
-"""Tests of lindiff.plots (figure structure, atomic PNG writes) and the lindiff.demo job."""
+"""Tests of lindiff.plots (figure structure, atomic PNG writes) and the lindiff.studies.demo job."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from lindiff import analysis, demo, plots
+from lindiff.linear import analysis
+from lindiff.studies import demo
+from lindiff import plots
 from lindiff.errors import DataError
-from lindiff.learn import learn_bases
-from lindiff.schedules import make_schedule
+from lindiff.linear.learn import learn_bases
+from lindiff.linear.schedules import make_schedule
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -19,8 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import point_dir, run_snakemake, snakemake_command
+
 from lindiff import artifacts
-from lindiff.tracking import find_wandb_files, read_wandb_file
+from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
 REPO = Path(__file__).resolve().parents[1]
 # The deep stages are left out here (sweep.deep.n=[]) to keep these runs short; their
@@ -28,14 +30,6 @@ REPO = Path(__file__).resolve().parents[1]
 SMOKE = "sweep=smoke generate.n_samples=100 sweep.deep.n=[]"
 
 
-def snakemake_command(workdir: Path, overrides: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--config", f"overrides={overrides}", *args]
-
-
-def run_snakemake(workdir: Path, overrides: str, *args: str, env=None, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run(snakemake_command(workdir, overrides, *args), capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -148,7 +142,7 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
 
 
 LONG_LEARN = f"{SMOKE} sweep.T=[6000]"
-BASES = Path("results/digits/all/n100_s0/linear_T6000/learn/bases.npz")
+BASES = point_dir("learn", data="digits", cond="all", n=100, seed=0, schedule="linear", T=6000) / "learn/bases.npz"
 
 
 @pytest.mark.slow
@@ -229,7 +223,7 @@ def twin_runs(tmp_path_factory):
 @pytest.mark.parametrize("artifact", ["data/train.npz", "linear_T5/learn/bases.npz", "linear_T5/r4/samples.npz"])
 def test_same_config_same_arrays(twin_runs, artifact):
     first, second, _ = twin_runs
-    path = Path("results/digits/all/n100_s0") / artifact
+    path = point_dir("data", data="digits", cond="all", n=100, seed=0) / artifact
     a, b = _arrays(first / path), _arrays(second / path)
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
@@ -237,7 +231,7 @@ def test_same_config_same_arrays(twin_runs, artifact):
 
 def test_same_config_same_tables_and_metrics(twin_runs):
     first, second, _ = twin_runs
-    point = Path("results/digits/all/n100_s0/linear_T5")
+    point = point_dir("learn", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5)
     for table in ("sin_theta.parquet", "r4/pc_distribution.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(first / point / table), pd.read_parquet(second / point / table))
     assert artifacts.read_json(first / point / "r4/metrics.json") == artifacts.read_json(second / point / "r4/metrics.json")
@@ -283,8 +277,8 @@ def test_loaders_refuse_pickled_artifacts(tmp_path):
 
 def test_half_written_artifact_is_rejected(tmp_path):
     from lindiff.errors import DataError
-    from lindiff.learn import learn_bases
-    from lindiff.schedules import make_schedule
+    from lindiff.linear.learn import learn_bases
+    from lindiff.linear.schedules import make_schedule
 
     bases = learn_bases(np.random.default_rng(0).random((20, 5)), make_schedule("linear", 3), k=2)
     path = artifacts.save_bases(tmp_path / "bases.npz", bases, np.zeros(4))
@@ -329,7 +323,7 @@ def test_download_is_verified_before_use(tmp_path):
 
 
 DEEP_RUN = "sweep=smoke generate.n_samples=100 deep.sizes.quick.epochs=12 deep.jacobian.n_points=2 deep.sampler.n_samples=1"
-DEEP_DIR = Path("results/digits/all/n200_s0/deep_quick")
+DEEP_DIR = point_dir("deep", data="digits", n=200, size="quick", seed=0)
 
 
 @pytest.mark.slow

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from lindiff.errors import ConfigError
-from lindiff.schedules import SCHEDULES, from_increments, make_schedule
+from lindiff.linear.schedules import SCHEDULES, from_increments, make_schedule
 
 
 @pytest.mark.parametrize("name", SCHEDULES)

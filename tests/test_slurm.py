@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 from lindiff import artifacts
-from lindiff.tracking import find_wandb_files, read_wandb_file
+from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "integration" / "slurm_cluster.sh"

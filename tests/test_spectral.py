@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from lindiff import analysis, spectral, theory
+from lindiff.linear import analysis, spectral, theory
 from lindiff.data import make_spiked
 from lindiff.errors import ConfigError
-from lindiff.generate import injection_std, run_chain
-from lindiff.learn import learn_bases
-from lindiff.schedules import make_schedule
+from lindiff.linear.generate import injection_std, run_chain
+from lindiff.linear.learn import learn_bases
+from lindiff.linear.schedules import make_schedule
 
 D, N, LAMBDAS, T, SIGMA_MAX = 100, 2000, [5.0, 3.0, 2.0], 20, 4.0
 N_MC = 20_000
@@ -105,7 +105,7 @@ def test_closed_form_with_asymptotic_cosines(check):
     schedule, ≤ 8% over the shapes above).  Component 2 (s = λ²/σ̄_T² ≈ 0.25, just above the
     threshold sqrt(d/n) ≈ 0.22) is under-predicted: predicted/measured in (0.3, 1.1) (observed
     over 4 data/learn seeds, linear schedule: 0.43–0.70 deterministic, 0.76–0.93 with increment
-    injection; other shapes range 0.30–2.96, see lindiff.spectral's docstring).
+    injection; other shapes range 0.30–2.96, see lindiff.linear.spectral's docstring).
     """
     _, _, frame = check
     assert np.all(np.abs(frame["rel_err_asymptotic"][:2]) < 0.10)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from lindiff import artifacts, spectral
-from lindiff.tracking import find_wandb_files, read_wandb_file
+from lindiff import artifacts
+from lindiff.linear import spectral
+from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
-from test_workflow import snakemake
+from helpers import snakemake
+
+pytestmark = pytest.mark.slow  # end to end through the snakemake CLI
 
 OVERRIDES = ("sweep=smoke sweep.schedule=[linear,constant,spectral] sweep.T=[5,20] sweep.n=[300] "
              "generate.n_samples=400 deep.enabled=false schedules.spectral.design.steps=80")

@@ -1,4 +1,4 @@
-"""Tests for lindiff.tracking against the real wandb package, offline, without mocks."""
+"""Tests for lindiff.pipeline.tracking and lindiff.pipeline.wandb_file against the real wandb package, offline, without mocks."""
 
 from __future__ import annotations
 
@@ -12,14 +12,8 @@ import pandas as pd
 import pytest
 
 from lindiff.errors import ConfigError, DataError
-from lindiff.tracking import (
-    Tracker,
-    find_wandb_files,
-    flatten_config,
-    make_run_id,
-    read_wandb_file,
-    start_run,
-)
+from lindiff.pipeline.tracking import Tracker, flatten_config, make_run_id, start_run
+from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
 wandb = pytest.importorskip("wandb")
 
@@ -168,7 +162,7 @@ def test_failing_method_warns_once_and_goes_inactive(
 ) -> None:
     tracker = start_run("offline", "p", "g", "jt", {}, tmp_path / "job")
     tracker.log({"x": 1.0}, step=0)
-    with caplog.at_level(logging.WARNING, logger="lindiff.tracking"):
+    with caplog.at_level(logging.WARNING, logger="lindiff.pipeline.tracking"):
         tracker.log_image("img", tmp_path / "missing.png")
         tracker.log({"x": 2.0}, step=1)
         tracker.finish()
@@ -200,7 +194,7 @@ def test_online_unreachable_server_is_skipped_with_warning(
     tmp_path: Path, empty_cwd: Path, unreachable_server: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     t0 = time.perf_counter()
-    with caplog.at_level(logging.WARNING, logger="lindiff.tracking"):
+    with caplog.at_level(logging.WARNING, logger="lindiff.pipeline.tracking"):
         tracker = start_run("online", "p", "g", "jt", {"a": 1}, tmp_path / "job", init_timeout=3.0)
     assert time.perf_counter() - t0 < 25
     assert not tracker.active and tracker.run_path is None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,30 +10,28 @@ import pandas as pd
 import pytest
 import yaml
 
+from helpers import point_dir, run_snakemake
+
 from lindiff import artifacts
-from lindiff.tracking import find_wandb_files, read_wandb_file
+from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
+
+pytestmark = pytest.mark.slow  # end to end through the snakemake CLI
 
 REPO = Path(__file__).resolve().parents[1]
 OVERRIDES = "sweep=smoke generate.n_samples=200 deep.jacobian.n_points=4 deep.sampler.n_samples=1"
-POINT = Path("results/digits/all/n100_s0/linear_T5")
+POINT = point_dir("learn", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5)
 STAGES = {"data", "learn", "analyze_bases", "generate", "analyze", "aggregate",
           "train_denoiser", "sample_deep", "jacobian_analysis"}
-DEEP = Path("results/digits/all/n200_s0/deep_quick")
+DEEP = point_dir("deep", data="digits", n=200, size="quick", seed=0)
 
 
 def snakemake(workdir: Path, *args: str, overrides: str = OVERRIDES) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--config", f"overrides={overrides}", *args]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    return run_snakemake(workdir, overrides, *args)
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("smoke")
-    result = snakemake(path, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return path
+def workdir(workflow_run):
+    return workflow_run(OVERRIDES, name="smoke")
 
 
 def test_all_targets_built(workdir):

@@ -15,7 +15,7 @@ Modules
 :mod:`~lindiff.deep.jacobian`
     Jacobians (per-pixel loop, ``torch.func`` jacrev/jacfwd, frozen-gate batched forward),
     symmetric eigenbases and the Fig. 7 path analysis.
-:mod:`~lindiff.deep.plots`
+:mod:`~lindiff.plots.deep`
     Fig. 7, shrinkage spectra, eigenvectors as images, training curves.
 
 Conventions follow :mod:`lindiff`: samples are rows (arrays ``(n, d)``); images are flattened

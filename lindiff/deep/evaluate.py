@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 
 from lindiff.errors import ConfigError, DataError
+from lindiff.validation import check_matrix
 
 __all__ = [
     "LinearDenoiser",
@@ -47,17 +48,6 @@ def _check_sigma(sigma) -> float:
     if not np.isfinite(value) or value < 0:
         raise ConfigError(f"sigma must be finite and >= 0, got sigma={sigma}")
     return value
-
-
-def _check_matrix(X, name: str, d: int | None = None) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] < 1:
-        raise DataError(f"{name} must have shape (n, d) with n >= 1, got {X.shape}")
-    if d is not None and X.shape[1] != d:
-        raise DataError(f"{name} must have {d} columns, got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise DataError(f"{name} holds NaN or infinite values")
-    return X
 
 
 def psnr(X: np.ndarray, X_hat: np.ndarray, peak: float = 1.0) -> float:
@@ -97,14 +87,14 @@ class LinearDenoiser:
 
     def denoise(self, Y: np.ndarray, sigma: float) -> np.ndarray:
         """``μ + C (C + σ² I)⁻¹ (y − μ)`` for every row of ``Y`` (n, d)."""
-        Y = _check_matrix(Y, "Y", len(self.mean))
+        Y = check_matrix(Y, "Y", d=len(self.mean), min_rows=1)
         coeffs = (Y - self.mean) @ self.eigvecs
         return self.mean + (coeffs * self.shrinkage(sigma)) @ self.eigvecs.T
 
 
 def fit_linear_denoiser(X_train: np.ndarray) -> LinearDenoiser:
     """The Wiener filter of ``X_train`` (n, d): centred covariance (``1/n``), eigh."""
-    X_train = _check_matrix(X_train, "X_train")
+    X_train = check_matrix(X_train, "X_train", min_rows=1)
     mean = X_train.mean(axis=0)
     centred = X_train - mean
     cov = centred.T @ centred / len(X_train)
@@ -118,7 +108,7 @@ def linear_denoiser_psnr(X_train: np.ndarray, X_test: np.ndarray, sigma: float, 
     The noisy test images are ``add_noise(X_test, sigma, seed)``.
     """
     filt = fit_linear_denoiser(X_train)
-    X_test = _check_matrix(X_test, "X_test", len(filt.mean))
+    X_test = check_matrix(X_test, "X_test", d=len(filt.mean), min_rows=1)
     return psnr(X_test, filt.denoise(add_noise(X_test, sigma, seed), sigma))
 
 
@@ -143,7 +133,7 @@ def denoiser_psnr(model, X_test: np.ndarray, sigma: float, seed=0) -> float:
     ``model``: a :class:`lindiff.deep.models.FlatDenoiser` (evaluated in eval mode), a torch
     module on (m, d) tensors, or a numpy callable (m, d) -> (m, d).
     """
-    X_test = _check_matrix(X_test, "X_test")
+    X_test = check_matrix(X_test, "X_test", min_rows=1)
     return psnr(X_test, apply_denoiser(model, add_noise(X_test, sigma, seed)))
 
 
@@ -155,7 +145,7 @@ def compare_psnr(
     ``noisy`` is the identity "denoiser" (the PSNR of the noisy input).
     """
     filt = fit_linear_denoiser(X_train)
-    X_test = _check_matrix(X_test, "X_test", len(filt.mean))
+    X_test = check_matrix(X_test, "X_test", d=len(filt.mean), min_rows=1)
     rows = []
     for sigma in sigmas:
         Y = add_noise(X_test, sigma, seed)

@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lindiff.errors import ConfigError
+from lindiff.validation import check_keys
 
 KINDS = ("bfcnn", "unet")
 
@@ -126,12 +127,7 @@ class DenoiserConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DenoiserConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
-        if not isinstance(data, dict):
-            raise ConfigError(f"model config must be a dict, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown model config key(s) {unknown}; allowed: {sorted(known)}")
+        check_keys(data, (f.name for f in fields(cls)), "model config", ConfigError)
         return cls(**data)
 
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from lindiff.deep.evaluate import apply_denoiser
 from lindiff.errors import ConfigError
-from lindiff.schedules import Schedule
+from lindiff.linear.schedules import Schedule
 
 __all__ = ["SamplePath", "sample_ascent", "sample_ve"]
 
@@ -177,7 +177,7 @@ def sample_ve(
     Parameters
     ----------
     denoiser : FlatDenoiser, torch module or numpy callable on (n, d)
-    schedule : lindiff.schedules.Schedule
+    schedule : lindiff.linear.schedules.Schedule
         Uses ``sigma_bar`` (length T + 1).
     n, d : int
     eta : float in [0, 1]
@@ -192,7 +192,7 @@ def sample_ve(
     SamplePath with ``steps = T`` (or ``T − 1``) and ``sigma[s] = σ̄_{T−s}``.
     """
     if not isinstance(schedule, Schedule):
-        raise ConfigError(f"schedule must be a lindiff.schedules.Schedule, got {type(schedule).__name__}")
+        raise ConfigError(f"schedule must be a lindiff.linear.schedules.Schedule, got {type(schedule).__name__}")
     n, d = _check_count("n", n), _check_count("d", d)
     eta = _check_float("eta", eta, 0.0, 1.0, lo_open=False)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

@@ -53,6 +53,7 @@ from lindiff.deep.models import (
     check_image_shape,
 )
 from lindiff.errors import ConfigError, DataError
+from lindiff.validation import check_keys, check_matrix
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -60,6 +61,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "default_config",
+    "preset_config",
     "load_checkpoint",
     "load_model",
     "resolve_device",
@@ -152,13 +154,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        if not isinstance(data, dict):
-            raise ConfigError(f"train config must be a dict, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown train config key(s) {unknown}; allowed: {sorted(known)}")
-        data = dict(data)
+        data = dict(check_keys(data, (f.name for f in fields(cls)), "train config", ConfigError))
         if isinstance(data.get("model"), dict):
             data["model"] = DenoiserConfig.from_dict(data["model"])
         if "val_sigmas" in data:
@@ -196,6 +192,16 @@ def default_config(dataset_name: str) -> TrainConfig:
     if dataset_name not in DEFAULT_CONFIGS:
         raise ConfigError(f"dataset_name={dataset_name!r}: no default config; known: {sorted(DEFAULT_CONFIGS)}")
     return DEFAULT_CONFIGS[dataset_name]
+
+
+def preset_config(preset: str, overrides: dict | None = None) -> TrainConfig:
+    """The :func:`default_config` preset ``preset`` with ``overrides`` applied: TrainConfig
+    fields, and ``model`` a dict of DenoiserConfig fields merged into the preset's model (the
+    workflow's named sizes, ``deep.sizes.<size>``, are such overrides)."""
+    base = default_config(preset).to_dict()
+    overrides = dict(overrides or {})
+    base["model"].update(overrides.pop("model", None) or {})
+    return TrainConfig.from_dict({**base, **overrides})
 
 
 # --------------------------------------------------------------------------- result
@@ -260,11 +266,7 @@ def _deterministic(device: torch.device) -> Iterator[None]:
 
 
 def _check_data(X, image_shape) -> tuple[np.ndarray, tuple[int, int]]:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] < 2:
-        raise DataError(f"X must have shape (n, d) with n >= 2, got {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise DataError("X holds NaN or infinite values")
+    X = check_matrix(X, "X", min_rows=2)
     shape = check_image_shape(image_shape)
     if shape[0] * shape[1] != X.shape[1]:
         raise ConfigError(f"image_shape={shape} does not match d={X.shape[1]} (columns of X)")

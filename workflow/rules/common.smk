@@ -1,20 +1,23 @@
 # Helpers shared by the rules: the resolved configuration, path patterns, per-stage params.
+# Paths, wildcard constraints, point ids and seeds all derive from the sweep levels declared
+# once in lindiff/pipeline/levels.py (LEVELS, FIELDS).
 import os
 from pathlib import Path
 
 from snakemake.utils import validate
 
 from lindiff import __version__ as LINDIFF_VERSION
-from lindiff import config as ldc
-from omegaconf import OmegaConf
+from lindiff.pipeline import config as ldc
+from lindiff.pipeline import sweep as lds
+from lindiff.pipeline.levels import LEVELS, wildcard_constraints as level_wildcard_constraints
+from lindiff.pipeline.schema import SPECTRAL
 
 validate(config, schema="../schemas/config.schema.yaml")
 
 # Compose + type-check + value-check before any job is scheduled (errors name the key).
 LD = ldc.load(config.get("overrides", ""), config_dir=Path(workflow.basedir) / "conf")
-RESOLVED = OmegaConf.to_container(LD, resolve=True)
-POINTS = ldc.sweep_points(LD)
-LEARN_KEYS = sorted({p.learn_key for p in POINTS})
+RESOLVED = ldc.resolved(LD)
+POINTS = lds.sweep_points(LD)
 RESULTS = LD.results_dir
 SWEEP = LD.sweep.name
 
@@ -28,47 +31,41 @@ config["lindiff_runtime"] = {
 }
 
 wildcard_constraints:
-    data="[a-z]+",
-    cond="all|c[0-9]+",
-    n="[0-9]+",
-    seed="[0-9]+",
-    schedule="[a-z]+",
-    T="[0-9]+",
-    rank="[0-9]+",
-    size="[A-Za-z0-9]+",
-    sweep="[A-Za-z0-9_-]+",
-
-# Every sweep axis an artifact depends on is in its path, and only those.
-JOB = os.path.join("{data}", "{cond}", "n{n}_s{seed}")
-LEARN_JOB = os.path.join(JOB, "{schedule}_T{T}")
-RANK_JOB = os.path.join(LEARN_JOB, "r{rank}")
+    **level_wildcard_constraints(),
 
 
-DEEP_JOB = os.path.join("{data}", "all", "n{n}_s{seed}", "deep_{size}")
+# The levels' path patterns (relative to RESULTS): every sweep axis an artifact depends on is
+# in its path, and only those.
+JOB, LEARN_JOB, RANK_JOB, DEEP_JOB = (LEVELS[name].pattern for name in ("data", "learn", "rank", "deep"))
+
+
+def level_path(level, name):
+    """results/<the level's pattern>/<name>, wildcards left in."""
+    return LEVELS[level].path(RESULTS, name)
 
 
 def deep_path(name):
     """results/{data}/all/n{n}_s{seed}/deep_{size}/<name>: one deep-denoiser model."""
-    return os.path.join(RESULTS, DEEP_JOB, name)
+    return level_path("deep", name)
 
 
 def data_path(name):
     """results/{data}/{cond}/n{n}_s{seed}/<name>: depends on data, class, n and seed."""
-    return os.path.join(RESULTS, JOB, name)
+    return level_path("data", name)
 
 
 def learn_path(name):
     """... /{schedule}_T{T}/<name>: adds the schedule and T (not the rank)."""
-    return os.path.join(RESULTS, LEARN_JOB, name)
+    return level_path("learn", name)
 
 
 def rank_path(name):
     """... /{schedule}_T{T}/r{rank}/<name>: adds the rank."""
-    return os.path.join(RESULTS, RANK_JOB, name)
+    return level_path("rank", name)
 
 
 def sweep_path(name):
-    return os.path.join(RESULTS, "sweeps", "{sweep}", name)
+    return level_path("sweep", name)
 
 
 def log_path(stage, job):
@@ -79,14 +76,23 @@ def benchmark_path(stage, job):
     return os.path.join(RESULTS, "benchmarks", stage, f"{job}.tsv")
 
 
+def level_params(level, wildcards, *sections):
+    """The params of a job at ``level``: its typed wildcards, with ``data`` and ``schedule``
+    replaced by their resolved config entries, plus the named config ``sections`` (a change
+    to any of them reruns the job)."""
+    params = LEVELS[level].typed(wildcards)
+    if "data" in params:
+        params["data"] = RESOLVED["data"]
+    if "schedule" in params:
+        params["schedule"] = schedule_params(params["schedule"])
+    for section in sections:
+        params[section] = RESOLVED[section]
+    return params
+
+
 def data_params(wildcards):
     """Resolved config a data job depends on (params: a change reruns the job)."""
-    return {
-        "data": RESOLVED["data"],
-        "cond": wildcards.cond,
-        "n": int(wildcards.n),
-        "seed": int(wildcards.seed),
-    }
+    return level_params("data", wildcards)
 
 
 def schedule_params(name):
@@ -99,7 +105,7 @@ def schedule_params(name):
 
 
 def is_designed(name):
-    return RESOLVED["schedules"][name]["name"] == ldc.SPECTRAL
+    return RESOLVED["schedules"][name]["name"] == SPECTRAL
 
 
 def design_input(wildcards):
@@ -110,52 +116,35 @@ def design_input(wildcards):
 
 
 def learn_params(wildcards):
-    return {
-        **data_params(wildcards),
-        "schedule": schedule_params(wildcards.schedule),
-        "T": int(wildcards.T),
-        "learn": RESOLVED["learn"],
-    }
+    return level_params("learn", wildcards, "learn")
+
+
+def analyze_bases_params(wildcards):
+    return {**level_params("learn", wildcards, "learn"), "max_sin": RESOLVED["analyze"]["max_sin"]}
 
 
 def generate_params(wildcards):
-    return {**learn_params(wildcards), "rank": int(wildcards.rank), "generate": RESOLVED["generate"]}
+    return level_params("rank", wildcards, "learn", "generate")
 
 
 def analyze_params(wildcards):
-    return {**generate_params(wildcards), "analyze": RESOLVED["analyze"]}
+    return level_params("rank", wildcards, "learn", "generate", "analyze")
 
 
 def deep_params(wildcards):
     """Resolved config of a deep-denoiser job (the model variant's overrides included)."""
     deep = dict(RESOLVED["deep"])
     sizes = deep.pop("sizes")
-    return {
-        "data": RESOLVED["data"],
-        "n": int(wildcards.n),
-        "seed": int(wildcards.seed),
-        "size": wildcards.size,
-        "deep": {**deep, "overrides": sizes[wildcards.size]},
-    }
+    return {**level_params("deep", wildcards), "deep": {**deep, "overrides": sizes[wildcards.size]}}
 
 
-DEEP_POINTS = ldc.deep_points(LD)
-
-
-def point_paths(point):
-    fields = dict(
-        data=point.data, cond=point.cond, n=point.n, seed=point.seed,
-        schedule=point.schedule, T=point.T, rank=point.rank,
-    )
-    return {
-        "learn_dir": os.path.join(RESULTS, LEARN_JOB.format(**fields)),
-        "rank_dir": os.path.join(RESULTS, RANK_JOB.format(**fields)),
-    }
+DEEP_POINTS = lds.deep_points(LD)
 
 
 def sweep_table():
     """One row per sweep point with its axes and artifact directories (aggregate's input)."""
-    return [{**point.__dict__, "id": point.id, **point_paths(point)} for point in POINTS]
+    return [{**point.as_dict(), "id": point.id, "learn_dir": point.at("learn").dir(RESULTS),
+             "rank_dir": point.dir(RESULTS)} for point in POINTS]
 
 
 def aggregate_inputs(wildcards):
@@ -207,7 +196,7 @@ def all_targets():
         targets += [os.path.join(RESULTS, "sweeps", SWEEP, name)
                     for name in ("spectral_schedule.parquet", "fig_spectral_schedule.png")]
     for point in DEEP_POINTS:
-        folder = os.path.join(RESULTS, point.id)
+        folder = point.dir(RESULTS)
         targets += [os.path.join(folder, name) for name in ("fig7_sin_theta_jacobian.png", "train_metrics.json")]
     targets += ab_targets()
     return sorted(set(targets))
@@ -227,12 +216,12 @@ wildcard_constraints:
     abmodel="linear_[a-z]+_T[0-9]+_r[0-9]+|deep_[A-Za-z0-9]+",
     half="A|B",
 
-AB_POINTS = ldc.generalization_points(LD)
-AB_DIR = os.path.join("{data}", "generalization", "s{abseed}")
-AB_LINEAR = os.path.join(AB_DIR, "linear_{schedule}_T{T}_r{rank}", "n{n}")
-AB_DEEP = os.path.join(AB_DIR, "deep_{size}", "n{n}")
-AB_POINT = os.path.join(AB_DIR, "{abmodel}", "n{n}")
-AB_STUDY = os.path.join(AB_DIR, "{abmodel}")
+AB_POINTS = lds.generalization_points(LD)
+AB_DIR, AB_TRAIN, AB_LINEAR, AB_LINEAR_HALF, AB_DEEP, AB_DEEP_HALF, AB_POINT, AB_STUDY = (
+    LEVELS[name].pattern
+    for name in ("ab_split", "ab_train", "ab_linear", "ab_linear_half", "ab_deep", "ab_deep_half", "ab_point", "ab_study")
+)
+AB_N_TEST = 500  # held-out rows of a deep A/B model: the last ones of the other half
 AB_CURVE_OUTPUTS = ("generalization_curve.parquet", "fig_generalization.png")
 
 
@@ -245,32 +234,44 @@ def ab_split_params(wildcards):
     return {"data": RESOLVED["data"], "seed": int(wildcards.abseed)}
 
 
+def ab_train_path(name):
+    """The training subset of one A/B model, at the ``ab_train`` level with the model's n and half."""
+    return ab_path(AB_TRAIN, name)
+
+
+def ab_subset_params(wildcards):
+    return {**ab_split_params(wildcards), "n": int(wildcards.n), "half": wildcards.half, "n_test": AB_N_TEST}
+
+
 def ab_linear_params(wildcards):
-    """Resolved config of a linear A/B job (per n; the learn jobs add the half)."""
+    """Resolved config of a linear A/B job: the learn of one half (the shared ``learn`` stage,
+    ``learn.k`` = the chain rank, centered as the study says), or the same-seed generation."""
     g = RESOLVED["sweep"]["generalization"]
     params = {
         **ab_split_params(wildcards),
         "n": int(wildcards.n),
-        "schedule": ldc.ab_schedule_params(LD),
+        "schedule": lds.ab_schedule_params(LD),
         "T": int(wildcards.T),
         "rank": int(wildcards.rank),
-        "learn": {"method": RESOLVED["learn"]["method"], "noise": RESOLVED["learn"]["noise"]},
-        "centered": g["centered"],
     }
     if "half" in wildcards.keys():
-        return {**params, "half": wildcards.half}
-    return {**params, "n_samples": g["n_samples"], "injection": g["injection"],
+        learn = {"k": int(wildcards.rank), "method": RESOLVED["learn"]["method"], "noise": RESOLVED["learn"]["noise"],
+                 "centered": g["centered"]}
+        return {**params, "half": wildcards.half, "learn": learn}
+    return {**params, "centered": g["centered"], "n_samples": g["n_samples"], "injection": g["injection"],
             "generate": {k: RESOLVED["generate"][k] for k in ("injection", "injection_scale")}}
 
 
 def ab_deep_params(wildcards):
-    """Resolved config of a deep A/B job (the size's overrides of the preset included)."""
+    """Resolved config of a deep A/B job: the training of one half (the shared
+    ``train_denoiser`` stage with a step budget), or the same-seed sampling."""
     g = RESOLVED["sweep"]["generalization"]["deep"]
     deep = RESOLVED["deep"]
     params = {**ab_split_params(wildcards), "n": int(wildcards.n), "size": wildcards.size}
     if "half" in wildcards.keys():
-        return {**params, "half": wildcards.half, "steps": g["steps"], "psnr_sigmas": deep["psnr_sigmas"],
-                "deep": {"preset": deep["preset"], "device": deep["device"], "overrides": deep["sizes"][wildcards.size]}}
+        return {**params, "half": wildcards.half, "budget": {"steps": g["steps"]},
+                "deep": {"preset": deep["preset"], "device": deep["device"], "psnr_sigmas": deep["psnr_sigmas"],
+                         "overrides": deep["sizes"][wildcards.size]}}
     sampler = {k: v for k, v in deep["sampler"].items() if k != "n_samples"}
     return {**params, "n_samples": g["n_samples"], "sampler": {**sampler, **g["sampler"]}}
 
@@ -281,7 +282,7 @@ def ab_compare_params(wildcards):
 
 
 def ab_study_points(wildcards):
-    points = [p for p in AB_POINTS if (p.data, p.seed, p.model) == (wildcards.data, int(wildcards.abseed), wildcards.abmodel)]
+    points = [p for p in AB_POINTS if (p.data, p.abseed, p.abmodel) == (wildcards.data, int(wildcards.abseed), wildcards.abmodel)]
     if not points:
         raise ValueError(f"no A/B study {wildcards.data}/s{wildcards.abseed}/{wildcards.abmodel} in this config")
     return points
@@ -292,10 +293,10 @@ def ab_curve_params(wildcards):
 
 
 def ab_curve_inputs(wildcards):
-    return [os.path.join(RESULTS, p.id, "ab_metrics.json") for p in ab_study_points(wildcards)]
+    return [os.path.join(p.dir(RESULTS), "ab_metrics.json") for p in ab_study_points(wildcards)]
 
 
 def ab_targets():
     """The curve (table + figure) of every (data, seed, model) of the A/B study."""
-    studies = sorted({p.study_id for p in AB_POINTS})
-    return [os.path.join(RESULTS, study, name) for study in studies for name in AB_CURVE_OUTPUTS]
+    studies = sorted({p.at("ab_study") for p in AB_POINTS})
+    return [os.path.join(study.dir(RESULTS), name) for study in studies for name in AB_CURVE_OUTPUTS]

@@ -5,7 +5,7 @@
 
 rule train_denoiser:
     input:
-        train=os.path.join(RESULTS, "{data}", "all", "n{n}_s{seed}", "data", "train.npz"),
+        train=os.path.join(RESULTS, LEVELS["data"].fix(cond="all"), "data", "train.npz"),
     output:
         model=deep_path("model.pt"),
         history=deep_path("train_history.parquet"),

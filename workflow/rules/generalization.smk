@@ -25,26 +25,43 @@ rule split_halves:
         "../scripts/split_halves.py"
 
 
-rule ab_learn_linear:
+rule ab_subset:
     input:
         halves=rules.split_halves.output.halves,
     output:
-        bases=ab_path(AB_LINEAR, "{half}/bases.npz"),
-        sidecar=ab_path(AB_LINEAR, "{half}/config.yaml"),
+        train=ab_train_path("train.npz"),
+        test=ab_train_path("test.npz"),
+        sidecar=ab_train_path("config.yaml"),
     params:
-        cfg=ab_linear_params,
+        cfg=ab_subset_params,
     log:
-        log_path("ab_learn_linear", os.path.join(AB_LINEAR, "{half}")),
+        log_path("ab_subset", AB_TRAIN),
     benchmark:
-        benchmark_path("ab_learn_linear", os.path.join(AB_LINEAR, "{half}"))
+        benchmark_path("ab_subset", AB_TRAIN)
     conda:
         "../envs/lindiff.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=1500,
+        runtime=10,
     script:
-        "../scripts/ab_learn_linear.py"
+        "../scripts/ab_subset.py"
+
+
+# The linear model of one half: the sweep's learn stage on the training subset.
+use rule learn as ab_learn_linear with:
+    input:
+        train=ab_train_path("train.npz"),
+    output:
+        bases=ab_path(AB_LINEAR_HALF, "bases.npz"),
+        sidecar=ab_path(AB_LINEAR_HALF, "config.yaml"),
+    params:
+        cfg=ab_linear_params,
+    log:
+        log_path("ab_learn_linear", AB_LINEAR_HALF),
+    benchmark:
+        benchmark_path("ab_learn_linear", AB_LINEAR_HALF)
+    threads: 1
 
 
 rule ab_generate_linear:
@@ -70,28 +87,24 @@ rule ab_generate_linear:
         "../scripts/ab_generate_linear.py"
 
 
-rule ab_train_denoiser:
+# The deep model of one half: the sweep's train_denoiser stage on the training subset, held out
+# the other half's last rows, with a step budget independent of n (sweep.generalization.deep.steps).
+use rule train_denoiser as ab_train_denoiser with:
     input:
-        halves=rules.split_halves.output.halves,
+        train=ab_train_path("train.npz"),
+        test=ab_train_path("test.npz"),
     output:
-        model=ab_path(AB_DEEP, "{half}/model.pt"),
-        history=ab_path(AB_DEEP, "{half}/train_history.parquet"),
-        metrics=ab_path(AB_DEEP, "{half}/train_metrics.json"),
-        sidecar=ab_path(AB_DEEP, "{half}/train.config.yaml"),
+        model=ab_path(AB_DEEP_HALF, "model.pt"),
+        history=ab_path(AB_DEEP_HALF, "train_history.parquet"),
+        metrics=ab_path(AB_DEEP_HALF, "train_metrics.json"),
+        curves=ab_path(AB_DEEP_HALF, "fig_training.png"),
+        sidecar=ab_path(AB_DEEP_HALF, "train.config.yaml"),
     params:
         cfg=ab_deep_params,
     log:
-        log_path("ab_train_denoiser", os.path.join(AB_DEEP, "{half}")),
+        log_path("ab_train_denoiser", AB_DEEP_HALF),
     benchmark:
-        benchmark_path("ab_train_denoiser", os.path.join(AB_DEEP, "{half}"))
-    conda:
-        "../envs/lindiff.yaml"
-    threads: 2
-    resources:
-        mem_mb=3000,
-        runtime=30,
-    script:
-        "../scripts/ab_train_denoiser.py"
+        benchmark_path("ab_train_denoiser", AB_DEEP_HALF)
 
 
 rule ab_sample_deep:

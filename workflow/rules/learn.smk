@@ -68,7 +68,7 @@ rule analyze_bases:
             labels={"schedule": "{schedule}", "T": "{T}"},
         ),
     params:
-        cfg=learn_params,
+        cfg=analyze_bases_params,
     log:
         log_path("analyze_bases", LEARN_JOB),
     benchmark:

@@ -6,12 +6,12 @@ The seed depends on the sweep seed and the data only (not on n), so every n repl
 import numpy as np
 
 from lindiff import artifacts
-from lindiff.config import derive_seed
+from lindiff.pipeline.sweep import derive_seed
 from lindiff.deep.train import load_model
-from lindiff.generalization import deep_ab_samples
-from lindiff.jobs import rule_job
+from lindiff.studies.generalization import deep_ab_samples
+from lindiff.pipeline.jobs import rule_job
 
-with rule_job(snakemake, "ab_sample_deep") as job:  # noqa: F821 (snakemake is injected by Snakemake)
+with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
     model_a, model_b = load_model(inp.a, device="cpu"), load_model(inp.b, device="cpu")
     seed = derive_seed(p["seed"], "ab_sample_deep", p["data"]["name"])

@@ -3,10 +3,11 @@
 import numpy as np
 import pandas as pd
 
-from lindiff import aggregate, artifacts, plots
-from lindiff.jobs import rule_job
+from lindiff.pipeline import aggregate
+from lindiff import artifacts, plots
+from lindiff.pipeline.jobs import rule_job
 
-with rule_job(snakemake, "aggregate") as job:  # noqa: F821 (snakemake is injected by Snakemake)
+with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     out = snakemake.output  # noqa: F821
     points = pd.DataFrame(snakemake.params.points)  # noqa: F821
     sweep = snakemake.params.sweep  # noqa: F821

@@ -2,10 +2,12 @@
 
 import pandas as pd
 
-from lindiff import aggregate, artifacts, plots, spectral
-from lindiff.jobs import rule_job
+from lindiff.pipeline import aggregate
+from lindiff import artifacts, plots
+from lindiff.linear import spectral
+from lindiff.pipeline.jobs import rule_job
 
-with rule_job(snakemake, "compare_schedules") as job:  # noqa: F821 (snakemake is injected by Snakemake)
+with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     out = snakemake.output  # noqa: F821
     points = pd.DataFrame(snakemake.params.points)  # noqa: F821
     designed = list(snakemake.params.designed)  # noqa: F821

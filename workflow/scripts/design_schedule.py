@@ -2,13 +2,14 @@
 
 import numpy as np
 
-from lindiff import artifacts, plots, spectral
-from lindiff.config import design_components
+from lindiff import artifacts, plots
+from lindiff.linear import spectral
+from lindiff.pipeline.sweep import design_components
 from lindiff.data import sha256_of_array
-from lindiff.jobs import load_training_set, rule_job
-from lindiff.schedules import make_schedule
+from lindiff.pipeline.jobs import load_training_set, rule_job
+from lindiff.linear.schedules import make_schedule
 
-with rule_job(snakemake, "design_schedule") as job:  # noqa: F821 (snakemake is injected by Snakemake)
+with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, out = job.params, snakemake.output  # noqa: F821
     design_cfg = p["schedule"]["design"]
     X, _ = load_training_set(job.cfg("data"), snakemake.input.train)  # noqa: F821

@@ -5,13 +5,13 @@ import time
 import numpy as np
 
 from lindiff import artifacts
-from lindiff.deep import plots as deep_plots
+from lindiff.plots import deep as deep_plots
 from lindiff.deep.jacobian import path_jacobian_analysis
 from lindiff.deep.train import load_model
-from lindiff.jobs import rule_job
+from lindiff.pipeline.jobs import rule_job
 from lindiff.plots import save_figure
 
-with rule_job(snakemake, "jacobian_analysis") as job:  # noqa: F821 (snakemake is injected by Snakemake)
+with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
     settings = p["deep"]["jacobian"]
     model = load_model(inp.model, device="cpu")

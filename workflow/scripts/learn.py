@@ -1,13 +1,14 @@
-"""Rule learn: the PCA bases of the noisy training data at every level (learn.k components)."""
+"""Rules learn and ab_learn_linear: the PCA bases of the noisy training data at every level
+(learn.k components)."""
 
 from lindiff import artifacts
-from lindiff.config import schedule_from_params
+from lindiff.pipeline.sweep import schedule_from_params
 from lindiff.data import sha256_of_array
 from lindiff.errors import DataError
-from lindiff.jobs import load_training_set, logged_levels, rule_job
-from lindiff.learn import learn_bases
+from lindiff.pipeline.jobs import load_training_set, logged_levels, rule_job
+from lindiff.linear.learn import learn_bases
 
-with rule_job(snakemake, "learn") as job:  # noqa: F821 (snakemake is injected by Snakemake)
+with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, out = job.params, snakemake.output  # noqa: F821
     X, _ = load_training_set(job.cfg("data"), snakemake.input.train)  # noqa: F821
     if "design" in snakemake.input.keys():  # noqa: F821 (schedule=spectral: designed from the data)

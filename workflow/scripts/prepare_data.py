@@ -4,7 +4,7 @@ import numpy as np
 
 from lindiff import artifacts
 from lindiff.data import sha256_of_array
-from lindiff.jobs import choose_training_set, rule_job, training_pool
+from lindiff.pipeline.jobs import choose_training_set, rule_job, training_pool
 
 with rule_job(snakemake, "data") as job:  # noqa: F821 (snakemake is injected by Snakemake)
     out = snakemake.output  # noqa: F821

@@ -3,13 +3,13 @@
 import numpy as np
 
 from lindiff import artifacts
-from lindiff.deep import plots as deep_plots
+from lindiff.plots import deep as deep_plots
 from lindiff.deep.sample import sample_ascent
 from lindiff.deep.train import load_model
-from lindiff.jobs import rule_job
+from lindiff.pipeline.jobs import rule_job
 from lindiff.plots import save_figure
 
-with rule_job(snakemake, "sample_deep") as job:  # noqa: F821 (snakemake is injected by Snakemake)
+with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
     sampler = dict(p["deep"]["sampler"])
     model = load_model(inp.model, device="cpu")

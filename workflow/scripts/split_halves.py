@@ -3,12 +3,12 @@
 import numpy as np
 
 from lindiff import artifacts
-from lindiff.config import load_data
+from lindiff.pipeline.datasets import load_data
 from lindiff.data import sha256_of_array
-from lindiff.generalization import half_indices
-from lindiff.jobs import rule_job
+from lindiff.studies.generalization import half_indices
+from lindiff.pipeline.jobs import rule_job
 
-with rule_job(snakemake, "split_halves") as job:  # noqa: F821 (snakemake is injected by Snakemake)
+with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     out = snakemake.output  # noqa: F821
     data = load_data(job.cfg("data"))
     idx_a, idx_b = half_indices(data, job.seed())

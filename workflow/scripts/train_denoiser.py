@@ -1,4 +1,12 @@
-"""Rule train_denoiser: a bias-free deep denoiser on the training set; PSNR vs the best linear one."""
+"""Rules train_denoiser and ab_train_denoiser: a bias-free deep denoiser on a training set;
+PSNR on held-out rows against the best linear denoiser.
+
+The held-out rows are the input ``test`` when given (the A/B study: the other half's last rows),
+else drawn from the data set outside the training set.  With ``budget`` (the A/B study) every
+training-set size takes about the same number of optimizer steps
+(lindiff.studies.generalization.ab_train_config) and the training-set PSNR is recorded too (the
+model's memorization gap).  The checkpoint next to the model lets a killed job resume.
+"""
 
 from pathlib import Path
 
@@ -6,32 +14,40 @@ import pandas as pd
 
 from lindiff import artifacts
 from lindiff.data import sha256_of_array
-from lindiff.deep import plots as deep_plots
 from lindiff.deep.evaluate import denoiser_psnr, linear_denoiser_psnr
-from lindiff.deep.train import TrainConfig, checkpoint_dir_for, default_config, save_model, train_denoiser
-from lindiff.jobs import held_out_rows, load_training_set, rule_job
+from lindiff.deep.train import checkpoint_dir_for, preset_config, save_model, train_denoiser
+from lindiff.pipeline.jobs import held_out_rows, load_training_set, rule_job
+from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
+from lindiff.studies.generalization import ab_train_config, batches_per_epoch
 
-with rule_job(snakemake, "train_denoiser") as job:  # noqa: F821 (snakemake is injected by Snakemake)
+with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
-    deep = p["deep"]
+    deep, budget = p["deep"], p.get("budget")
     X, full = load_training_set(job.cfg("data"), inp.train)
-    X_test = held_out_rows(full.X, inp.train, deep["n_test"], job.seed())
-    preset = default_config(deep["preset"]).to_dict()
-    overrides = dict(deep["overrides"] or {})
-    preset["model"].update(overrides.pop("model", None) or {})
-    cfg = TrainConfig.from_dict({**preset, **overrides})
+    if "test" in inp.keys():
+        X_test, _ = load_training_set(job.cfg("data"), inp.test)
+    else:
+        X_test = held_out_rows(full.X, inp.train, deep["n_test"], job.seed())
+    cfg = preset_config(deep["preset"], deep["overrides"])
+    if budget is not None:
+        reference_n = int(artifacts.load_npz(inp.train, {"reference_n": 0})["reference_n"])
+        cfg = ab_train_config(cfg, len(X), reference_n, budget["steps"])
+        job.log.info("n=%d: %d epochs, %d steps (batch %d)", len(X), cfg.epochs,
+                     cfg.epochs * batches_per_epoch(cfg, len(X)), min(cfg.batch_size, len(X)))
     seed = int(job.seed().generate_state(1)[0])
     tracker = job.tracker
     tracker.define_step_metric("train/*", "epoch")
+    log_every = max(1, cfg.epochs // 200)
 
     def log_epoch(epoch, record):
-        tracker.log({"epoch": epoch, **{f"train/{k}": v for k, v in record.items() if k != "epoch"}}, step=epoch)
+        if epoch % log_every == 0 or epoch == cfg.epochs:
+            tracker.log({"epoch": epoch, **{f"train/{k}": v for k, v in record.items() if k != "epoch"}}, step=epoch)
 
     # keyed by config, seed and data: a killed job resumes, a changed config starts afresh
     checkpoints = checkpoint_dir_for(Path(out.model).parent / "checkpoints", cfg, seed, sha256_of_array(X))
     result = train_denoiser(X, full.image_shape, cfg, seed=seed, device=deep["device"],
-                            checkpoint_dir=checkpoints, progress=True, log_fn=log_epoch)
+                            checkpoint_dir=checkpoints, progress=budget is None, log_fn=log_epoch)
     save_model(out.model, result.model, extra={"seed": seed, "n_train": int(len(X)), "point": job.point})
     history = pd.DataFrame(result.history)
     artifacts.write_parquet(out.history, history)
@@ -40,10 +56,14 @@ with rule_job(snakemake, "train_denoiser") as job:  # noqa: F821 (snakemake is i
     model = result.model.cpu()
     metrics = {"n_train": len(X), "n_test": len(X_test), "epochs": cfg.epochs, "train_seconds": result.seconds,
                "resumed_from_epoch": result.resumed_from, "final_loss": float(history["loss"].iloc[-1])}
+    if budget is not None:
+        metrics["steps"] = cfg.epochs * batches_per_epoch(cfg, len(X))
     for sigma in deep["psnr_sigmas"]:
         metrics[f"psnr_deep/{sigma}"] = denoiser_psnr(model, X_test, sigma, seed=0)
         metrics[f"psnr_linear/{sigma}"] = linear_denoiser_psnr(X, X_test, sigma, seed=0)
-        job.log.info("sigma=%.2f: PSNR deep %.2f dB, best linear %.2f dB", sigma,
+        if budget is not None:  # the denoiser's own memorization gap
+            metrics[f"psnr_train/{sigma}"] = denoiser_psnr(model, X[:500], sigma, seed=0)
+        job.log.info("sigma=%.2f: PSNR deep %.2f dB, best linear %.2f dB (held out)", sigma,
                      metrics[f"psnr_deep/{sigma}"], metrics[f"psnr_linear/{sigma}"])
     artifacts.write_json(out.metrics, metrics)
     job.write_sidecar(out.sidecar, data_sha256=sha256_of_array(X), train_config=cfg.to_dict())

@@ -1,0 +1,104 @@
+"""A user's ``.npy`` / ``.npz`` array file as a :class:`~lindiff.data.Dataset` (:func:`load_array_file`)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lindiff.data.dataset import Dataset, _as_data_matrix, _as_labels
+from lindiff.errors import DataError
+
+__all__ = ["load_array_file"]
+
+
+_ARRAY_SUFFIXES = (".npy", ".npz")
+_X_KEYS = ("X", "data")
+_LABEL_KEYS = ("labels", "y")
+
+
+def _np_load_member(loader: Callable[[], Any], path: Path) -> np.ndarray:
+    """Run ``loader`` (an np.load access) and turn numpy's errors into DataError."""
+    try:
+        return np.asarray(loader())
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise DataError(
+                f"file {str(path)!r} holds Python objects (needs pickle); lindiff loads arrays only "
+                "with allow_pickle=False; save a numeric array (e.g. np.save(path, X.astype(float)))"
+            ) from exc
+        raise DataError(f"file {str(path)!r} could not be read as a numpy array: {exc}") from exc
+    except (OSError, EOFError) as exc:
+        raise DataError(f"file {str(path)!r} could not be read as a numpy array: {exc}") from exc
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    import zipfile
+
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"file {str(path)!r} could not be read as a .npz archive: {exc}") from exc
+    with npz:
+        keys = list(npz.files)
+        x_key = next((k for k in _X_KEYS if k in keys), None)
+        if x_key is None:
+            raise DataError(
+                f"file {str(path)!r} has no data array: expected a key 'X' (or 'data'), found keys {keys}; "
+                "save it with np.savez(path, X=X, labels=labels)"
+            )
+        X = _np_load_member(lambda: npz[x_key], path)
+        y_key = next((k for k in _LABEL_KEYS if k in keys), None)
+        labels = None if y_key is None else _np_load_member(lambda: npz[y_key], path)
+    return X, labels
+
+
+def _square_image_shape(d: int) -> tuple[int, int] | None:
+    side = math.isqrt(d)
+    return (side, side) if side * side == d else None
+
+
+def load_array_file(path: str | os.PathLike[str]) -> Dataset:
+    """Load a user's data file.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.npy`` file holding an array of shape (n_samples, d), or a ``.npz``
+        archive with key ``X`` (or ``data``) and optional ``labels`` (or ``y``) of
+        shape (n_samples,).  Loaded with ``allow_pickle=False``.
+
+    Returns
+    -------
+    Dataset
+        ``X`` (n, d) float64; ``labels`` (n,) int64 or None; name = file stem;
+        ``image_shape=(s, s)`` when ``d = s²``, else None.
+
+    Raises
+    ------
+    DataError
+        Missing file, unsupported extension, object array (needs pickle), array not
+        2-D, NaN/inf values, labels length mismatch, or ``.npz`` without ``X``/``data``.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"data file {str(path)!r} does not exist (or is not a regular file); check the path")
+    suffix = path.suffix.lower()
+    if suffix not in _ARRAY_SUFFIXES:
+        raise DataError(
+            f"data file {str(path)!r} has unsupported extension {path.suffix!r}; "
+            f"allowed: {list(_ARRAY_SUFFIXES)} (save with np.save or np.savez)"
+        )
+    if suffix == ".npy":
+        X, labels = _np_load_member(lambda: np.load(path, allow_pickle=False), path), None
+    else:
+        X, labels = _read_npz(path)
+    where = f"data file {str(path)!r}"
+    X = _as_data_matrix(X, where)
+    if labels is not None:
+        labels = _as_labels(labels, X.shape[0], where)
+    return Dataset(X=X, labels=labels, name=path.stem, image_shape=_square_image_shape(X.shape[1]))

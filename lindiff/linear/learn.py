@@ -1,0 +1,474 @@
+"""Learning the PCA denoisers ``P_t = U_t U_tᵀ`` along the forward noise path.
+
+For every level ``t = 0..T`` we need the top-``k`` eigenpairs of
+``Σ̂_t = X_tᵀ X_t / n`` with ``X_t = X_0 + E_t`` (samples as rows) and ``E_t`` the
+cumulative Gaussian noise of Eq. 3 (one forward sample path shared by all levels), or,
+with ``noise="independent"``, fresh noise of std ``sigma_bar[t]`` at every level.
+
+Two samplers give the same joint distribution of ``(Σ̂_0, …, Σ̂_T)``:
+
+``naive``
+    Draws the ``n × d`` noise and forms the covariance at every step: ``O(n d²)`` time and
+    ``O(n d)`` memory per step.  The reference.
+``exact`` (default)
+    The Wishart-process sampler (see ``NOTES.md`` §2 of the project): with the SVD
+    ``X_0ᵀ = B S Aᵀ`` the noise splits, by rotation invariance, into ``Y_t = E_tᵀ B``
+    (``d × k``, simulated explicitly) and the Gram ``W_t`` of the part orthogonal to the
+    data's row space, a Wishart process carried through a ``d × d`` factor with Bartlett
+    draws.  ``O(d³)`` per step, independent of ``n``:
+
+    ``n Σ̂_t = (A S + Y_t)(A S + Y_t)ᵀ + W_t``.
+
+Eigenvector signs are arbitrary; they are aligned so that ``<u_i^t, u_i^{t-1}> >= 0``
+(and at ``t = 0`` so that each vector's largest-magnitude entry is positive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.linalg
+
+from lindiff.errors import ConfigError, DataError
+from lindiff.linear.schedules import Schedule
+
+METHODS = ("exact", "naive")
+NOISE_MODES = ("cumulative", "independent")
+
+
+@dataclass(frozen=True)
+class Bases:
+    """PCA bases learned along a noise schedule.
+
+    Attributes
+    ----------
+    U : ndarray of shape (T + 1, d, k)
+        Orthonormal top-``k`` eigenvectors of ``Σ̂_t`` (columns, decreasing eigenvalue).
+    eigvals : ndarray of shape (T + 1, k)
+        The matching eigenvalues of ``Σ̂_t = X_tᵀ X_t / n`` (decreasing).
+    sigma_bar : ndarray of shape (T + 1,)
+        Cumulative noise std per level (``sigma_bar[0] == 0``).
+    n_train : int
+        Number of training samples ``n``.
+    mean : ndarray of shape (d,) or None
+        Training mean when learned centered (added back by the generators).
+    """
+
+    U: np.ndarray
+    eigvals: np.ndarray
+    sigma_bar: np.ndarray
+    n_train: int
+    mean: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.U.ndim != 3:
+            raise DataError(f"U must have shape (T+1, d, k), got {self.U.shape}")
+        T1, d, k = self.U.shape
+        if self.eigvals.shape != (T1, k):
+            raise DataError(f"eigvals must have shape {(T1, k)}, got {self.eigvals.shape}")
+        if self.sigma_bar.shape != (T1,):
+            raise DataError(f"sigma_bar must have shape {(T1,)}, got {self.sigma_bar.shape}")
+        if self.mean is not None and self.mean.shape != (d,):
+            raise DataError(f"mean must have shape {(d,)}, got {self.mean.shape}")
+        for name in ("U", "eigvals", "sigma_bar"):
+            if not np.all(np.isfinite(getattr(self, name))):
+                raise DataError(f"{name} holds non-finite values")
+
+    @property
+    def T(self) -> int:
+        return self.U.shape[0] - 1
+
+    @property
+    def d(self) -> int:
+        return self.U.shape[1]
+
+    @property
+    def k(self) -> int:
+        return self.U.shape[2]
+
+    def truncate(self, rank: int) -> Bases:
+        """The first ``rank`` components (a rank-``rank`` chain), without relearning."""
+        rank = check_rank(rank, self.d, self.k)
+        return replace(self, U=self.U[:, :, :rank], eigvals=self.eigvals[:, :rank])
+
+
+def check_rank(rank, d: int, k: int | None = None) -> int:
+    """Validate a rank against the dimension ``d`` and the stored basis size ``k``."""
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)):
+        raise ConfigError(f"rank must be an integer >= 1, got {rank!r}")
+    if rank < 1:
+        raise ConfigError(f"rank must be >= 1, got rank={rank}")
+    if rank > d:
+        raise ConfigError(f"rank={rank} exceeds the data dimension d={d}")
+    if k is not None and rank > k:
+        raise ConfigError(
+            f"rank={rank} exceeds the number of stored components k={k}; relearn with k >= {rank}"
+        )
+    return int(rank)
+
+
+def as_generator(seed) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from an int seed, a SeedSequence or a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+# --------------------------------------------------------------------------- helpers
+#
+# Performance note: numpy and scipy each ship their own OpenBLAS with its own thread pool.
+# Interleaving numpy products with scipy eigensolvers makes the two pools spin against each
+# other (measured here: the per-step cost doubled on 2 cores), so every BLAS/LAPACK call in
+# the per-level loops goes through scipy's.  Gram matrices are then built with ``syrk`` and
+# carried as their lower triangle ("lower Grams"); :func:`noisy_grams` symmetrizes what it
+# hands out.
+
+
+def lower_gram(M: np.ndarray) -> np.ndarray:
+    """Lower triangle of ``M Mᵀ`` (upper part zero) for ``M`` of shape (d, p), via BLAS syrk."""
+    if M.shape[1] == 0:
+        return np.zeros((M.shape[0], M.shape[0]), order="F")
+    if M.flags.f_contiguous:
+        return scipy.linalg.blas.dsyrk(1.0, M, trans=0, lower=1)
+    return scipy.linalg.blas.dsyrk(1.0, np.ascontiguousarray(M).T, trans=1, lower=1)
+
+
+def symmetrize_lower(gram: np.ndarray) -> np.ndarray:
+    """Full symmetric matrix from a lower Gram."""
+    return np.tril(gram) + np.tril(gram, k=-1).T
+
+
+def top_eigh(sym: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` eigenpairs of a symmetric ``d × d`` matrix, eigenvalues decreasing.
+
+    Only the lower triangle of ``sym`` is read.  Returns ``(vals (k,), vecs (d, k))``.  Uses
+    LAPACK's ``syevr`` subset driver, which computes only the requested vectors.
+    """
+    d = sym.shape[0]
+    subset = None if k >= d else (d - k, d - 1)
+    vals, vecs = scipy.linalg.eigh(
+        sym, lower=True, subset_by_index=subset, driver="evr", check_finite=False
+    )
+    return vals[::-1].copy(), vecs[:, ::-1].copy()
+
+
+def align_signs(vecs: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+    """Flip columns of ``vecs`` (d, k) so that ``<vecs_i, reference_i> >= 0``.
+
+    With ``reference=None`` each column's largest-magnitude entry is made positive.
+    """
+    if reference is None:
+        pivot = vecs[np.argmax(np.abs(vecs), axis=0), np.arange(vecs.shape[1])]
+        signs = np.where(pivot < 0, -1.0, 1.0)
+    else:
+        signs = np.where(np.einsum("di,di->i", vecs, reference) < 0, -1.0, 1.0)
+    return vecs * signs
+
+
+def _bartlett_factor(d: int, dof: int, rng: np.random.Generator) -> np.ndarray:
+    """Lower-triangular ``C`` (d, d) with ``C Cᵀ ~ Wishart_d(dof, I)``; needs ``dof >= d``.
+
+    Bartlett: ``C_ij ~ N(0, 1)`` for i > j and ``C_ii = sqrt(χ²_{dof-i+1})`` (i = 1..d).
+    """
+    factor = np.tril(rng.standard_normal((d, d)), k=-1)
+    factor[np.diag_indices(d)] = np.sqrt(rng.chisquare(dof - np.arange(d)))
+    return factor
+
+
+def _wishart_lower_gram(d: int, dof: int, std: float, rng: np.random.Generator) -> np.ndarray:
+    """Lower Gram of a draw of ``Z Zᵀ``, ``Z`` (d, dof) with iid ``N(0, std²)`` entries."""
+    if dof >= d:
+        factor = _bartlett_factor(d, dof, rng)
+    else:
+        factor = rng.standard_normal((d, max(dof, 0)))
+    gram = lower_gram(factor)
+    gram *= std**2
+    return gram
+
+
+def _cholesky_factor(lower: np.ndarray) -> np.ndarray:
+    """Any ``L`` with ``L Lᵀ = gram`` from a lower Gram (Cholesky; eigen factor if not PD)."""
+    factor, info = scipy.linalg.lapack.dpotrf(lower, lower=1, clean=1)
+    if info == 0:
+        return factor
+    vals, vecs = scipy.linalg.eigh(lower, lower=True, check_finite=False)
+    return vecs * np.sqrt(np.clip(vals, 0.0, None))
+
+
+@dataclass
+class _ComplementWalk:
+    """The Gram ``W_t = Z_t Z_tᵀ`` of a ``d × m`` Gaussian random walk, without ``Z_t``.
+
+    Carries a factor ``L`` of ``W_t`` when ``m > d`` (any factor: only rotation-invariant
+    quantities matter), or ``Z_t`` itself when ``m <= d``.
+    """
+
+    d: int
+    m: int
+    factor: np.ndarray
+
+    @classmethod
+    def start(cls, d: int, m: int) -> _ComplementWalk:
+        return cls(d=d, m=m, factor=np.zeros((d, min(d, m)), order="F"))
+
+    def step(self, std: float, rng: np.random.Generator) -> np.ndarray:
+        """Add an increment of iid ``N(0, std²)`` entries; return the new lower Gram ``W_t``."""
+        increment = rng.standard_normal(self.factor.shape)
+        increment *= std
+        self.factor += increment
+        gram = lower_gram(self.factor)
+        if self.m <= self.d:  # the factor is Z_t itself (d x m)
+            return gram
+        # Z_{t-1} = L Vᵀ (V: m x d orthonormal). The increment's part along V is an iid
+        # d x d Gaussian (added above); its part along V's complement has a
+        # Wishart(d, m - d) Gram.
+        gram += _wishart_lower_gram(self.d, self.m - self.d, std, rng)
+        self.factor = _cholesky_factor(gram)
+        return gram
+
+
+def data_moments(X: np.ndarray, centered: bool) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """The only statistics of the data the exact sampler needs.
+
+    Returns ``(gram, n_noise, mean)``: the lower Gram ``X_cᵀ X_c`` (d, d) of ``X`` or of
+    ``X`` minus its mean, the number of noise directions ``n_noise = n`` (``n - 1`` when
+    centered), and the mean (d,) or None.
+    """
+    n, _ = X.shape
+    mean = X.mean(axis=0) if centered else None
+    Xc = X - mean if centered else X
+    return lower_gram(Xc.T), (n - 1 if centered else n), mean
+
+
+def factor_from_gram(gram: np.ndarray, n_noise: int) -> tuple[np.ndarray, int]:
+    """Factor the data's Gram for the exact sampler.
+
+    Parameters
+    ----------
+    gram : ndarray of shape (d, d)
+        ``X_cᵀ X_c`` (only the lower triangle is read).
+    n_noise : int
+        Number of noise directions (``n``, or ``n - 1`` when centered).
+
+    Returns
+    -------
+    scaled_basis : ndarray of shape (d, k)
+        ``A S`` with ``X_cᵀ X_c = A S² Aᵀ`` restricted to its ``k`` numerically non-zero
+        directions (``k <= min(d, n_noise)``).  Any orthonormal split of the noise
+        directions that contains the data's row space is exact; dropping null directions
+        only moves them to the complement.
+    m : int
+        Dimension of the noise directions outside the data's span: ``n_noise - k``.
+    """
+    d = gram.shape[0]
+    vals, vecs = top_eigh(gram, min(d, n_noise))
+    keep = vals > max(vals[0], 0.0) * d * np.finfo(np.float64).eps
+    return vecs[:, keep] * np.sqrt(vals[keep]), n_noise - int(keep.sum())
+
+
+# --------------------------------------------------------------------------- samplers
+
+
+def _check_inputs(X, schedule: Schedule, k, method: str, noise: str) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise DataError(f"X must be a 2-D array (n_samples, d), got shape {X.shape}")
+    n, d = X.shape
+    if n < 2:
+        raise ConfigError(f"n must be >= 2 training samples, got n={n}")
+    if not np.all(np.isfinite(X)):
+        raise DataError("X holds NaN or infinite values")
+    check_rank(k, d)
+    if method not in METHODS:
+        raise ConfigError(f"unknown learn method {method!r}; allowed: {', '.join(METHODS)}")
+    if noise not in NOISE_MODES:
+        raise ConfigError(f"unknown noise mode {noise!r}; allowed: {', '.join(NOISE_MODES)}")
+    if not isinstance(schedule, Schedule):
+        raise ConfigError(f"schedule must be a lindiff.linear.schedules.Schedule, got {type(schedule).__name__}")
+    return X
+
+
+def _progress(iterable, enabled: bool, desc: str):
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, leave=False)
+
+
+def _exact_grams(X, schedule, centered, noise, rng, progress):
+    """Yield lower Grams of ``n Σ̂_t`` for t = 0..T with the exact O(d³)-per-step sampler."""
+    gram, n_noise, _ = data_moments(X, centered)
+    yield from _exact_grams_from_moments(gram, n_noise, schedule, noise, rng, progress)
+
+
+def _exact_grams_from_moments(gram, n_noise, schedule, noise, rng, progress):
+    scaled_basis, m = factor_from_gram(gram, n_noise)
+    d, k_data = scaled_basis.shape
+    walk = _ComplementWalk.start(d, m)
+    shifted = scaled_basis.copy()  # A S + Y_t, Y_t = noise along the data's row space
+    yield lower_gram(shifted)
+    for t in _progress(range(1, schedule.T + 1), progress, "learn (exact)"):
+        increment = rng.standard_normal((d, k_data))
+        if noise == "cumulative":
+            increment *= schedule.sigma[t]
+            shifted += increment
+            complement_gram = walk.step(schedule.sigma[t], rng)
+        else:
+            increment *= schedule.sigma_bar[t]
+            shifted = scaled_basis + increment
+            complement_gram = _wishart_lower_gram(d, m, schedule.sigma_bar[t], rng)
+        gram = lower_gram(shifted)
+        gram += complement_gram
+        yield gram
+
+
+def _naive_grams(X, schedule, centered, noise, rng, progress):
+    """Yield lower Grams of ``n Σ̂_t`` for t = 0..T, drawing the full ``n × d`` noise."""
+    n, d = X.shape
+    noise_matrix = np.zeros((n, d))
+    draw = np.empty((n, d))
+    noisy = np.empty((n, d))
+    for t in _progress(range(schedule.T + 1), progress, "learn (naive)"):
+        if t > 0:
+            rng.standard_normal(out=draw)
+            if noise == "cumulative":
+                draw *= schedule.sigma[t]
+                noise_matrix += draw
+            else:
+                np.multiply(schedule.sigma_bar[t], draw, out=noise_matrix)
+        np.add(X, noise_matrix, out=noisy)
+        if centered:
+            noisy -= noisy.mean(axis=0)
+        yield lower_gram(noisy.T)
+
+
+_SAMPLERS = {"exact": _exact_grams, "naive": _naive_grams}
+
+
+def noisy_grams(
+    X: np.ndarray,
+    schedule: Schedule,
+    method: str = "exact",
+    noise: str = "cumulative",
+    centered: bool = False,
+    seed=0,
+    progress: bool = False,
+):
+    """Yield the random matrices ``n Σ̂_t`` (each ``d × d``) for ``t = 0 .. T``.
+
+    ``n Σ̂_t = X_tᵀ X_t`` (centered: ``X_tᵀ J X_t``), drawn jointly over ``t`` by the
+    ``exact`` or the ``naive`` sampler (see the module docstring).  Parameters as in
+    :func:`learn_bases`.
+    """
+    X = _check_inputs(X, schedule, 1, method, noise)
+    for gram in _SAMPLERS[method](X, schedule, centered, noise, as_generator(seed), progress):
+        yield symmetrize_lower(gram)
+
+
+def learn_bases(
+    X: np.ndarray,
+    schedule: Schedule,
+    k: int,
+    method: str = "exact",
+    noise: str = "cumulative",
+    centered: bool = False,
+    seed=0,
+    progress: bool = False,
+) -> Bases:
+    """Learn the top-``k`` PCA bases of the noisy training data at every level.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Clean training data, samples as rows.
+    schedule : Schedule
+        Noise schedule with ``T + 1`` levels.
+    k : int
+        Number of components stored per level (>= the largest rank used later).
+    method : {"exact", "naive"}
+    noise : {"cumulative", "independent"}
+        One forward sample path (Eq. 3) or fresh noise of std ``sigma_bar[t]`` per level.
+    centered : bool
+        Subtract the (noisy) mean before the second moment; the clean mean is stored.
+    seed : int, SeedSequence or Generator
+    progress : bool
+        Show a tqdm bar over ``t`` on stderr.
+
+    Returns
+    -------
+    Bases
+    """
+    X = _check_inputs(X, schedule, k, method, noise)
+    grams = _SAMPLERS[method](X, schedule, centered, noise, as_generator(seed), progress)
+    return _bases_from_grams(grams, schedule, k, len(X), X.mean(axis=0) if centered else None)
+
+
+def _bases_from_grams(grams, schedule: Schedule, k: int, n: int, mean) -> Bases:
+    U, eigvals, previous = None, np.empty((schedule.T + 1, k)), None
+    for t, gram in enumerate(grams):
+        vals, vecs = top_eigh(gram, k)
+        previous = align_signs(vecs, previous)
+        if U is None:
+            U = np.empty((schedule.T + 1, vecs.shape[0], k))
+        U[t], eigvals[t] = previous, vals / n
+    return Bases(U=U, eigvals=eigvals, sigma_bar=schedule.sigma_bar.copy(), n_train=n, mean=mean)
+
+
+def learn_bases_from_gram(
+    gram: np.ndarray,
+    n_train: int,
+    schedule: Schedule,
+    k: int,
+    mean: np.ndarray | None = None,
+    noise: str = "cumulative",
+    seed=0,
+    progress: bool = False,
+) -> Bases:
+    """The exact learn from the data's Gram alone: cost independent of ``n``.
+
+    The exact sampler needs only ``X_cᵀ X_c`` and ``n``, so the Gram can be computed once
+    (or accumulated in chunks for data that does not fit in memory) and cached per data
+    set and ``n``.  Same distribution as :func:`learn_bases` with ``method="exact"``.
+
+    Parameters
+    ----------
+    gram : ndarray of shape (d, d)
+        ``Xᵀ X``, or ``(X - mean)ᵀ (X - mean)`` for centered learning.
+    n_train : int
+    schedule, k, noise, seed, progress
+        As in :func:`learn_bases`.
+    mean : ndarray of shape (d,), optional
+        Given for centered learning (the noise then lives in ``n_train - 1`` directions).
+    """
+    gram = np.asarray(gram, dtype=np.float64)
+    if gram.ndim != 2 or gram.shape[0] != gram.shape[1] or not np.all(np.isfinite(gram)):
+        raise DataError(f"gram must be a finite square matrix, got shape {gram.shape}")
+    if n_train < 2:
+        raise ConfigError(f"n must be >= 2 training samples, got n={n_train}")
+    check_rank(k, gram.shape[0])
+    if noise not in NOISE_MODES:
+        raise ConfigError(f"unknown noise mode {noise!r}; allowed: {', '.join(NOISE_MODES)}")
+    n_noise = n_train - 1 if mean is not None else n_train
+    grams = _exact_grams_from_moments(np.asfortranarray(gram), n_noise, schedule, noise, as_generator(seed), progress)
+    return _bases_from_grams(grams, schedule, k, n_train, mean)
+
+
+def learn_per_class(
+    X: np.ndarray, labels: np.ndarray, schedule: Schedule, k: int, seed=0, **kwargs
+) -> dict[int, Bases]:
+    """Class-conditional learning: one independent chain per class.
+
+    Each class gets its own child seed (``SeedSequence(seed).spawn``), so adding a class
+    does not change the others' noise.  ``kwargs`` go to :func:`learn_bases`.
+    """
+    labels = np.asarray(labels)
+    if labels.shape != (len(X),):
+        raise DataError(f"labels must have shape ({len(X)},), got {labels.shape}")
+    classes = np.unique(labels)
+    seeds = np.random.SeedSequence(seed).spawn(len(classes))
+    return {
+        int(c): learn_bases(X[labels == c], schedule, k, seed=np.random.default_rng(s), **kwargs)
+        for c, s in zip(classes, seeds)
+    }

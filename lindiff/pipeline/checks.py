@@ -1,0 +1,219 @@
+"""Value checks of a typed configuration, before any job: declared bounds, paths, cross-key rules.
+
+:func:`check_declared` walks the schema (:mod:`lindiff.pipeline.schema`) and applies the bounds
+its fields declare; :func:`check_path_values` checks that every value that forms a path matches
+its wildcard (:data:`lindiff.pipeline.levels.FIELDS`); the rest relate several keys or the data.
+Every failure is a :class:`~lindiff.errors.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+
+from omegaconf import DictConfig
+
+from lindiff.errors import ConfigError
+from lindiff.pipeline.datasets import DataInfo
+from lindiff.pipeline.levels import FIELDS
+from lindiff.pipeline.schema import DATA_SCHEMAS, SPECTRAL, LindiffConfig
+from lindiff.pipeline.sweep import grids
+
+
+def _nested_schema(tp):
+    """``(dataclass, is_dict)`` for a field typed ``X``, ``Optional[X]`` or ``Dict[str, X]``
+    with ``X`` a dataclass; None otherwise."""
+    if typing.get_origin(tp) is typing.Union:
+        tp = next((a for a in typing.get_args(tp) if a is not type(None)), None)
+    if dataclasses.is_dataclass(tp):
+        return tp, False
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is dict and len(args) == 2 and dataclasses.is_dataclass(args[1]):
+        return args[1], True
+    return None
+
+
+def check_declared(node, schema=LindiffConfig, prefix: str = "") -> None:
+    """The bounds declared on the schema's fields (``metadata``: ``min``, ``positive``),
+    recursively through nested schemas and ``Dict[str, schema]`` entries; ``data`` by the
+    schema of its data set."""
+    hints = typing.get_type_hints(schema)
+    for f in dataclasses.fields(schema):
+        if f.name not in node:
+            continue
+        value, key = node[f.name], f"{prefix}{f.name}"
+        if schema is LindiffConfig and f.name == "data":
+            check_declared(value, DATA_SCHEMAS[value.name], "data.")
+            continue
+        nested = _nested_schema(hints[f.name])
+        if nested is not None and isinstance(value, DictConfig):
+            inner, is_dict = nested
+            for name, entry in (value.items() if is_dict else [(None, value)]):
+                check_declared(entry, inner, f"{key}.{name}." if is_dict else f"{key}.")
+            continue
+        if value is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        if "min" in f.metadata and value < f.metadata["min"]:
+            raise ConfigError(f"{key}={value}: must be >= {f.metadata['min']}")
+        if f.metadata.get("positive") and not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{key}={value}: must be positive and finite")
+
+
+def check_path_values(cfg) -> None:
+    """Every config value that becomes part of an artifact path matches its wildcard, so that a
+    name like ``lin_2`` fails here, naming its key, rather than in Snakemake."""
+    FIELDS["data"].check(cfg.data.name, "data.name")
+    FIELDS["sweep"].check(cfg.sweep.name, "sweep.name")
+    for name in cfg.schedules:
+        FIELDS["schedule"].check(name, f"schedules.{name} (a schedule key)")
+    for name in cfg.deep.sizes:
+        FIELDS["size"].check(name, f"deep.sizes.{name} (a model size key)")
+
+
+def _check_axis(name: str, values, minimum=None) -> None:
+    if len(values) == 0:
+        raise ConfigError(f"sweep.{name} is empty; give at least one value")
+    if len(set(map(str, values))) != len(values):
+        raise ConfigError(f"sweep.{name} has duplicate values: {list(values)}")
+    if minimum is not None:
+        for v in values:
+            if v < minimum:
+                raise ConfigError(f"sweep.{name}={v}: must be >= {minimum}")
+
+
+def check_values(cfg, info: DataInfo | None = None) -> None:
+    """Value checks that need no compute; with ``info`` also those against the data."""
+    check_declared(cfg)
+    check_path_values(cfg)
+    for name, params in cfg.schedules.items():
+        _check_design(name, params, cfg.learn.k)
+    _check_deep(cfg, info)
+    _check_generalization(cfg, info)
+    if cfg.generate.n_trajectory > cfg.generate.n_samples:
+        raise ConfigError("generate.n_trajectory must be in [0, generate.n_samples]")
+    axis_fields = [FIELDS[f] for f in FIELDS if FIELDS[f].axis]
+    for axes in grids(cfg):
+        for field in axis_fields:
+            _check_axis(field.axis, axes[field.axis], minimum=field.minimum)
+        for name in axes["schedule"]:
+            if name not in cfg.schedules:
+                raise ConfigError(f"sweep.schedule: unknown schedule {name!r}; allowed: {', '.join(cfg.schedules)}")
+        for cls in axes["classes"]:
+            if str(cls) != "all" and not str(cls).lstrip("-").isdigit():
+                raise ConfigError(f"sweep.classes: {cls!r} is neither 'all' nor a class label")
+        for rank in axes["rank"]:
+            if rank > cfg.learn.k:
+                raise ConfigError(
+                    f"sweep.rank={rank} exceeds the stored components learn.k={cfg.learn.k}; raise learn.k"
+                )
+        for field in axis_fields:  # every value must be able to form its path field
+            for value in axes[field.axis]:
+                field.check((field.from_axis or field.type)(value), f"sweep.{field.axis}")
+        if info is not None:
+            _check_against_data(axes, info, cfg.learn.k)
+
+
+def _check_design(name: str, params, k: int) -> None:
+    """``schedules.<name>.design``: required for (and only for) the spectral schedule."""
+    key = f"schedules.{name}.design"
+    if params.name != SPECTRAL:
+        if params.design is not None:
+            raise ConfigError(f"{key} is only used by name={SPECTRAL}; remove it or set schedules.{name}.name={SPECTRAL}")
+        return
+    design = params.design
+    if design is None:
+        raise ConfigError(f"{key} is missing: name={SPECTRAL} needs the design options (see conf/schedule/spectral.yaml)")
+    bounds = design.sigma_max_bounds
+    if bounds is not None and not (len(bounds) == 2 and all(math.isfinite(b) for b in bounds) and 0 < bounds[0] <= bounds[1]):
+        raise ConfigError(f"{key}.sigma_max_bounds={list(bounds)}: must be [lo, hi] with 0 < lo <= hi")
+    if design.components is not None and not 1 <= design.components <= k:
+        raise ConfigError(f"{key}.components={design.components}: must be in [1, learn.k={k}] (or null = learn.k)")
+
+
+def _check_deep(cfg, info: DataInfo | None) -> None:
+    if not cfg.deep.enabled or not cfg.sweep.deep.n:
+        return
+    for key in ("n", "size", "seed"):
+        values = list(cfg.sweep.deep[key])
+        if len(set(map(str, values))) != len(values):
+            raise ConfigError(f"sweep.deep.{key} has duplicate values: {values}")
+    for size in cfg.sweep.deep.size:
+        if size not in cfg.deep.sizes:
+            raise ConfigError(f"sweep.deep.size: unknown model size {size!r}; allowed: {', '.join(cfg.deep.sizes)}")
+    for n in cfg.sweep.deep.n:
+        if n < 2:
+            raise ConfigError(f"sweep.deep.n={n}: must be >= 2")
+        if info is not None and n + cfg.deep.n_test > info.n_total:
+            raise ConfigError(
+                f"sweep.deep.n={n} plus deep.n_test={cfg.deep.n_test} held-out samples exceed the "
+                f"{info.n_total} samples of the data set"
+            )
+
+
+AB_SAMPLER_KEYS = ("sigma_0", "sigma_final", "h0", "beta", "init_mean", "max_steps")
+
+
+def _check_generalization(cfg, info: DataInfo | None) -> None:
+    """sweep.generalization: sizes in [2, floor(N/2)] (the half size), known schedule/size, ..."""
+    g = cfg.sweep.generalization
+    key = "sweep.generalization"
+    if not len(g.n) and not len(g.deep.n):
+        return
+    for name, values in (("n", list(g.n)), ("seed", list(g.seed)), ("deep.n", list(g.deep.n))):
+        if len(set(values)) != len(values):
+            raise ConfigError(f"{key}.{name} has duplicate values: {values}")
+    if not len(g.seed):
+        raise ConfigError(f"{key}.seed is empty; give at least one seed")
+    for seed in g.seed:
+        if seed < 0:
+            raise ConfigError(f"{key}.seed={seed}: must be >= 0")
+    half = None if info is None else info.n_total // 2
+    for name, values in (("n", g.n), ("deep.n", g.deep.n)):
+        for n in values:
+            if n < 2:
+                raise ConfigError(f"{key}.{name}={n}: must be >= 2 (learning needs two training samples)")
+            if half is not None and n > half:
+                raise ConfigError(
+                    f"{key}.{name}={n} exceeds the half size {half} (floor of {info.n_total} samples / 2)"
+                )
+    if len(g.n):
+        if g.schedule not in cfg.schedules:
+            raise ConfigError(f"{key}.schedule: unknown schedule {g.schedule!r}; allowed: {', '.join(cfg.schedules)}")
+        if cfg.schedules[g.schedule].name == "spectral":
+            raise ConfigError(f"{key}.schedule={g.schedule!r}: a data-designed (spectral) schedule is not "
+                              "supported by the A/B study; pick a fixed-shape schedule")
+        if info is not None and g.rank > info.d:
+            raise ConfigError(f"{key}.rank={g.rank} exceeds the data dimension d={info.d}")
+    if len(g.deep.n):
+        if not cfg.deep.enabled:
+            raise ConfigError(f"{key}.deep.n: no deep denoiser for data {cfg.data.name!r} (deep.enabled=false)")
+        if g.deep.size not in cfg.deep.sizes:
+            raise ConfigError(
+                f"{key}.deep.size: unknown model size {g.deep.size!r}; allowed: {', '.join(cfg.deep.sizes)}"
+            )
+        unknown = sorted(set(g.deep.sampler) - set(AB_SAMPLER_KEYS))
+        if unknown:
+            raise ConfigError(f"{key}.deep.sampler: unknown key(s) {unknown}; allowed: {', '.join(AB_SAMPLER_KEYS)}")
+
+
+def _check_against_data(axes: dict, info: DataInfo, k: int) -> None:
+    for rank in axes["rank"]:
+        if rank > info.d:
+            raise ConfigError(f"sweep.rank={rank} exceeds the data dimension d={info.d}")
+    if k > info.d:
+        raise ConfigError(f"learn.k={k} exceeds the data dimension d={info.d}; set learn.k <= {info.d}")
+    for cls in axes["classes"]:
+        if str(cls) == "all":
+            available, where = info.n_total, "the data set"
+        else:
+            if not info.class_counts:
+                raise ConfigError(f"sweep.classes={cls}: the data set has no labels; use classes: [all]")
+            if int(cls) not in info.class_counts:
+                raise ConfigError(
+                    f"sweep.classes={cls}: class absent from the data; classes present: {sorted(info.class_counts)}"
+                )
+            available, where = info.class_counts[int(cls)], f"class {cls}"
+        for n in axes["n"]:
+            if n > available:
+                raise ConfigError(f"sweep.n={n} exceeds the {available} samples of {where}")

@@ -1,0 +1,140 @@
+"""Experiment configuration: Hydra composition, the schema, value checks; the CLI.
+
+The configuration lives in the repository's ``conf/`` (Hydra config groups ``data/``,
+``schedule/``, ``sweep/``, ``wandb/``, ``deep/``, ``experiment/``).  :func:`load` composes it with
+the compose API (``version_base="1.3"``; no working-directory change, no output directories),
+merges it into the typed schema (:mod:`lindiff.pipeline.schema`; a wrong type fails naming the
+key), and checks values (:mod:`lindiff.pipeline.checks`), against the data too, before anything
+runs.  Sweep points: :mod:`lindiff.pipeline.sweep`; their paths: :mod:`lindiff.pipeline.levels`.
+
+Inspect a configuration without running anything::
+
+    python -m lindiff.pipeline.config sweep=paper data=mnist 'sweep.T=[20,65]'
+    python -m lindiff.pipeline.config --points sweep=smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from lindiff.errors import ConfigError, DataError
+from lindiff.pipeline.checks import check_values
+from lindiff.pipeline.datasets import data_info
+from lindiff.pipeline.paths import check_paths
+from lindiff.pipeline.schema import DATA_SCHEMAS, LindiffConfig
+from lindiff.pipeline.sweep import sweep_points
+
+
+def default_config_dir() -> Path:
+    """``$LINDIFF_CONF``, else the configuration shipped with the package (``lindiff/conf``,
+    linked from the repository's ``conf/``)."""
+    if os.environ.get("LINDIFF_CONF"):
+        return Path(os.environ["LINDIFF_CONF"])
+    return Path(__file__).resolve().parents[1] / "conf"
+
+
+def parse_overrides(overrides) -> list[str]:
+    """Hydra override strings from a shell-like string or a list (Snakemake's ``--config``)."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, str):
+        return shlex.split(overrides)
+    if isinstance(overrides, (list, tuple)):
+        return [str(o) for o in overrides]
+    raise ConfigError(f"overrides must be a string or a list of strings, got {overrides!r}")
+
+
+def compose(overrides=(), config_dir: str | os.PathLike | None = None) -> DictConfig:
+    """Compose ``config.yaml`` with Hydra's compose API (no side effects on cwd)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+
+    config_dir = Path(config_dir or default_config_dir()).resolve()
+    if not (config_dir / "config.yaml").is_file():
+        raise ConfigError(f"no config.yaml in the config directory {config_dir}")
+    try:
+        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+            return hydra_compose(config_name="config", overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(f"bad configuration override: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _schema_error(exc: OmegaConfBaseException) -> ConfigError:
+    key = getattr(exc, "full_key", None) or "?"
+    message = getattr(exc, "msg", None) or _first_line(exc)
+    return ConfigError(f"config key {key}: {message.splitlines()[0]}")
+
+
+def apply_schema(cfg: DictConfig) -> DictConfig:
+    """Merge into :class:`~lindiff.pipeline.schema.LindiffConfig`, ``data`` into the schema of
+    its data set; a wrong type, unknown key or invalid choice fails naming the key."""
+    name = OmegaConf.select(cfg, "data.name", default=None)
+    if name not in DATA_SCHEMAS:
+        raise ConfigError(f"data.name={name!r} is unknown; allowed: {', '.join(DATA_SCHEMAS)}")
+    try:
+        typed = OmegaConf.structured(LindiffConfig)
+        typed.data = OmegaConf.structured(DATA_SCHEMAS[name])
+        typed = OmegaConf.merge(typed, cfg)
+        OmegaConf.resolve(typed)
+        OmegaConf.to_container(typed, throw_on_missing=True)
+    except OmegaConfBaseException as exc:
+        raise _schema_error(exc) from None
+    return typed
+
+
+def resolved(cfg) -> dict:
+    """The typed configuration as plain containers (choices as strings), interpolations resolved."""
+    return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+
+
+def load(overrides=(), config_dir=None, check_data: bool = True) -> DictConfig:
+    """Compose, type-check and value-check the configuration.  Raises :class:`ConfigError`
+    (or :class:`DataError` for a bad data file), naming the key or file."""
+    cfg = apply_schema(compose(parse_overrides(overrides), config_dir))
+    check_values(cfg)
+    check_paths(cfg)
+    if check_data:
+        check_values(cfg, data_info(cfg.data))
+    return cfg
+
+
+def to_yaml(cfg) -> str:
+    return OmegaConf.to_yaml(resolved(cfg))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lindiff.pipeline.config", description="Print the resolved configuration.")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. sweep=paper data=mnist 'sweep.T=[20,65]'")
+    parser.add_argument("--points", action="store_true", help="also list the sweep points")
+    parser.add_argument("--config-dir", default=None)
+    parser.add_argument("--no-data-check", action="store_true", help="skip the checks that read the data")
+    args = parser.parse_args(argv)
+    try:
+        cfg = load(args.overrides, args.config_dir, check_data=not args.no_data_check)
+    except (ConfigError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(to_yaml(cfg), end="")
+    points = sweep_points(cfg)
+    print(f"# {len(points)} sweep points, {len({p.at('learn') for p in points})} learn jobs")
+    if args.points:
+        for p in points:
+            print(f"#   {p.id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""Glue for the workflow's rule scripts: rule log, W&B run, provenance sidecars, seeds.
+
+A rule script is thin::
+
+    with rule_job(snakemake, "learn") as job:
+        ...  # read job.params, call lindiff, write artifacts with lindiff.artifacts
+        job.tracker.log({...})
+
+:func:`rule_job` sends the script's stderr (logging, tqdm progress, warnings) to the rule's
+``log:`` file, starts one W&B run for the job (``group`` = the sweep point, ``job_type`` =
+the stage, config = the flattened job config) in its own directory under
+``<results_dir>/wandb/<stage>/``, and finishes it.  W&B is a side channel: when it cannot
+start, the job logs why and goes on.  Nothing here imports Snakemake; ``snakemake`` is the
+object Snakemake injects into scripts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from lindiff import __version__, artifacts
+from lindiff.pipeline.datasets import load_data
+from lindiff.pipeline.levels import point_id, seed_key
+from lindiff.pipeline.sweep import derive_seed
+from lindiff.pipeline.tracking import Tracker, flatten_config, make_run_id, start_run
+
+PACKAGES = ("numpy", "scipy", "pandas", "matplotlib", "wandb", "snakemake", "hydra-core", "torch")
+
+
+@dataclass
+class Job:
+    """What a rule script works with."""
+
+    stage: str
+    point: str
+    seed_key: str  # the point string seeds derive from (levels.Level.seed_key)
+    params: dict
+    runtime: dict
+    tracker: Tracker
+    log: logging.Logger
+
+    def cfg(self, key: str):
+        """A params sub-dict with attribute access (``job.cfg("data").name``)."""
+        return OmegaConf.create(self.params[key])
+
+    def seed(self) -> Any:
+        """The job's seed: derived from the sweep seed, the stage and the point's seed key.
+
+        The rank level seeds with its learn point, so chains of different ranks start from
+        the same noise.
+        """
+        return derive_seed(self.params["seed"], self.stage, self.seed_key)
+
+    def write_sidecar(self, path, **extra) -> Path:
+        """Provenance next to the artifacts: the job config, versions, and ``extra``."""
+        return artifacts.write_yaml(
+            path,
+            {
+                "stage": self.stage,
+                "point": self.point,
+                "config": self.params,
+                "lindiff_version": __version__,
+                "packages": package_versions(),
+                "python": platform.python_version(),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                **extra,
+            },
+        )
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def logged_levels(T: int, max_points: int = 200):
+    """Levels ``t`` logged to W&B as history: all of ``0..T``, or ``max_points`` spread evenly
+    (the artifacts keep every level)."""
+    import numpy as np
+
+    return np.unique(np.linspace(0, T, min(T + 1, max_points)).round().astype(int))
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
+@contextmanager
+def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None = None):
+    """Run a rule script's body with its log, W&B run and error reporting in place.
+
+    ``stage`` (the W&B job type and the seeds' stage key) defaults to the rule's name, so that a
+    script shared by several rules (``use rule ... as ...``) seeds each rule apart.
+    """
+    stage = stage or snakemake.rule
+    log_file = open(snakemake.log[0], "w", buffering=1)
+    saved_stderr = sys.stderr
+    sys.stderr = log_file
+    logging.basicConfig(
+        stream=log_file, level=logging.INFO, force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.captureWarnings(True)
+    log = logging.getLogger(f"lindiff.{stage}")
+    runtime = dict(snakemake.config.get("lindiff_runtime", {}))
+    params = dict(snakemake.params.cfg) if hasattr(snakemake.params, "cfg") else {}
+    point = point_id(snakemake.wildcards) if len(snakemake.wildcards) else "sweep"
+    wandb_cfg = runtime.get("wandb", {"mode": "disabled"})
+    results_dir = Path(runtime.get("results_dir", "results"))
+    run_dir = results_dir / "wandb" / stage / _slug(point)
+    # W&B keeps caches and artifact staging copies outside its run dir unless told
+    # otherwise: keep them per job, so parallel jobs (or nodes) share no mutable state.
+    for variable, sub in (("WANDB_DATA_DIR", "data"), ("WANDB_CACHE_DIR", "cache"), ("WANDB_CONFIG_DIR", "config")):
+        os.environ[variable] = str((run_dir / sub).resolve())
+    tracker = start_run(
+        mode=wandb_cfg.get("mode", "offline"),
+        project=wandb_cfg.get("project", "lindiff"),
+        entity=wandb_cfg.get("entity"),
+        group=point,
+        job_type=stage,
+        name=f"{stage}:{point}",
+        run_id=make_run_id(stage, point),
+        config=flatten_config({**params, **(extra_config or {}), "point": point, "stage": stage,
+                               "sweep": runtime.get("sweep"), "lindiff_version": __version__,
+                               "slurm_job_id": os.environ.get("SLURM_JOB_ID")}),
+        run_dir=run_dir,
+        init_timeout=float(wandb_cfg.get("init_timeout", 60.0)),
+        logger=log,
+    )
+    log.info("stage %s, point %s, threads %s", stage, point, getattr(snakemake, "threads", 1))
+    if os.environ.get("SLURM_JOB_ID"):
+        log.info("SLURM job %s on %s", os.environ["SLURM_JOB_ID"], os.environ.get("SLURMD_NODENAME", "?"))
+    job = Job(stage=stage, point=point, seed_key=seed_key(snakemake.wildcards) if len(snakemake.wildcards) else point,
+              params=params, runtime=runtime, tracker=tracker, log=log)
+    try:
+        yield job
+    except BaseException:
+        log.exception("job failed")
+        tracker.finish(exit_code=1)
+        raise
+    else:
+        tracker.finish(exit_code=0)
+        log.info("done")
+    finally:
+        sys.stderr = saved_stderr
+        logging.shutdown()
+        log_file.close()
+
+
+# --------------------------------------------------------------------------- training data
+
+
+@dataclass(frozen=True)
+class TrainingPool:
+    """The samples a sweep point may draw from: the whole data set or one class of it."""
+
+    full: Any  # lindiff.data.Dataset
+    pool: Any  # ndarray (m,) indices into full.X
+    dataset: Any  # lindiff.data.Dataset restricted to the pool
+
+
+def training_pool(data_cfg, cond: str) -> TrainingPool:
+    """Load the configured data set and restrict it to class ``cond`` (``all`` = every class)."""
+    import numpy as np
+
+    from lindiff import data as datasets
+
+    full = load_data(data_cfg)
+    if cond == "all":
+        pool = np.arange(full.n)
+    else:
+        label = int(cond[1:])
+        pool = np.flatnonzero(full.labels == label) if full.labels is not None else np.zeros(0, np.int64)
+    return TrainingPool(full=full, pool=pool, dataset=datasets.Dataset(
+        X=full.X[pool], labels=None if full.labels is None else full.labels[pool],
+        name=full.name, image_shape=full.image_shape))
+
+
+def choose_training_set(pool: TrainingPool, n: int, seed) -> Any:
+    """Indices (into ``pool.full``) of ``n`` training samples, stratified when labelled."""
+    import numpy as np
+
+    from lindiff import data as datasets
+
+    rng = np.random.default_rng(seed)
+    return pool.pool[datasets.subset_indices(pool.dataset, n, rng)]
+
+
+def load_training_set(data_cfg, train_path) -> tuple[Any, Any]:
+    """``(X (n, d), full data set)`` of a ``train.npz``; the sha256 of X must match."""
+    from lindiff import data as datasets
+    from lindiff.errors import DataError
+
+    train = artifacts.load_npz(train_path, {"indices": 1, "labels": 1, "sha256": 0})
+    full = load_data(data_cfg)
+    indices = train["indices"]
+    if indices.size and (indices.min() < 0 or indices.max() >= full.n):
+        raise DataError(f"{train_path}: indices outside the data set of {full.n} samples")
+    X = full.X[indices]
+    if datasets.sha256_of_array(X) != str(train["sha256"]):
+        raise DataError(f"{train_path}: the data set changed since the training set was chosen (sha256 differs)")
+    return X, full
+
+
+def held_out_rows(X_full, train_path, count: int, seed) -> Any:
+    """Up to ``count`` rows of ``X_full`` not in the training set of ``train_path`` (a test set),
+    chosen with ``seed``; rows (m, d)."""
+    import numpy as np
+
+    train = artifacts.load_npz(train_path, {"indices": 1})
+    rest = np.setdiff1d(np.arange(len(X_full)), train["indices"])
+    rng = np.random.default_rng(seed)
+    return X_full[np.sort(rng.permutation(rest)[:count])]
+
+
+def load_halves(path, dataset) -> tuple[Any, Any]:
+    """The halves ``(idx_a, idx_b)`` of a ``halves.npz`` (written by the workflow's
+    ``split_halves``), checked against ``dataset``: same sha256, disjoint, in range."""
+    import numpy as np
+
+    from lindiff.data import sha256_of_array
+    from lindiff.errors import DataError
+
+    arrays = artifacts.load_npz(path, {"idx_a": 1, "idx_b": 1, "sha256": 0})
+    idx_a, idx_b = arrays["idx_a"].astype(np.int64), arrays["idx_b"].astype(np.int64)
+    if str(arrays["sha256"]) != sha256_of_array(dataset.X):
+        raise DataError(f"{path}: the data set changed since the halves were drawn (sha256 differs)")
+    both = np.concatenate([idx_a, idx_b])
+    if both.size and (both.min() < 0 or both.max() >= dataset.n):
+        raise DataError(f"{path}: indices outside the data set of {dataset.n} samples")
+    if len(np.unique(both)) != len(both):
+        raise DataError(f"{path}: the halves overlap or repeat indices")
+    return idx_a, idx_b

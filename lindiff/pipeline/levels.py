@@ -1,0 +1,249 @@
+"""Sweep levels: the one declaration of how a sweep point maps to its artifact paths.
+
+A *field* is one path wildcard (``n``, ``rank``, ``schedule`` ...): its regex (Snakemake's
+wildcard constraint and the config-time check that a value can form a path), its type, the
+sweep axis it comes from and that axis's minimum.  A *level* is a directory pattern made of
+fields (the data → learn → rank chain, a deep model, the A/B study's levels): every artifact of
+a job at that level lives under ``<results_dir>/<pattern>/``, its W&B group and point id is the
+formatted pattern, and its seed is keyed by the id of its ``seed_level`` (the rank level seeds
+with the learn level's id, so chains of different ranks start from the same noise).
+
+Everything else derives from :data:`LEVELS` and :data:`FIELDS`: the ``wildcard_constraints``,
+path helpers and params of ``workflow/rules/common.smk``, the sweep expansion of
+:mod:`lindiff.pipeline.config`, :func:`point_id` and the seeds of rule jobs
+(:mod:`lindiff.pipeline.jobs`), the sweep table of the aggregate rule, and the tests.
+
+Adding a sweep axis: a field here (and its place in a level's pattern), the axis in the sweep
+schema (:class:`lindiff.pipeline.config.SweepConfig`), and its use in the rule script; see
+``docs/extending.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from lindiff.errors import ConfigError
+
+
+def cond_name(value) -> str:
+    """The ``cond`` path field of a ``sweep.classes`` value: ``all`` or ``c<label>``."""
+    return "all" if str(value) == "all" else f"c{int(value)}"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One wildcard of the path patterns.
+
+    ``axis`` is the sweep axis (``sweep.<axis>``) whose values it takes, ``from_axis`` maps an
+    axis value to the path value, ``minimum`` bounds the axis (None: no bound).
+    """
+
+    name: str
+    regex: str
+    type: Callable[[str], Any] = str
+    axis: str | None = None
+    from_axis: Callable[[Any], Any] | None = None
+    minimum: int | None = None
+
+    def check(self, value, key: str) -> None:
+        """``value`` (as it goes into a path) must match :attr:`regex`, else a ConfigError
+        naming ``key``: a value that cannot form a path fails at config time, not in Snakemake."""
+        if not re.fullmatch(self.regex, str(value)):
+            raise ConfigError(
+                f"{key}={value!r} cannot form the path field {{{self.name}}}: it must match {self.regex!r}"
+            )
+
+
+FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("data", "[a-z]+"),
+        Field("cond", "all|c[0-9]+", axis="classes", from_axis=cond_name),
+        Field("n", "[0-9]+", int, axis="n", minimum=2),
+        Field("seed", "[0-9]+", int, axis="seed", minimum=0),
+        Field("schedule", "[a-z]+", axis="schedule"),
+        Field("T", "[0-9]+", int, axis="T", minimum=1),
+        Field("rank", "[0-9]+", int, axis="rank", minimum=1),
+        Field("size", "[A-Za-z0-9]+"),
+        Field("sweep", "[A-Za-z0-9_-]+"),
+        Field("abseed", "[0-9]+", int),
+        Field("abmodel", "linear_[a-z]+_T[0-9]+_r[0-9]+|deep_[A-Za-z0-9]+"),
+        Field("half", "A|B"),
+    )
+}
+
+
+def wildcard_constraints() -> dict[str, str]:
+    """``{field: regex}``: the workflow's global ``wildcard_constraints``."""
+    return {name: f.regex for name, f in FIELDS.items()}
+
+
+@dataclass(frozen=True)
+class Level:
+    """A directory pattern of the results tree (relative to ``results_dir``).
+
+    ``order`` lists the fields in the order points sort by (and sweep-table columns appear
+    in); default: the pattern's order.  ``id_pattern`` is the point id (W&B group, log and
+    benchmark file names); default: the pattern.  ``seed_level`` names the level whose id
+    keys the job seeds; default: this level.
+    """
+
+    name: str
+    pattern: str
+    order: tuple[str, ...] = ()
+    id_pattern: str | None = None
+    seed_level: str | None = None
+
+    def __post_init__(self):
+        if self.order and set(self.order) != set(self.fields):
+            raise ValueError(f"level {self.name}: order {self.order} must list exactly the fields {self.fields}")
+        unknown = [f for f in self.fields if f not in FIELDS]
+        if unknown:
+            raise ValueError(f"level {self.name}: undeclared field(s) {unknown}; add them to FIELDS")
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The wildcards of the pattern, in path order."""
+        return tuple(dict.fromkeys(f for _, f, _, _ in string.Formatter().parse(self.pattern) if f))
+
+    @property
+    def sort_fields(self) -> tuple[str, ...]:
+        return self.order or self.fields
+
+    def format(self, **values) -> str:
+        """The relative directory of one point."""
+        return self.pattern.format(**values)
+
+    def id(self, **values) -> str:
+        return (self.id_pattern or self.pattern).format(**values)
+
+    def seed_key(self, **values) -> str:
+        """The point string a job's seed derives from (see :func:`lindiff.pipeline.config.derive_seed`)."""
+        level = LEVELS[self.seed_level] if self.seed_level else self
+        return level.id(**values)
+
+    def path(self, results_dir: str, *names: str) -> str:
+        """``<results_dir>/<pattern>/<names...>`` with the wildcards left in (a Snakemake pattern)."""
+        return os.path.join(results_dir, self.pattern, *names)
+
+    def fix(self, **values) -> str:
+        """The pattern with some wildcards filled in, the others left as ``{name}``."""
+        keep = {f: "{" + f + "}" for f in self.fields if f not in values}
+        return self.pattern.format(**keep, **{k: v for k, v in values.items() if k in self.fields})
+
+    def typed(self, wildcards: Mapping[str, Any]) -> dict[str, Any]:
+        """The level's wildcard values converted to their field types (``n`` → int ...)."""
+        return {f: FIELDS[f].type(wildcards[f]) for f in self.fields}
+
+    def point(self, **values) -> "Point":
+        missing = [f for f in self.fields if f not in values]
+        if missing:
+            raise ConfigError(f"a {self.name} point needs {missing}")
+        return Point(self.name, tuple((f, values[f]) for f in self.sort_fields))
+
+
+_DATA = "{data}/{cond}/n{n}_s{seed}"
+_LEARN = _DATA + "/{schedule}_T{T}"
+_AB = "{data}/generalization/s{abseed}"
+
+LEVELS: dict[str, Level] = {
+    level.name: level
+    for level in (
+        # the linear chain: the training set, its bases along a schedule, a chain of one rank
+        Level("data", _DATA, order=("data", "cond", "n", "seed")),
+        Level("learn", _LEARN, order=("data", "cond", "n", "schedule", "T", "seed")),
+        Level("rank", _LEARN + "/r{rank}", order=("data", "cond", "n", "schedule", "T", "seed", "rank"),
+              seed_level="learn"),
+        # one deep denoiser, trained on the unconditional training set of (n, seed)
+        Level("deep", "{data}/all/n{n}_s{seed}/deep_{size}", order=("data", "n", "size", "seed")),
+        # cross-sweep outputs
+        Level("sweep", "sweeps/{sweep}", id_pattern="{sweep}"),
+        # the A/B generalization study: the halves, one model per (family, n[, half]), the curve
+        Level("ab_split", _AB),
+        Level("ab_train", _AB + "/train/n{n}/{half}"),  # the training subset of one model (and its test rows)
+        Level("ab_linear", _AB + "/linear_{schedule}_T{T}_r{rank}/n{n}"),
+        Level("ab_linear_half", _AB + "/linear_{schedule}_T{T}_r{rank}/n{n}/{half}"),
+        Level("ab_deep", _AB + "/deep_{size}/n{n}"),
+        Level("ab_deep_half", _AB + "/deep_{size}/n{n}/{half}"),
+        Level("ab_point", _AB + "/{abmodel}/n{n}", order=("data", "abseed", "abmodel", "n")),
+        Level("ab_study", _AB + "/{abmodel}"),
+    )
+}
+
+_BY_FIELDS = {frozenset(level.fields): level for level in LEVELS.values()}
+assert len(_BY_FIELDS) == len(LEVELS), "two levels with the same wildcards cannot be told apart"
+
+
+def level_of(wildcard_names) -> Level:
+    """The level whose pattern has exactly these wildcards."""
+    key = frozenset(wildcard_names)
+    if key not in _BY_FIELDS:
+        raise ConfigError(f"no sweep level has the wildcards {sorted(key)}")
+    return _BY_FIELDS[key]
+
+
+def point_id(wildcards: Mapping[str, Any]) -> str:
+    """The point id of a job from its wildcards (its level's formatted ``id_pattern``)."""
+    values = dict(wildcards.items()) if hasattr(wildcards, "items") else dict(wildcards)
+    return level_of(values).id(**values)
+
+
+def seed_key(wildcards: Mapping[str, Any]) -> str:
+    values = dict(wildcards.items()) if hasattr(wildcards, "items") else dict(wildcards)
+    return level_of(values).seed_key(**values)
+
+
+def ab_linear_model(schedule: str, T: int, rank: int) -> str:
+    """The ``abmodel`` of the linear A/B family (the directory of ``ab_linear``)."""
+    return f"linear_{schedule}_T{int(T)}_r{int(rank)}"
+
+
+@dataclass(frozen=True, order=True)
+class Point:
+    """One point of a level: its field values, sorted by the level's ``order``.
+
+    Field values read as attributes (``point.n``); :attr:`id` is the W&B group and log name,
+    :meth:`dir` its directory, :meth:`at` the same point at a coarser level (a rank point's
+    learn point)."""
+
+    level: str
+    values: tuple[tuple[str, Any], ...]
+
+    def __getattr__(self, name: str) -> Any:
+        for key, value in object.__getattribute__(self, "values"):
+            if key == name:
+                return value
+        raise AttributeError(name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.values)
+
+    @property
+    def id(self) -> str:
+        return LEVELS[self.level].id(**self.as_dict())
+
+    def dir(self, results_dir: str) -> str:
+        return os.path.join(results_dir, LEVELS[self.level].format(**self.as_dict()))
+
+    def at(self, level: str) -> "Point":
+        return LEVELS[level].point(**self.as_dict())
+
+    # linear-chain conveniences
+    @property
+    def label(self) -> int | None:
+        """The class label of a conditional point (``cond = c<label>``), else None."""
+        return None if self.cond == "all" else int(self.cond[1:])
+
+    # A/B conveniences
+    @property
+    def kind(self) -> str:
+        """``linear`` or ``deep`` (the A/B model family)."""
+        return self.abmodel.split("_", 1)[0]
+
+    @property
+    def study_id(self) -> str:
+        return self.at("ab_study").id

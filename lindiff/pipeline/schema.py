@@ -1,0 +1,234 @@
+"""The configuration schema: one structured config per group option, choices as enums.
+
+:func:`lindiff.pipeline.config.apply_schema` merges the composed Hydra config into
+:class:`LindiffConfig`, with ``data`` typed by the schema of the chosen data set
+(:data:`DATA_SCHEMAS`), so a wrong type, an unknown key or a value outside a choice fails
+naming the key.  Numeric bounds are declared on the fields (``metadata={"min": ...}``,
+``{"positive": True}``) and checked by :func:`lindiff.pipeline.checks.check_declared`;
+only the checks that relate several keys or the data are written by hand
+(:mod:`lindiff.pipeline.checks`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Dict, List, Optional
+
+from omegaconf import MISSING
+
+from lindiff.linear.schedules import SCHEDULES
+from lindiff.linear.spectral import INJECTION_MODES, OBJECTIVES
+from lindiff.pipeline.tracking import ALLOWED_MODES
+
+SPECTRAL = "spectral"  # schedule kind designed from the data (lindiff.linear.spectral.design_schedule)
+
+# Choices: StrEnums compare equal to their strings; resolved configs carry plain strings
+# (OmegaConf.to_container(..., enum_to_str=True)).
+LearnMethod = StrEnum("LearnMethod", {v: v for v in ("exact", "naive")})
+NoiseModel = StrEnum("NoiseModel", {v: v for v in ("cumulative", "independent")})
+Injection = StrEnum("Injection", {v: v for v in ("increment", "constant")})
+WandbMode = StrEnum("WandbMode", {v: v for v in ALLOWED_MODES})
+ScheduleScale = StrEnum("ScheduleScale", {v: v for v in ("sigma_max", "theorem")})
+ScheduleKind = StrEnum("ScheduleKind", {v: v for v in (*SCHEDULES, SPECTRAL)})
+ScheduleShape = StrEnum("ScheduleShape", {v: v for v in SCHEDULES})
+DesignObjective = StrEnum("DesignObjective", {v: v for v in OBJECTIVES})
+DesignInjection = StrEnum("DesignInjection", {v: v for v in INJECTION_MODES})
+Device = StrEnum("Device", {v: v for v in ("auto", "cpu", "cuda")})
+MnistSplit = StrEnum("MnistSplit", {v: v for v in ("train", "test")})
+
+MIN1 = {"min": 1}
+POSITIVE = {"positive": True}  # > 0 and finite
+
+
+def choices(enum) -> str:
+    return ", ".join(e.value for e in enum)
+
+
+# --------------------------------------------------------------------------- data (one schema per option)
+
+
+@dataclass
+class DataConfig:
+    """Keys every data set has."""
+
+    name: str = MISSING
+    sigma_max: float = field(default=10.0, metadata=POSITIVE)  # sigma_bar_T where x_T is noise dominated
+
+
+@dataclass
+class DigitsData(DataConfig):
+    """scikit-learn's 8x8 digits (embedded, no download)."""
+
+
+@dataclass
+class MnistData(DataConfig):
+    dir: Optional[str] = None   # the four IDX files; null = $LINDIFF_MNIST_DIR or the download cache
+    download: bool = False
+    split: MnistSplit = MnistSplit.train
+
+
+@dataclass
+class SpikedData(DataConfig):
+    """The spiked covariance model (Eq. 9)."""
+
+    d: int = field(default=200, metadata=MIN1)
+    n_total: int = field(default=2000, metadata={"min": 2})
+    lambdas: List[float] = field(default_factory=lambda: [5.0, 3.0, 2.0])
+    floor: float = 0.0
+    data_seed: int = field(default=0, metadata={"min": 0})
+
+
+@dataclass
+class FileData(DataConfig):
+    path: str = MISSING  # .npy (n, d) or .npz with X (and optional labels)
+
+
+DATA_SCHEMAS: dict[str, type] = {"digits": DigitsData, "mnist": MnistData, "spiked": SpikedData, "file": FileData}
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+@dataclass
+class DesignConfig:
+    """``schedule=spectral``: options of :func:`lindiff.linear.spectral.design_schedule`."""
+
+    objective: DesignObjective = DesignObjective.w2
+    injection: DesignInjection = DesignInjection.free
+    steps: int = field(default=300, metadata=MIN1)
+    lr: float = field(default=0.05, metadata=POSITIVE)
+    init: ScheduleShape = ScheduleShape.linear      # initial shape of the increments
+    sigma_max_bounds: Optional[List[float]] = None   # bounds on sigma_bar_T; null = (0.1, 1) * lambda_0
+    free_initial_std: bool = False
+    components: Optional[int] = None    # target components; null = learn.k
+    seed: int = 0
+    # After the learn, re-fit the injected stds and the std of xi_T to the learned chain at each
+    # rank (exact second moment, lindiff.linear.spectral.refine_injection); the schedule is unchanged.
+    refine: bool = True
+
+
+@dataclass
+class ScheduleConfig:
+    name: ScheduleKind = MISSING
+    sigma_max: float = field(default=10.0, metadata=POSITIVE)
+    scale: ScheduleScale = ScheduleScale.sigma_max
+    ratio: float = 100.0
+    # Only for name=spectral (designed from the data's spectrum before learning).
+    design: Optional[DesignConfig] = None
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+@dataclass
+class DeepSweep:
+    n: List[int] = field(default_factory=list)
+    size: List[str] = field(default_factory=lambda: ["default"])
+    seed: List[int] = field(default_factory=lambda: [0])
+
+
+@dataclass
+class GeneralizationDeep:
+    """The deep part of the A/B study (:class:`GeneralizationSweep`); empty ``n`` = none."""
+
+    n: List[int] = field(default_factory=list)
+    size: str = "quick"
+    n_samples: int = field(default=16, metadata=MIN1)
+    # Training steps per model, whatever n (None: the steps the size's preset takes on a whole half).
+    steps: Optional[int] = field(default=None, metadata=MIN1)
+    # Overrides of deep.sampler for the A/B samples (sample_ascent's sigma_0, sigma_final, h0, ...).
+    sampler: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GeneralizationSweep:
+    """Memorization vs generalization (Kadkhodaie et al.): models learned on the first ``n``
+    samples of two disjoint halves A and B, sampled with the same seeds.  Empty ``n`` = off."""
+
+    n: List[int] = field(default_factory=list)
+    seed: List[int] = field(default_factory=lambda: [0])
+    schedule: str = "linear"
+    T: int = field(default=65, metadata=MIN1)
+    rank: int = field(default=20, metadata=MIN1)
+    sigma_max: Optional[float] = field(default=None, metadata=POSITIVE)  # None: the schedule's own sigma_max
+    n_samples: int = field(default=100, metadata=MIN1)
+    injection: bool = True  # generate.injection noise between steps (pixel-space, shared by A and B)
+    centered: bool = True  # centered chains, cosines about the data mean
+    deep: GeneralizationDeep = field(default_factory=GeneralizationDeep)
+
+
+@dataclass
+class SweepConfig:
+    name: str = MISSING
+    n: List[int] = MISSING
+    rank: List[int] = MISSING
+    T: List[int] = MISSING
+    schedule: List[str] = MISSING
+    seed: List[int] = field(default_factory=lambda: [0])
+    classes: List[str] = field(default_factory=lambda: ["all"])
+    fig3_indices: List[int] = field(default_factory=lambda: [0, 5, 10])
+    # Optional union of grids: each entry overrides some axes of the base grid above.
+    grids: List[Dict[str, Any]] = field(default_factory=list)
+    # Deep-denoiser models (Fig. 7): one per (n, size, seed); empty n = none.
+    deep: DeepSweep = field(default_factory=DeepSweep)
+    # Memorization vs generalization study (A/B halves); empty n lists = off.
+    generalization: GeneralizationSweep = field(default_factory=GeneralizationSweep)
+
+
+# --------------------------------------------------------------------------- stages
+
+
+@dataclass
+class DeepConfig:
+    enabled: bool = False
+    preset: str = "digits"
+    device: Device = Device.auto
+    sizes: Dict[str, Any] = field(default_factory=dict)
+    sampler: Dict[str, Any] = field(default_factory=dict)
+    jacobian: Dict[str, Any] = field(default_factory=dict)
+    psnr_sigmas: List[float] = field(default_factory=lambda: [0.1, 0.2, 0.4])
+    n_test: int = field(default=500, metadata=MIN1)
+
+
+@dataclass
+class WandbConfig:
+    mode: WandbMode = WandbMode.offline
+    project: str = "lindiff"
+    entity: Optional[str] = None
+    init_timeout: float = field(default=60.0, metadata=POSITIVE)
+
+
+@dataclass
+class LearnConfig:
+    k: int = field(default=30, metadata=MIN1)
+    method: LearnMethod = LearnMethod.exact
+    noise: NoiseModel = NoiseModel.cumulative
+    centered: bool = False
+
+
+@dataclass
+class GenerateConfig:
+    n_samples: int = field(default=1000, metadata=MIN1)
+    n_trajectory: int = field(default=4, metadata={"min": 0})
+    injection: Injection = Injection.increment
+    injection_scale: float = 1.0
+
+
+@dataclass
+class AnalyzeConfig:
+    max_sin: float = 0.1
+    taus: List[float] = field(default_factory=lambda: [0.0, 0.25, 0.5, 1.0])
+
+
+@dataclass
+class LindiffConfig:
+    data: Any = MISSING  # one of DATA_SCHEMAS, chosen by data.name
+    schedules: Dict[str, ScheduleConfig] = field(default_factory=dict)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+    learn: LearnConfig = field(default_factory=LearnConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    analyze: AnalyzeConfig = field(default_factory=AnalyzeConfig)
+    deep: DeepConfig = field(default_factory=DeepConfig)
+    results_dir: str = "results"

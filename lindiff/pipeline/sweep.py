@@ -1,0 +1,124 @@
+"""Sweep expansion: the points of each level, the schedules they use, and job seeds.
+
+The grids come from the ``sweep`` config group; which path field each sweep axis feeds and
+how points sort is declared once in :mod:`lindiff.pipeline.levels`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from lindiff.errors import ConfigError
+from lindiff.linear.schedules import Schedule, make_schedule
+from lindiff.pipeline.levels import FIELDS, LEVELS, Point, ab_linear_model
+from lindiff.pipeline.schema import SPECTRAL
+
+#: the sweep axes of the linear chain (``sweep.<axis>`` and keys of ``sweep.grids`` entries)
+SWEEP_AXES = tuple(FIELDS[f].axis for f in LEVELS["rank"].fields if FIELDS[f].axis)
+
+
+def _grid_axes(sweep, grid: dict) -> dict[str, list]:
+    axes = {axis: list(sweep[axis]) for axis in SWEEP_AXES}
+    for key, values in grid.items():
+        if key not in SWEEP_AXES:
+            raise ConfigError(f"sweep.grids: unknown axis {key!r}; allowed: {', '.join(SWEEP_AXES)}")
+        axes[key] = list(values) if isinstance(values, (list, tuple)) or OmegaConf.is_list(values) else [values]
+    return axes
+
+
+def grids(cfg) -> list[dict[str, list]]:
+    """The sweep's grids: the base axes, or the union of ``sweep.grids`` entries over them."""
+    entries = list(cfg.sweep.grids) or [{}]
+    return [_grid_axes(cfg.sweep, OmegaConf.to_container(e) if OmegaConf.is_config(e) else dict(e)) for e in entries]
+
+
+def _grid_points(level: str, fixed: dict, axes: dict) -> set[Point]:
+    """Every combination of the level's axis fields (values from ``axes``) with ``fixed``."""
+    names, choices = [], []
+    for name in LEVELS[level].fields:
+        if name in fixed:
+            continue
+        field = FIELDS[name]
+        convert = field.from_axis or field.type
+        names.append(name)
+        choices.append([convert(v) for v in axes[field.axis]])
+    return {LEVELS[level].point(**fixed, **dict(zip(names, combo))) for combo in itertools.product(*choices)}
+
+
+def sweep_points(cfg) -> list[Point]:
+    """All points of the linear chain (``rank`` level; sorted, no duplicates)."""
+    points = set()
+    for axes in grids(cfg):
+        points |= _grid_points("rank", {"data": cfg.data.name}, axes)
+    return sorted(points)
+
+
+def deep_points(cfg) -> list[Point]:
+    """The deep-denoiser models (``deep`` level), empty when ``deep.enabled`` is false."""
+    if not cfg.deep.enabled:
+        return []
+    sweep = cfg.sweep.deep
+    return sorted({LEVELS["deep"].point(data=cfg.data.name, n=int(n), size=str(size), seed=int(seed))
+                   for n in sweep.n for size in sweep.size for seed in sweep.seed})
+
+
+def generalization_points(cfg) -> list[Point]:
+    """The A/B study's points (``ab_point`` level): one per (seed, model, n); empty when off."""
+    g = cfg.sweep.generalization
+    models = []
+    if len(g.n):
+        models.append((ab_linear_model(g.schedule, g.T, g.rank), list(g.n)))
+    if len(g.deep.n) and cfg.deep.enabled:
+        models.append((f"deep_{g.deep.size}", list(g.deep.n)))
+    return sorted({LEVELS["ab_point"].point(data=cfg.data.name, abseed=int(seed), abmodel=model, n=int(n))
+                   for seed in g.seed for model, ns in models for n in ns})
+
+
+def ab_schedule_params(cfg) -> dict:
+    """The study's schedule entry: ``schedules.<sweep.generalization.schedule>`` with its
+    ``sigma_max`` replaced by ``sweep.generalization.sigma_max`` when that is set."""
+    g = cfg.sweep.generalization
+    params = dict(OmegaConf.to_container(cfg.schedules[g.schedule], resolve=True, enum_to_str=True))
+    if g.sigma_max is not None:
+        params["sigma_max"] = float(g.sigma_max)
+    return params
+
+
+def schedule_from_params(params, T: int) -> Schedule:
+    """A schedule from its config entry (``name, sigma_max, scale, ratio``) with ``T`` steps.
+
+    ``scale: theorem`` is Theorem 4.3's ``sigma_t = sigma_max / T``; ``scale: sigma_max``
+    scales the shape so that ``sigma_bar[T] = sigma_max``.  The ``spectral`` schedule depends
+    on the data: it is the artifact of the workflow's ``design_schedule`` rule
+    (:func:`lindiff.linear.spectral.design_schedule`), not a function of its parameters.
+    """
+    if params["name"] == SPECTRAL:
+        raise ConfigError("the spectral schedule is designed from the data: load it from its design artifact")
+    if params["scale"] == "theorem":
+        return make_schedule(params["name"], T, step=params["sigma_max"] / T, ratio=params["ratio"])
+    return make_schedule(params["name"], T, sigma_max=params["sigma_max"], ratio=params["ratio"])
+
+
+def schedule_for(cfg, name: str, T: int) -> Schedule:
+    """The configured schedule ``name`` with ``T`` steps."""
+    return schedule_from_params(cfg.schedules[name], T)
+
+
+def design_components(params, k: int) -> int:
+    """Number of target components of a spectral design: ``design.components`` or ``learn.k``."""
+    components = params["design"]["components"] if isinstance(params, dict) else params.design.components
+    return int(k if components is None else components)
+
+
+def derive_seed(seed: int, stage: str, *keys) -> np.random.SeedSequence:
+    """A per-job seed from the sweep seed, the stage and the point (stable across runs).
+
+    ``SeedSequence(seed, spawn_key=(crc32(stage), crc32(key)...))``: different stages and
+    points get independent streams; the same config gives the same numbers.
+    """
+    spawn_key = tuple(zlib.crc32(str(k).encode()) for k in (stage, *keys))
+    return np.random.SeedSequence(int(seed), spawn_key=spawn_key)

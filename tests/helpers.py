@@ -1,0 +1,34 @@
+"""Shared helpers of the tests: run the real ``snakemake`` CLI on this repository's workflow,
+and the artifact paths of a point, derived from the sweep levels (never written out by hand)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lindiff.pipeline.levels import LEVELS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def snakemake_command(workdir: Path, overrides: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+            "--config", f"overrides={overrides}", *args]
+
+
+def run_snakemake(workdir: Path, overrides: str, *args: str, env=None, timeout=600) -> subprocess.CompletedProcess:
+    """``snakemake -s <repo>/Snakefile --directory workdir --config overrides=... args``."""
+    return subprocess.run(snakemake_command(workdir, overrides, *args), capture_output=True, text=True,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, timeout=timeout)
+
+
+def point_dir(level: str, results: str = "results", **values) -> Path:
+    """The directory of a point of ``level`` (``results/<pattern formatted with values>``)."""
+    return Path(LEVELS[level].point(**values).dir(results))
+
+
+def snakemake(workdir: Path, *args: str, overrides: str) -> subprocess.CompletedProcess:
+    """:func:`run_snakemake` with the overrides as a keyword (reads like the command line)."""
+    return run_snakemake(workdir, overrides, *args)

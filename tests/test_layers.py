@@ -1,0 +1,88 @@
+"""The package layout is the architecture: science packages import nothing from the pipeline.
+
+Layers, bottom up: ``lindiff.errors``, ``lindiff.artifacts`` (atomic, validated file I/O);
+the science packages ``data``, ``linear``, ``deep``, ``plots``, ``studies`` (arrays in, arrays,
+tables and figures out); the pipeline (``lindiff.pipeline``: Hydra, W&B, sweep levels, jobs).
+Every import statement is checked, including those inside functions.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "lindiff"
+SCIENCE = ("data", "linear", "deep", "plots", "studies")
+BASE = ("errors.py", "artifacts.py", "validation.py")
+WORKFLOW_STACK = ("lindiff.pipeline", "snakemake", "hydra", "omegaconf", "wandb")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, top_level_only: bool = False) -> set[str]:
+    """Absolute names of the modules ``path`` imports."""
+    package = _module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" else _module_name(path)
+    return _imports_of(path.read_text(), package, top_level_only)
+
+
+def _imports_of(source: str, package: str, top_level_only: bool = False) -> set[str]:
+    tree = ast.parse(source)
+    nodes = tree.body if top_level_only else ast.walk(tree)
+    names = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative import
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                names.add(f"{base}.{node.module}" if node.module else base)
+            elif node.module != "__future__":
+                names.add(node.module)
+    return names
+
+
+def _files(*parts: str) -> list[Path]:
+    out = []
+    for part in parts:
+        target = PACKAGE / part
+        out += sorted(target.rglob("*.py")) if target.is_dir() else [target] if target.exists() else []
+    return out
+
+
+SCIENCE_FILES = _files(*SCIENCE, *BASE)
+
+
+def test_the_layers_exist():
+    for name in (*SCIENCE, "pipeline"):
+        assert (PACKAGE / name / "__init__.py").is_file(), name
+    flat = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert flat == sorted(["__init__.py", *[b for b in BASE if (PACKAGE / b).exists()]]), flat
+
+
+@pytest.mark.parametrize("path", SCIENCE_FILES, ids=lambda p: _module_name(p))
+def test_science_imports_nothing_from_the_workflow_stack(path):
+    bad = sorted(n for n in _imports(path) if n.split(".")[0] in {"snakemake", "hydra", "omegaconf", "wandb"}
+                 or n == "lindiff.pipeline" or n.startswith("lindiff.pipeline."))
+    assert not bad, f"{_module_name(path)} imports {bad}"
+
+
+@pytest.mark.parametrize("path", _files("linear"), ids=lambda p: _module_name(p))
+def test_the_linear_maths_needs_only_numpy_scipy_pandas_at_import(path):
+    allowed = {"numpy", "scipy", "pandas", "lindiff", *sys.stdlib_module_names}
+    bad = sorted(n for n in _imports(path, top_level_only=True) if n.split(".")[0] not in allowed)
+    assert not bad, f"{_module_name(path)} imports {bad} at module level (import it where it is used)"
+    inner = {n for n in _imports(path) if n.startswith("lindiff.")}
+    assert all(n.startswith(("lindiff.linear", "lindiff.errors", "lindiff.validation")) for n in inner), inner
+
+
+def test_the_checker_sees_a_violation():
+    """Absolute, relative and function-level imports are all resolved (so the tests above can fail)."""
+    source = "import numpy\nfrom . import learn\ndef f():\n    from ..pipeline import jobs\n    import wandb.sdk\n"
+    assert _imports_of(source, "lindiff.linear") == {"numpy", "lindiff.linear", "lindiff.pipeline", "wandb.sdk"}
+    assert _imports_of(source, "lindiff.linear", top_level_only=True) == {"numpy", "lindiff.linear"}
