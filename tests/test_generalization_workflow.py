@@ -25,8 +25,9 @@ def test_generalization_sweep_composes_and_lists_its_points():
     deep = [p for p in points if p.kind == "deep"]
     assert [p.n for p in linear] == sorted(g.n) and max(g.n) == 1797 // 2
     assert [p.n for p in deep] == sorted(g.deep.n)
-    assert linear[0].model == f"linear_{g.schedule}_T{g.T}_r{g.rank}"
-    assert linear[0].id == f"digits/generalization/s0/{linear[0].model}/n2"
+    assert linear[0].abmodel == f"linear_{g.schedule}_T{g.T}_r{g.rank}"
+    assert linear[0].id == f"digits/generalization/s0/{linear[0].abmodel}/n2"
+    assert linear[0].study_id == f"digits/generalization/s0/{linear[0].abmodel}"
     assert len(lds.sweep_points(cfg)) == 1  # one cheap regular point
     params = lds.ab_schedule_params(cfg)
     assert params["sigma_max"] == g.sigma_max and params["name"] == "linear"
