@@ -88,3 +88,11 @@ def test_wildcards_object_of_snakemake_is_accepted():
     """Snakemake passes a Namedlist (items()); a plain mapping works too."""
     wildcards = SimpleNamespace(items=lambda: [("sweep", "smoke")])
     assert levels.point_id(wildcards) == "smoke"
+
+
+def test_wandb_groups_gather_a_learn_points_chain():
+    wildcards = {"data": "digits", "cond": "all", "n": "100", "seed": "0", "schedule": "linear", "T": "5", "rank": "4"}
+    learn = {k: v for k, v in wildcards.items() if k != "rank"}
+    assert levels.group_id(wildcards) == levels.group_id(learn) == "digits/all/n100_s0/linear_T5"
+    assert levels.group_id({"data": "digits", "n": "200", "seed": "0", "size": "quick"}) == "digits/all/n200_s0/deep_quick"
+    assert levels.group_id({"sweep": "smoke"}) == "smoke"

@@ -60,3 +60,13 @@ def test_choices_are_enums_and_resolve_to_strings():
         ldc.load(["sweep=smoke", "learn.noise=sometimes"], check_data=False)
     with pytest.raises(ConfigError, match=r"schedules\.linear\.name.*geometric"):
         ldc.load(["sweep=smoke", "schedules.linear.name=quadratic"], check_data=False)
+
+
+def test_the_workflow_profile_is_loaded_and_sets_cores(tmp_path):
+    """profiles/default sits beside the Snakefile, so Snakemake loads it without a flag; it sets
+    cores, so a plain `snakemake` (no --cores) runs."""
+    result = run_snakemake(tmp_path, "sweep=smoke", "-n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout + result.stderr
+    assert "Using workflow specific profile" in out and "profiles/default" in out
+    assert "rerun-incomplete" in (Path(__file__).resolve().parents[1] / "profiles/default/config.yaml").read_text()

@@ -1,4 +1,4 @@
-"""The smoke sweep on a real one-node SLURM cluster through workflow/profiles/slurm.
+"""The smoke sweep on a real one-node SLURM cluster through profiles/slurm.
 
 The cluster (slurmctld, slurmd, munged on 127.0.0.1, config and state in a temporary
 directory) is started by ``tests/integration/slurm_cluster.sh``, which installs Debian's
@@ -32,7 +32,7 @@ from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "integration" / "slurm_cluster.sh"
-PROFILE = REPO / "workflow" / "profiles" / "slurm"
+PROFILE = REPO / "profiles" / "slurm"
 # The linear stages only (sweep.deep.n=[]): six SLURM jobs, one per linear rule.
 OVERRIDES = "sweep=smoke generate.n_samples=100 sweep.deep.n=[]"
 POINT = Path("results/digits/all/n100_s0/linear_T5")

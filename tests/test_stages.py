@@ -152,5 +152,38 @@ def test_rule_job_records_the_point_in_wandb(tmp_path):
         job.tracker.set_summary({"answer": 42})
     (path,) = find_wandb_files(tmp_path / "results" / "wandb")
     run = read_wandb_file(path)
-    assert run.group == "digits/all/n100_s3/linear_T5/r4" and run.job_type == "generate" and run.exit_code == 0
+    assert run.group == "digits/all/n100_s3/linear_T5" and run.job_type == "generate" and run.exit_code == 0
+    assert run.name == "generate:digits/all/n100_s3/linear_T5/r4" and run.tags == ["unit"]
     assert run.config["n"] == 100 and run.config["sweep"] == "unit" and run.summary["answer"] == 42
+
+
+def test_rule_job_limits_every_thread_pool_to_the_rules_threads(tmp_path):
+    import os
+
+    import torch
+    from threadpoolctl import threadpool_info
+
+    before = torch.get_num_threads()
+    stand_in = StandIn(tmp_path, RANK)
+    for threads in (1, 2):
+        stand_in.threads = threads
+        with rule_job(stand_in, "learn"):
+            pools = threadpool_info()
+            assert pools and all(pool["num_threads"] == threads for pool in pools), pools
+            assert torch.get_num_threads() == threads and os.environ["OMP_NUM_THREADS"] == str(threads)
+        assert f"threads {threads} (BLAS, OpenMP and torch pools limited to it)" in (tmp_path / "rule.log").read_text()
+    assert torch.get_num_threads() == before
+
+
+def test_a_rerun_job_leaves_one_offline_run_to_sync(tmp_path):
+    """wandb sync uploads every offline-run-* directory: a rerun replaces the job's earlier run."""
+    for answer in (1, 2):
+        with rule_job(StandIn(tmp_path, RANK, mode="offline"), "generate") as job:
+            job.tracker.set_summary({"answer": answer})
+    files = find_wandb_files(tmp_path / "results" / "wandb")
+    assert len(files) == 1 and read_wandb_file(files[0]).summary["answer"] == 2
+    assert "replaced the earlier offline W&B run(s) of this job: offline-run-" in (tmp_path / "rule.log").read_text()
+    # another job's run is never touched
+    with rule_job(StandIn(tmp_path, {**RANK, "rank": "8"}, mode="offline"), "generate"):
+        pass
+    assert len(find_wandb_files(tmp_path / "results" / "wandb")) == 2

@@ -278,3 +278,15 @@ def test_missing_file_raises_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="nope.wandb"):
         read_wandb_file(tmp_path / "nope.wandb")
     assert find_wandb_files(tmp_path / "absent") == []
+
+
+def test_log_images_puts_a_jobs_figures_in_one_history_row(tmp_path: Path, empty_cwd: Path) -> None:
+    pngs = {key: _write_png(tmp_path / f"{key}.png") for key in ("fig1", "fig5", "fig6")}
+    tracker = start_run("offline", "lindiff-test", group="g", job_type="analyze", config=CONFIG,
+                        run_dir=tmp_path / "job", run_id=make_run_id("analyze", "p"))
+    with tracker:
+        tracker.log_images(pngs)
+    run = read_wandb_file(tracker.run_path)
+    rows = [row for row in run.history if set(pngs) & set(row)]
+    assert len(rows) == 1 and set(pngs) <= set(rows[0])
+    assert all(rows[0][key]["_type"] == "image-file" for key in pngs)

@@ -116,7 +116,10 @@ def test_wandb_offline_runs_read_back(workdir):
     bases_run = next(run for run in runs if run.job_type == "analyze_bases")
     assert {"sigma_bar", "sin_theta/0"} <= set().union(*(row.keys() for row in bases_run.history))
     analyze = next(run for run in runs if run.job_type == "analyze")
-    assert analyze.config["rank"] == 4 and analyze.group.endswith("/r4")
+    # one group per learn point: its learn, generate and analyze runs together, the rank in the config
+    assert analyze.config["rank"] == 4 and analyze.group == learn.group and analyze.name.endswith("/r4")
+    assert {run.job_type for run in runs if run.group == learn.group} == {"learn", "analyze_bases", "generate", "analyze"}
+    assert set(analyze.tags) == {"smoke", "digits"}
     assert analyze.summary["rank"] == 4
     assert any("media/images" in name for run in runs for name in run.files)
 
@@ -131,6 +134,23 @@ def test_rerun_one_rule_rebuilds_only_its_outputs(workdir):
     assert analyzed.stat().st_mtime_ns > before[analyzed]
     assert learned.stat().st_mtime_ns == before[learned]
     assert generated.stat().st_mtime_ns == before[generated]
+
+
+def test_the_readme_rerun_command_reruns_exactly_one_job(tmp_path):
+    """Two points (ranks 3 and 4) so that rerunning too much is visible: the README's
+    `--forcerun analyze -- <target>` rewrites that point's metrics and nothing else."""
+    overrides = "sweep=smoke generate.n_samples=100 sweep.deep.n=[] sweep.rank=[3,4]"
+    assert run_snakemake(tmp_path, overrides, "--cores", "2").returncode == 0
+    artifacts_before = {p: p.stat().st_mtime_ns for p in (tmp_path / "results").rglob("*")
+                        if p.is_file() and "wandb" not in p.parts and "logs" not in p.parts and "benchmarks" not in p.parts}
+    target = POINT / "r4/metrics.json"
+    readme = (REPO / "README.md").read_text()
+    assert "--forcerun analyze -- results/" in readme
+    result = run_snakemake(tmp_path, overrides, "--cores", "1", "--forcerun", "analyze", "--", str(target))
+    assert result.returncode == 0, result.stderr[-3000:]
+    changed = {p.relative_to(tmp_path) for p, mtime in artifacts_before.items() if p.stat().st_mtime_ns != mtime}
+    assert changed and all(p.parent == POINT / "r4" for p in changed), sorted(changed)
+    assert target in changed and POINT / "r3/metrics.json" not in changed
 
 
 def test_changing_rank_does_not_relearn(workdir):

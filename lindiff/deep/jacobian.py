@@ -400,11 +400,9 @@ def path_jacobian_analysis(
         raise ConfigError(f"K must be an integer in [1, d={d}], got K={K!r}")
     bar = None
     if progress:
-        import sys
+        from lindiff.progress import progress_bar
 
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=S1 * n, desc="path Jacobians", file=sys.stderr, leave=False)
+        bar = progress_bar(total=S1 * n, desc="path Jacobians")
     try:
         runs = [_one_path(f, path[:, j], int(K), method, chunk_size, bar) for j in range(n)]
     finally:

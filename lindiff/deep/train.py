@@ -32,7 +32,6 @@ and its PSNR recorded in the history and passed to ``log_fn(epoch, record)``.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -335,9 +334,9 @@ def _validate(model: FlatDenoiser, X_val: np.ndarray, sigmas: Sequence[float], s
 def _progress_bar(total: int, initial: int, enabled: bool):
     if not enabled:
         return None
-    from tqdm.auto import tqdm
+    from lindiff.progress import progress_bar
 
-    return tqdm(total=total, initial=initial, desc="train denoiser", file=sys.stderr, leave=False)
+    return progress_bar(total=total, initial=initial, desc="train denoiser")
 
 
 # --------------------------------------------------------------------------- checkpoints

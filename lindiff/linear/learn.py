@@ -292,9 +292,9 @@ def _check_inputs(X, schedule: Schedule, k, method: str, noise: str) -> np.ndarr
 def _progress(iterable, enabled: bool, desc: str):
     if not enabled:
         return iterable
-    from tqdm.auto import tqdm
+    from lindiff.progress import progress_bar
 
-    return tqdm(iterable, desc=desc, leave=False)
+    return progress_bar(iterable, desc=desc)
 
 
 def _exact_grams(X, schedule, centered, noise, rng, progress):

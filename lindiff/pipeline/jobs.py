@@ -30,7 +30,7 @@ from omegaconf import OmegaConf
 
 from lindiff import __version__, artifacts
 from lindiff.pipeline.datasets import load_data
-from lindiff.pipeline.levels import point_id, seed_key
+from lindiff.pipeline.levels import group_id, point_id, seed_key
 from lindiff.pipeline.sweep import derive_seed
 from lindiff.pipeline.tracking import Tracker, flatten_config, make_run_id, start_run
 
@@ -90,6 +90,54 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def remove_stale_offline_runs(run_dir: Path) -> list[str]:
+    """Delete the offline W&B runs an earlier execution of this job left in its own directory
+    (``<run_dir>/wandb/offline-run-*``), so that a rerun job has one run to sync, not two.
+    Returns the names removed."""
+    import shutil
+
+    wandb_dir = Path(run_dir) / "wandb"
+    removed = []
+    for old in sorted(wandb_dir.glob("offline-run-*")):
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old.name)
+    latest = wandb_dir / "latest-run"
+    if removed and latest.is_symlink():
+        latest.unlink()
+    return removed
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def limit_threads(threads: int):
+    """Run with exactly ``threads`` threads in every compute pool: the BLAS and OpenMP pools
+    already loaded (threadpoolctl), torch's intra-op pool, and the environment variables that
+    pools loaded later read.  So ``--cores N`` does not oversubscribe the machine, and a job's
+    numbers (a training run resumed from its checkpoint included) do not depend on how many
+    cores the machine has.  Restored on exit."""
+    from threadpoolctl import threadpool_limits
+
+    saved_env = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update({name: str(threads) for name in THREAD_VARIABLES})
+    torch = sys.modules.get("torch")
+    saved_torch = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(saved_torch)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def logged_levels(T: int, max_points: int = 200):
     """Levels ``t`` logged to W&B as history: all of ``0..T``, or ``max_points`` spread evenly
     (the artifacts keep every level)."""
@@ -129,12 +177,14 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
     # otherwise: keep them per job, so parallel jobs (or nodes) share no mutable state.
     for variable, sub in (("WANDB_DATA_DIR", "data"), ("WANDB_CACHE_DIR", "cache"), ("WANDB_CONFIG_DIR", "config")):
         os.environ[variable] = str((run_dir / sub).resolve())
+    stale = remove_stale_offline_runs(run_dir)
     tracker = start_run(
         mode=wandb_cfg.get("mode", "offline"),
         project=wandb_cfg.get("project", "lindiff"),
         entity=wandb_cfg.get("entity"),
-        group=point,
+        group=group_id(snakemake.wildcards) if len(snakemake.wildcards) else point,
         job_type=stage,
+        tags=[t for t in (runtime.get("sweep"), (params.get("data") or {}).get("name")) if t],
         name=f"{stage}:{point}",
         run_id=make_run_id(stage, point),
         config=flatten_config({**params, **(extra_config or {}), "point": point, "stage": stage,
@@ -144,13 +194,18 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
         init_timeout=float(wandb_cfg.get("init_timeout", 60.0)),
         logger=log,
     )
-    log.info("stage %s, point %s, threads %s", stage, point, getattr(snakemake, "threads", 1))
+    threads = max(1, int(getattr(snakemake, "threads", 1) or 1))
+    limits = limit_threads(threads)
+    log.info("stage %s, point %s, threads %s (BLAS, OpenMP and torch pools limited to it)", stage, point, threads)
+    if stale:
+        log.info("replaced the earlier offline W&B run(s) of this job: %s", ", ".join(stale))
     if os.environ.get("SLURM_JOB_ID"):
         log.info("SLURM job %s on %s", os.environ["SLURM_JOB_ID"], os.environ.get("SLURMD_NODENAME", "?"))
     job = Job(stage=stage, point=point, seed_key=seed_key(snakemake.wildcards) if len(snakemake.wildcards) else point,
               params=params, runtime=runtime, tracker=tracker, log=log)
     try:
-        yield job
+        with limits:
+            yield job
     except BaseException:
         log.exception("job failed")
         tracker.finish(exit_code=1)

@@ -89,7 +89,9 @@ class Level:
     ``order`` lists the fields in the order points sort by (and sweep-table columns appear
     in); default: the pattern's order.  ``id_pattern`` is the point id (W&B group, log and
     benchmark file names); default: the pattern.  ``seed_level`` names the level whose id
-    keys the job seeds; default: this level.
+    keys the job seeds; default: this level.  ``group_level`` names the level whose id is the
+    W&B group of its jobs (a learn point's learn, generate and analyze runs share a group, the
+    rank in their config); default: this level.
     """
 
     name: str
@@ -97,6 +99,7 @@ class Level:
     order: tuple[str, ...] = ()
     id_pattern: str | None = None
     seed_level: str | None = None
+    group_level: str | None = None
 
     def __post_init__(self):
         if self.order and set(self.order) != set(self.fields):
@@ -124,6 +127,11 @@ class Level:
     def seed_key(self, **values) -> str:
         """The point string a job's seed derives from (see :func:`lindiff.pipeline.config.derive_seed`)."""
         level = LEVELS[self.seed_level] if self.seed_level else self
+        return level.id(**values)
+
+    def group(self, **values) -> str:
+        """The W&B group of this level's jobs (the id of its ``group_level``)."""
+        level = LEVELS[self.group_level] if self.group_level else self
         return level.id(**values)
 
     def path(self, results_dir: str, *names: str) -> str:
@@ -157,7 +165,7 @@ LEVELS: dict[str, Level] = {
         Level("data", _DATA, order=("data", "cond", "n", "seed")),
         Level("learn", _LEARN, order=("data", "cond", "n", "schedule", "T", "seed")),
         Level("rank", _LEARN + "/r{rank}", order=("data", "cond", "n", "schedule", "T", "seed", "rank"),
-              seed_level="learn"),
+              seed_level="learn", group_level="learn"),
         # one deep denoiser, trained on the unconditional training set of (n, seed)
         Level("deep", "{data}/all/n{n}_s{seed}/deep_{size}", order=("data", "n", "size", "seed")),
         # cross-sweep outputs
@@ -190,6 +198,12 @@ def point_id(wildcards: Mapping[str, Any]) -> str:
     """The point id of a job from its wildcards (its level's formatted ``id_pattern``)."""
     values = dict(wildcards.items()) if hasattr(wildcards, "items") else dict(wildcards)
     return level_of(values).id(**values)
+
+
+def group_id(wildcards: Mapping[str, Any]) -> str:
+    """The W&B group of a job from its wildcards (see :attr:`Level.group_level`)."""
+    values = dict(wildcards.items()) if hasattr(wildcards, "items") else dict(wildcards)
+    return level_of(values).group(**values)
 
 
 def seed_key(wildcards: Mapping[str, Any]) -> str:

@@ -218,6 +218,18 @@ class Tracker:
 
         self._call("log_image", log_image)
 
+    def log_images(self, images: Mapping[str, str | Path], step: int | None = None) -> None:
+        """Log several image files (``key -> png path``) in one history row (one ``log`` call),
+        so that a job's figures sit side by side at one step in the W&B UI."""
+
+        def log_images(run: Any) -> None:
+            import wandb
+
+            run.log({key: wandb.Image(str(path)) for key, path in images.items()}, step=step)
+
+        if images:
+            self._call("log_images", log_images)
+
     def log_table(
         self,
         key: str,

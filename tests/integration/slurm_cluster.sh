@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throw-away one-node SLURM cluster on 127.0.0.1, for integration tests of the workflow's
-# SLURM profile (workflow/profiles/slurm) against a real slurmctld/slurmd -- not a mock.
+# SLURM profile (profiles/slurm) against a real slurmctld/slurmd -- not a mock.
 #
 #   tests/integration/slurm_cluster.sh start [DIR]   install slurm-wlm + munge if missing (apt-get),
 #                                                    write DIR/slurm.conf, start munged, slurmctld,
@@ -14,7 +14,7 @@
 #
 # Typical use, as root:
 #   eval "$(tests/integration/slurm_cluster.sh start)"     # sets LINDIFF_SLURM_DIR, SLURM_CONF, PATH
-#   snakemake --workflow-profile workflow/profiles/slurm --slurm-status-command squeue \
+#   snakemake --workflow-profile profiles/slurm --slurm-status-command squeue \
 #       --slurm-init-seconds-before-status-checks 1 --config overrides="sweep=smoke"
 #   tests/integration/slurm_cluster.sh stop                 # uses $LINDIFF_SLURM_DIR
 #

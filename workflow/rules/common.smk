@@ -273,7 +273,7 @@ def ab_deep_params(wildcards):
                 "deep": {"preset": deep["preset"], "device": deep["device"], "psnr_sigmas": deep["psnr_sigmas"],
                          "overrides": deep["sizes"][wildcards.size]}}
     sampler = {k: v for k, v in deep["sampler"].items() if k != "n_samples"}
-    return {**params, "n_samples": g["n_samples"], "sampler": {**sampler, **g["sampler"]}}
+    return {**params, "n_samples": g["n_samples"], "device": deep["device"], "sampler": {**sampler, **g["sampler"]}}
 
 
 def ab_compare_params(wildcards):

@@ -13,7 +13,7 @@ from lindiff.pipeline.jobs import rule_job
 
 with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
-    model_a, model_b = load_model(inp.a, device="cpu"), load_model(inp.b, device="cpu")
+    model_a, model_b = (load_model(path, device=p["device"]) for path in (inp.a, inp.b))
     seed = derive_seed(p["seed"], "ab_sample_deep", p["data"]["name"])
     samples_a, samples_b, steps_a, steps_b = deep_ab_samples(model_a, model_b, p["n_samples"], model_a.d, seed=seed,
                                                              **p["sampler"])

@@ -42,8 +42,7 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
     tracker = job.tracker
     tracker.log_table("summary", summary)
     tracker.log_table("power_iteration", power)
-    for key in ("fig1", "fig3", "fig6", "power"):
-        tracker.log_image(key, out[key])
+    tracker.log_images({key: out[key] for key in ("fig1", "fig3", "fig6", "power")})
     tracker.set_summary({"n_points": len(points), "best_distance": float(summary["distance_deterministic"].min()),
                          **{f"power_iteration_verdict/{name}": text for name, text in verdicts.items()}})
     job.log.info("aggregated %d sweep points into %s", len(points), out.summary)

@@ -23,8 +23,7 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
 
     metrics, tracker = result.metrics, job.tracker
     tracker.set_summary(metrics)
-    for key in result.figures:
-        tracker.log_image(key, out[key])
+    tracker.log_images({key: out[key] for key in result.figures})
     tracker.log_table("pc_distribution", result.pc_distribution)
     tracker.log_table("spectrum", result.spectrum)
     job.log.info("distances: deterministic %.4g, injected %.4g; energy on u0: %.3f", metrics["distance_deterministic"],

@@ -14,7 +14,7 @@ from lindiff.plots import save_figure
 with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
     settings = p["deep"]["jacobian"]
-    model = load_model(inp.model, device="cpu")
+    model = load_model(inp.model, device=p["deep"]["device"])
     stored = artifacts.load_npz(inp.path, {"points": 3, "sigma": 2})
     steps = stored["points"].shape[0]
     chosen = np.unique(np.linspace(0, steps - 1, min(steps, int(settings["n_points"]))).round().astype(int))
@@ -39,7 +39,6 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
     artifacts.write_json(out.metrics, metrics)
     job.write_sidecar(out.sidecar, data_sha256="")
     job.tracker.set_summary(metrics)
-    for key in ("fig7", "shrinkage", "eigenvectors"):
-        job.tracker.log_image(key, out[key])
+    job.tracker.log_images({key: out[key] for key in ("fig7", "shrinkage", "eigenvectors")})
     job.log.info("Jacobians at %d points in %.1f s; asymmetry %.3f, homogeneity error %.2e",
                  len(chosen), seconds, metrics["asymmetry_mean"], metrics["homogeneity_error_mean"])

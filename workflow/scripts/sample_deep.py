@@ -12,7 +12,7 @@ from lindiff.plots import save_figure
 with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
     sampler = dict(p["deep"]["sampler"])
-    model = load_model(inp.model, device="cpu")
+    model = load_model(inp.model, device=p["deep"]["device"])
     n_samples = int(sampler.pop("n_samples", 2))
     path = sample_ascent(model, n_samples, model.d, seed=np.random.default_rng(job.seed()), **sampler)
     artifacts.save_npz(out.path, points=path.path.astype(np.float32), sigma=path.sigma)
