@@ -33,7 +33,7 @@ from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "integration" / "slurm_cluster.sh"
 PROFILE = REPO / "profiles" / "slurm"
-# The linear stages only (sweep.deep.n=[]): six SLURM jobs, one per linear rule.
+# The linear stages only (sweep.deep.n=[]): six rules, four SLURM jobs (see UNITS).
 OVERRIDES = "sweep=smoke generate.n_samples=100 sweep.deep.n=[]"
 POINT = Path("results/digits/all/n100_s0/linear_T5")
 # rule -> W&B job_type (the stage)
@@ -45,9 +45,19 @@ RULES = {
     "analyze": "analyze",
     "aggregate": "aggregate",
 }
+# What is submitted: one SLURM job per rule, except that the generate and analyze jobs of the
+# sweep point form one group job (group "point"), and aggregate is a localrule (run by Snakemake).
+UNITS = {
+    "rule_prepare_data": ("prepare_data",),
+    "rule_learn": ("learn",),
+    "rule_analyze_bases": ("analyze_bases",),
+    "group_point_analyze_generate": ("generate", "analyze"),  # the executor names it group_<group>_<rules>
+}
+LOCAL_RULES = ("aggregate",)
 START_TIMEOUT = 420  # apt-get update + install on a fresh machine, then the daemons
 RUN_TIMEOUT = 240  # the smoke sweep: ~110 s measured on 2 cores
-SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+# a group job's Snakemake id is a UUID; its log sits in group_<group>_<rules>/
+SUBMITTED = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 
 # `slow` (deselect with -m "not slow"): minutes, starts daemons, may apt-get install.
 pytestmark = [pytest.mark.slow, pytest.mark.slurm, pytest.mark.timeout(START_TIMEOUT + RUN_TIMEOUT + 120)]
@@ -205,37 +215,40 @@ def test_every_artifact_is_built(sweep):
 
 def test_jobs_ran_as_slurm_jobs(sweep, cluster):
     submitted = SUBMITTED.findall(sweep.output)
-    rules = {re.search(r"/rule_([a-z_]+)/", log).group(1): (int(slurm_id), Path(log))
+    units = {re.search(r"/((?:rule|group)_[a-z_]+)/", log).group(1): (int(slurm_id), Path(log))
              for _, slurm_id, log in submitted}
-    # one SLURM job per rule; `all` (no action) is run by Snakemake itself, not submitted
-    assert sorted(rules) == sorted(RULES), submitted
-    assert len({slurm_id for slurm_id, _ in rules.values()}) == len(RULES)
-    assert "localrule all:" in sweep.output
-    for rule, (slurm_id, log) in rules.items():
+    # fewer SLURM jobs than rules: one per rule, the point's generate + analyze as one group job,
+    # aggregate and `all` run by Snakemake itself
+    assert sorted(units) == sorted(UNITS), submitted
+    assert len({slurm_id for slurm_id, _ in units.values()}) == len(UNITS) < len(RULES)
+    for rule in (*LOCAL_RULES, "all"):
+        assert f"localrule {rule}:" in sweep.output, rule
+    for unit, (slurm_id, log) in units.items():
         # the executor's per-job SLURM log (kept by --slurm-keep-successful-logs): written by
-        # slurmd for job <id>, holding the job-side Snakemake run of exactly this rule
+        # slurmd for job <id>, holding the job-side Snakemake run of exactly this unit's rules
         assert log.resolve().is_relative_to((sweep.workdir / ".snakemake/slurm_logs").resolve()), log
         assert log.name == f"{slurm_id}.log" and log.is_file(), log
         text = log.read_text(errors="replace")
-        assert "--executor slurm-jobstep" in text, rule
-        assert re.search(rf"^(local)?rule {rule}:", text, re.M), rule
-        assert f"Finished jobid: 0 (Rule: {rule})" in text, rule
+        assert "--executor slurm-jobstep" in text, unit
+        for rule in UNITS[unit]:
+            assert re.search(rf"^\s*(local)?rule {rule}:", text, re.M), (unit, rule)
+            assert re.search(rf"Finished jobid: \d+ \(Rule: {rule}\)", text), (unit, rule)
     # what slurmctld itself says about the jobs (squeue keeps finished jobs for MinJobAge)
-    ids = ",".join(str(slurm_id) for slurm_id, _ in rules.values())
+    ids = ",".join(str(slurm_id) for slurm_id, _ in units.values())
     queue = cluster.run("squeue", "-h", "--states=all", "-j", ids, "-o", "%i|%T|%k|%P|%C|%m|%l|%M")
     assert queue.returncode == 0, queue.stderr
     jobs = {int(row.split("|")[0]): row.split("|")[1:] for row in queue.stdout.split()}
-    print("SLURM jobs (rule: id, elapsed):",
-          ", ".join(f"{rule}: {slurm_id}, {jobs[slurm_id][-1]}" for rule, (slurm_id, _) in rules.items()))
-    for rule, (slurm_id, _) in rules.items():
+    print("SLURM jobs (unit: id, elapsed):",
+          ", ".join(f"{unit}: {slurm_id}, {jobs[slurm_id][-1]}" for unit, (slurm_id, _) in units.items()))
+    for unit, (slurm_id, _) in units.items():
         state, comment, partition, cpus, memory, time_limit, _elapsed = jobs[slurm_id]
-        assert state == "COMPLETED", (rule, jobs[slurm_id])
-        assert comment.startswith(f"rule_{rule}"), (rule, comment)
+        assert state == "COMPLETED", (unit, jobs[slurm_id])
         assert partition == sweep.partition
-        # the profile's set-threads/set-resources reached sbatch (--cpus-per-task, --mem, -t)
-        expected = {"learn": ("2", "2000M", "30:00"), "aggregate": ("1", "2000M", "20:00"),
-                    "analyze_bases": ("1", "1000M", "10:00")}.get(rule, ("1", "1500M", "10:00"))
-        assert (cpus, memory, time_limit) == expected, (rule, jobs[slurm_id])
+        # the rules' threads/mem_mb/runtime reached sbatch (--cpus-per-task, --mem, -t); a group
+        # job takes the max memory of jobs in series and the sum of their runtimes
+        expected = {"rule_learn": ("2", "2000M", "30:00"), "rule_analyze_bases": ("1", "1000M", "10:00"),
+                    "group_point_analyze_generate": ("1", "1500M", "20:00")}.get(unit, ("1", "1500M", "10:00"))
+        assert (cpus, memory, time_limit) == expected, (unit, jobs[slurm_id])
 
 
 def test_wandb_runs_of_the_jobs_are_distinct(sweep):

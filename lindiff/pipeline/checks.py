@@ -56,6 +56,8 @@ def check_declared(node, schema=LindiffConfig, prefix: str = "") -> None:
             continue
         if "min" in f.metadata and value < f.metadata["min"]:
             raise ConfigError(f"{key}={value}: must be >= {f.metadata['min']}")
+        if "max" in f.metadata and value > f.metadata["max"]:
+            raise ConfigError(f"{key}={value}: must be <= {f.metadata['max']:g}")
         if f.metadata.get("positive") and not (math.isfinite(value) and value > 0):
             raise ConfigError(f"{key}={value}: must be positive and finite")
 
@@ -71,7 +73,7 @@ def check_path_values(cfg) -> None:
         FIELDS["size"].check(name, f"deep.sizes.{name} (a model size key)")
 
 
-def _check_axis(name: str, values, minimum=None) -> None:
+def _check_axis(name: str, values, minimum=None, maximum=None) -> None:
     if len(values) == 0:
         raise ConfigError(f"sweep.{name} is empty; give at least one value")
     if len(set(map(str, values))) != len(values):
@@ -80,6 +82,10 @@ def _check_axis(name: str, values, minimum=None) -> None:
         for v in values:
             if v < minimum:
                 raise ConfigError(f"sweep.{name}={v}: must be >= {minimum}")
+    if maximum is not None:
+        for v in values:
+            if v > maximum:
+                raise ConfigError(f"sweep.{name}={v}: must be <= {maximum}")
 
 
 def check_values(cfg, info: DataInfo | None = None) -> None:
@@ -92,10 +98,16 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
     _check_generalization(cfg, info)
     if cfg.generate.n_trajectory > cfg.generate.n_samples:
         raise ConfigError("generate.n_trajectory must be in [0, generate.n_samples]")
+    taus = list(cfg.analyze.taus)
+    if not taus or not all(0.0 <= tau <= 1.0 for tau in taus):
+        raise ConfigError(f"analyze.taus={taus}: give fractions of T in [0, 1] (at least one)")
+    for index in cfg.sweep.fig3_indices:
+        if not 0 <= index < cfg.learn.k:
+            raise ConfigError(f"sweep.fig3_indices: {index} is not a stored component (0 <= index < learn.k={cfg.learn.k})")
     axis_fields = [FIELDS[f] for f in FIELDS if FIELDS[f].axis]
     for axes in grids(cfg):
         for field in axis_fields:
-            _check_axis(field.axis, axes[field.axis], minimum=field.minimum)
+            _check_axis(field.axis, axes[field.axis], minimum=field.minimum, maximum=field.maximum)
         for name in axes["schedule"]:
             if name not in cfg.schedules:
                 raise ConfigError(f"sweep.schedule: unknown schedule {name!r}; allowed: {', '.join(cfg.schedules)}")
@@ -109,7 +121,7 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
                 )
         for field in axis_fields:  # every value must be able to form its path field
             for value in axes[field.axis]:
-                field.check((field.from_axis or field.type)(value), f"sweep.{field.axis}")
+                field.check((field.from_axis or field.type)(value), f"sweep.{field.axis}", given=value)
         if info is not None:
             _check_against_data(axes, info, cfg.learn.k)
 

@@ -39,7 +39,7 @@ class Field:
     """One wildcard of the path patterns.
 
     ``axis`` is the sweep axis (``sweep.<axis>``) whose values it takes, ``from_axis`` maps an
-    axis value to the path value, ``minimum`` bounds the axis (None: no bound).
+    axis value to the path value, ``minimum`` and ``maximum`` bound the axis (None: no bound).
     """
 
     name: str
@@ -48,14 +48,15 @@ class Field:
     axis: str | None = None
     from_axis: Callable[[Any], Any] | None = None
     minimum: int | None = None
+    maximum: int | None = None
 
-    def check(self, value, key: str) -> None:
+    def check(self, value, key: str, given=None) -> None:
         """``value`` (as it goes into a path) must match :attr:`regex`, else a ConfigError
-        naming ``key``: a value that cannot form a path fails at config time, not in Snakemake."""
+        naming ``key`` (and the ``given`` config value it came from): a value that cannot form a
+        path fails at config time, not in Snakemake."""
         if not re.fullmatch(self.regex, str(value)):
-            raise ConfigError(
-                f"{key}={value!r} cannot form the path field {{{self.name}}}: it must match {self.regex!r}"
-            )
+            shown = f"{given!r} (in paths {value!r})" if given is not None and str(given) != str(value) else repr(value)
+            raise ConfigError(f"{key}={shown} cannot form the path field {{{self.name}}}: it must match {self.regex!r}")
 
 
 FIELDS: dict[str, Field] = {
@@ -64,7 +65,7 @@ FIELDS: dict[str, Field] = {
         Field("data", "[a-z]+"),
         Field("cond", "all|c[0-9]+", axis="classes", from_axis=cond_name),
         Field("n", "[0-9]+", int, axis="n", minimum=2),
-        Field("seed", "[0-9]+", int, axis="seed", minimum=0),
+        Field("seed", "[0-9]+", int, axis="seed", minimum=0, maximum=2**63 - 1),  # int64 in the tables
         Field("schedule", "[a-z]+", axis="schedule"),
         Field("T", "[0-9]+", int, axis="T", minimum=1),
         Field("rank", "[0-9]+", int, axis="rank", minimum=1),

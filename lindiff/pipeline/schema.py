@@ -39,6 +39,10 @@ MnistSplit = StrEnum("MnistSplit", {v: v for v in ("train", "test")})
 
 MIN1 = {"min": 1}
 POSITIVE = {"positive": True}  # > 0 and finite
+# a noise scale: positive, and small enough that its square summed over any T stays finite
+NOISE_SCALE = {"positive": True, "max": 1e150}
+SEED_MAX = 2**63 - 1  # seeds are stored as int64 (tables, sidecars)
+SEED = {"min": 0, "max": SEED_MAX}
 
 
 def choices(enum) -> str:
@@ -53,7 +57,7 @@ class DataConfig:
     """Keys every data set has."""
 
     name: str = MISSING
-    sigma_max: float = field(default=10.0, metadata=POSITIVE)  # sigma_bar_T where x_T is noise dominated
+    sigma_max: float = field(default=10.0, metadata=NOISE_SCALE)  # sigma_bar_T where x_T is noise dominated
 
 
 @dataclass
@@ -76,7 +80,7 @@ class SpikedData(DataConfig):
     n_total: int = field(default=2000, metadata={"min": 2})
     lambdas: List[float] = field(default_factory=lambda: [5.0, 3.0, 2.0])
     floor: float = 0.0
-    data_seed: int = field(default=0, metadata={"min": 0})
+    data_seed: int = field(default=0, metadata=SEED)
 
 
 @dataclass
@@ -102,7 +106,7 @@ class DesignConfig:
     sigma_max_bounds: Optional[List[float]] = None   # bounds on sigma_bar_T; null = (0.1, 1) * lambda_0
     free_initial_std: bool = False
     components: Optional[int] = None    # target components; null = learn.k
-    seed: int = 0
+    seed: int = field(default=0, metadata=SEED)
     # After the learn, re-fit the injected stds and the std of xi_T to the learned chain at each
     # rank (exact second moment, lindiff.linear.spectral.refine_injection); the schedule is unchanged.
     refine: bool = True
@@ -111,9 +115,9 @@ class DesignConfig:
 @dataclass
 class ScheduleConfig:
     name: ScheduleKind = MISSING
-    sigma_max: float = field(default=10.0, metadata=POSITIVE)
+    sigma_max: float = field(default=10.0, metadata=NOISE_SCALE)
     scale: ScheduleScale = ScheduleScale.sigma_max
-    ratio: float = 100.0
+    ratio: float = field(default=100.0, metadata={"min": 1.0})  # geometric: sigma_bar from sigma_max / ratio
     # Only for name=spectral (designed from the data's spectrum before learning).
     design: Optional[DesignConfig] = None
 
@@ -151,7 +155,7 @@ class GeneralizationSweep:
     schedule: str = "linear"
     T: int = field(default=65, metadata=MIN1)
     rank: int = field(default=20, metadata=MIN1)
-    sigma_max: Optional[float] = field(default=None, metadata=POSITIVE)  # None: the schedule's own sigma_max
+    sigma_max: Optional[float] = field(default=None, metadata=NOISE_SCALE)  # None: the schedule's own sigma_max
     n_samples: int = field(default=100, metadata=MIN1)
     injection: bool = True  # generate.injection noise between steps (pixel-space, shared by A and B)
     centered: bool = True  # centered chains, cosines about the data mean
@@ -212,7 +216,7 @@ class GenerateConfig:
     n_samples: int = field(default=1000, metadata=MIN1)
     n_trajectory: int = field(default=4, metadata={"min": 0})
     injection: Injection = Injection.increment
-    injection_scale: float = 1.0
+    injection_scale: float = field(default=1.0, metadata={"min": 0.0})
 
 
 @dataclass

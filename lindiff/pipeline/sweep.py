@@ -21,19 +21,40 @@ from lindiff.pipeline.schema import SPECTRAL
 SWEEP_AXES = tuple(FIELDS[f].axis for f in LEVELS["rank"].fields if FIELDS[f].axis)
 
 
-def _grid_axes(sweep, grid: dict) -> dict[str, list]:
+_AXIS_TYPES = {FIELDS[f].axis: FIELDS[f].type for f in FIELDS if FIELDS[f].axis}
+
+
+def _typed_value(key: str, value, where: str):
+    """A ``sweep.grids`` value with the type its axis has in the schema (the entries are
+    untyped dicts): integers stay integers (``5.7`` or ``"abc"`` for ``T`` fail naming the key)."""
+    if key == "classes":
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ConfigError(f"{where}={value!r}: a class is 'all' or an integer label")
+        return str(value)
+    if _AXIS_TYPES[key] is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}={value!r}: must be an integer")
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}={value!r}: must be a string")
+    return value
+
+
+def _grid_axes(sweep, grid: dict, index: int | None = None) -> dict[str, list]:
     axes = {axis: list(sweep[axis]) for axis in SWEEP_AXES}
     for key, values in grid.items():
         if key not in SWEEP_AXES:
             raise ConfigError(f"sweep.grids: unknown axis {key!r}; allowed: {', '.join(SWEEP_AXES)}")
-        axes[key] = list(values) if isinstance(values, (list, tuple)) or OmegaConf.is_list(values) else [values]
+        values = list(values) if isinstance(values, (list, tuple)) or OmegaConf.is_list(values) else [values]
+        axes[key] = [_typed_value(key, v, f"sweep.grids[{index}].{key}") for v in values]
     return axes
 
 
 def grids(cfg) -> list[dict[str, list]]:
     """The sweep's grids: the base axes, or the union of ``sweep.grids`` entries over them."""
     entries = list(cfg.sweep.grids) or [{}]
-    return [_grid_axes(cfg.sweep, OmegaConf.to_container(e) if OmegaConf.is_config(e) else dict(e)) for e in entries]
+    return [_grid_axes(cfg.sweep, OmegaConf.to_container(e) if OmegaConf.is_config(e) else dict(e), i)
+            for i, e in enumerate(entries)]
 
 
 def _grid_points(level: str, fixed: dict, axes: dict) -> set[Point]:

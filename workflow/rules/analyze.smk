@@ -43,6 +43,8 @@ rule analyze:
         benchmark_path("analyze", RANK_JOB)
     conda:
         "../envs/lindiff.yaml"
+    group:
+        POINT_GROUP
     threads: 1
     resources:
         mem_mb=1500,

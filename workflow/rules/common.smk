@@ -34,6 +34,18 @@ wildcard_constraints:
     **level_wildcard_constraints(),
 
 
+# Cluster execution: the generate and analyze jobs of one sweep point (seconds each) form one
+# group job (one SLURM job); the cheap cross-sweep rules run locally (in the Snakemake process).
+POINT_GROUP = "point"
+
+
+localrules:
+    all,
+    aggregate,
+    compare_schedules,
+    ab_curve,
+
+
 # The levels' path patterns (relative to RESULTS): every sweep axis an artifact depends on is
 # in its path, and only those.
 JOB, LEARN_JOB, RANK_JOB, DEEP_JOB = (LEVELS[name].pattern for name in ("data", "learn", "rank", "deep"))

@@ -16,6 +16,8 @@ rule generate:
         benchmark_path("generate", RANK_JOB)
     conda:
         "../envs/lindiff.yaml"
+    group:
+        POINT_GROUP
     threads: 1
     resources:
         mem_mb=1500,

@@ -1,0 +1,42 @@
+"""Values that used to be silently changed, or caught only inside a job, fail at config time
+naming the key (issue 12: item 6 and the "checked only inside jobs" list)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lindiff.errors import ConfigError
+from lindiff.pipeline import config as ldc
+from lindiff.pipeline import sweep as lds
+
+SMOKE = ["sweep=smoke"]
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("analyze.taus=[5.0]", r"analyze\.taus=\[5\.0\]: give fractions of T in \[0, 1\]"),
+    ("analyze.taus=[]", r"analyze\.taus=\[\]"),
+    ("analyze.taus=[-0.1,0.5]", r"analyze\.taus"),
+    ("schedules.geometric.ratio=0.5", r"schedules\.geometric\.ratio=0\.5: must be >= 1"),
+    ("generate.injection_scale=-1", r"generate\.injection_scale=-1\.0: must be >= 0"),
+    ("sweep.fig3_indices=[0,40]", r"sweep\.fig3_indices: 40 is not a stored component .*learn\.k=30"),
+    ("schedules.linear.sigma_max=1e308", r"schedules\.linear\.sigma_max=1e\+308: must be <= 1e\+150"),
+    ("data.sigma_max=1e200", r"data\.sigma_max=1e\+200: must be <= 1e\+150"),
+    ("sweep.seed=[18446744073709551616]", r"sweep\.seed=18446744073709551616: must be <= 9223372036854775807"),
+    ("schedules.spectral.design.seed=-3", r"schedules\.spectral\.design\.seed=-3: must be >= 0"),
+    ("sweep.grids=[{T:[5.7]}]", r"sweep\.grids\[0\]\.T=5\.7: must be an integer"),
+    ("sweep.grids=[{n:[100.9]}]", r"sweep\.grids\[0\]\.n=100\.9: must be an integer"),
+    ("sweep.grids=[{},{T:[abc]}]", r"sweep\.grids\[1\]\.T='abc': must be an integer"),
+    ("sweep.grids=[{schedule:[3]}]", r"sweep\.grids\[0\]\.schedule=3: must be a string"),
+    ("sweep.classes=[-1]", r"sweep\.classes='-1' \(in paths 'c-1'\) cannot form the path field \{cond\}"),
+    ("sweep.name=../elsewhere", r"sweep\.name='\.\./elsewhere' cannot form the path field \{sweep\}"),
+])
+def test_fails_at_config_time_naming_the_key(override, message):
+    with pytest.raises(ConfigError, match=message):
+        ldc.load([*SMOKE, override], check_data=False)
+
+
+def test_the_values_at_the_bounds_pass():
+    cfg = ldc.load([*SMOKE, "analyze.taus=[0.0,1.0]", "schedules.geometric.ratio=1.0", "generate.injection_scale=0",
+                    "sweep.fig3_indices=[0,29]", "sweep.seed=[9223372036854775807]", "sweep.grids=[{T:[7], n:[50]}]"],
+                   check_data=False)
+    assert {(p.T, p.n) for p in lds.sweep_points(cfg)} == {(7, 50)}
