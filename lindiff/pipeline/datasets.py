@@ -66,3 +66,26 @@ def data_info(data_cfg) -> DataInfo:
     return DataInfo(n_total=data.n, d=data.d, class_counts=dict(zip(classes.tolist(), counts.tolist())))
 
 
+def data_files(data_cfg) -> list[str]:
+    """The files the configured data set is read from: the jobs that load the data list them as
+    inputs, so that replacing the data reruns them (Snakemake compares modification times).
+
+    ``file``: ``data.path``; ``mnist``: the split's two IDX files in ``data.dir``,
+    ``$LINDIFF_MNIST_DIR`` or the download cache (none before a download); ``digits`` (embedded)
+    and ``spiked`` (synthetic, every parameter in the job's params): none.
+    """
+    if data_cfg.name == "file":
+        return [str(data_cfg.path)]
+    if data_cfg.name == "mnist":
+        from lindiff.data.mnist import MNIST_FILES, default_mnist_cache_dir, find_mnist_file
+
+        directory = mnist_dir(data_cfg) or default_mnist_cache_dir()
+        files = []
+        for kind in ("images", "labels"):
+            try:
+                files.append(str(find_mnist_file(directory, MNIST_FILES[(str(data_cfg.split), kind)].base_name)))
+            except DataError:
+                return []  # not there yet: data.download fetches it in the job
+        return files
+    return []
+

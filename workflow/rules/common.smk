@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 from lindiff import __version__ as LINDIFF_VERSION
 from lindiff.pipeline import config as ldc
+from lindiff.pipeline import datasets as ldd
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.levels import LEVELS, wildcard_constraints as level_wildcard_constraints
 from lindiff.pipeline.schema import SPECTRAL
@@ -100,6 +101,11 @@ def level_params(level, wildcards, *sections):
     for section in sections:
         params[section] = RESOLVED[section]
     return params
+
+
+def data_inputs(wildcards):
+    """The data set's files (data=file, mnist): replacing them reruns the jobs that read the data."""
+    return ldd.data_files(LD.data)
 
 
 def data_params(wildcards):

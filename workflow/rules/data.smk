@@ -2,6 +2,8 @@
 
 
 rule prepare_data:
+    input:
+        data=data_inputs,
     output:
         train=data_path("data/train.npz"),
         sidecar=data_path("data/config.yaml"),

@@ -6,6 +6,8 @@
 
 
 rule split_halves:
+    input:
+        data=data_inputs,
     output:
         halves=ab_path(AB_DIR, "halves.npz"),
         sidecar=ab_path(AB_DIR, "halves.config.yaml"),
