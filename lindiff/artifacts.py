@@ -9,6 +9,7 @@ Arrays are stored in ``.npz`` without pickle and read with ``allow_pickle=False`
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -95,17 +96,42 @@ def write_yaml(path, data: Mapping) -> Path:
     return write_bytes(path, yaml.safe_dump(_json_safe(data), sort_keys=False).encode())
 
 
+PARQUET_DIGEST_KEY = b"lindiff.sha256"
+
+
+def _table_digest(table) -> str:
+    """sha256 of an Arrow table's column names, types, values and pandas metadata (how it
+    becomes a DataFrame again); the digest's own metadata entry is left out."""
+    pandas_metadata = (table.schema.metadata or {}).get(b"pandas", b"").decode(errors="replace")
+    content = {"names": table.column_names, "types": [str(t) for t in table.schema.types],
+               "data": table.to_pydict(), "pandas": pandas_metadata}
+    return hashlib.sha256(json.dumps(content, default=repr).encode()).hexdigest()
+
+
 def write_parquet(path, table) -> Path:
+    """A DataFrame as parquet, atomically, with page checksums and a digest of its content in
+    the file's metadata (:func:`read_parquet` verifies both: a flipped bit is an error)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    metadata = {**(arrow.schema.metadata or {}), PARQUET_DIGEST_KEY: _table_digest(arrow).encode()}
     buffer = io.BytesIO()
-    table.to_parquet(buffer, index=False)
+    pq.write_table(arrow.replace_schema_metadata(metadata), buffer, write_page_checksum=True)
     return write_bytes(path, buffer.getvalue())
 
 
 def read_parquet(path, columns=()):
-    import pandas as pd
+    """Inverse of :func:`write_parquet`: the page checksums and the content digest are verified
+    (tables written before digests existed are read without the digest check)."""
+    import pyarrow.parquet as pq
 
     try:
-        table = pd.read_parquet(path)
+        arrow = pq.read_table(path, page_checksum_verification=True)
+        stored = (arrow.schema.metadata or {}).get(PARQUET_DIGEST_KEY)
+        if stored is not None and stored.decode() != _table_digest(arrow):
+            raise DataError("its content does not match the digest written with it (corrupt file)")
+        table = arrow.to_pandas()
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise DataError(f"{path}: not a readable parquet file ({exc})") from None
     missing = [c for c in columns if c not in table.columns]
