@@ -30,7 +30,7 @@ from omegaconf import OmegaConf
 
 from lindiff import __version__, artifacts
 from lindiff.pipeline.datasets import load_data
-from lindiff.pipeline.levels import group_id, point_id, seed_key
+from lindiff.pipeline.levels import job_level
 from lindiff.pipeline.sweep import derive_seed
 from lindiff.pipeline.tracking import Tracker, flatten_config, make_run_id, start_run
 
@@ -169,7 +169,11 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
     log = logging.getLogger(f"lindiff.{stage}")
     runtime = dict(snakemake.config.get("lindiff_runtime", {}))
     params = dict(snakemake.params.cfg) if hasattr(snakemake.params, "cfg") else {}
-    point = point_id(snakemake.wildcards) if len(snakemake.wildcards) else "sweep"
+    if len(snakemake.wildcards):  # the job's level, once: its point id, W&B group and seed key
+        level, values = job_level(snakemake.wildcards)
+        point, group, key = level.id(**values), level.group(**values), level.seed_key(**values)
+    else:
+        point = group = key = "sweep"
     wandb_cfg = runtime.get("wandb", {"mode": "disabled"})
     results_dir = Path(runtime.get("results_dir", "results"))
     run_dir = results_dir / "wandb" / stage / _slug(point)
@@ -182,7 +186,7 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
         mode=wandb_cfg.get("mode", "offline"),
         project=wandb_cfg.get("project", "lindiff"),
         entity=wandb_cfg.get("entity"),
-        group=group_id(snakemake.wildcards) if len(snakemake.wildcards) else point,
+        group=group,
         job_type=stage,
         tags=[t for t in (runtime.get("sweep"), (params.get("data") or {}).get("name")) if t],
         name=f"{stage}:{point}",
@@ -201,8 +205,7 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
         log.info("replaced the earlier offline W&B run(s) of this job: %s", ", ".join(stale))
     if os.environ.get("SLURM_JOB_ID"):
         log.info("SLURM job %s on %s", os.environ["SLURM_JOB_ID"], os.environ.get("SLURMD_NODENAME", "?"))
-    job = Job(stage=stage, point=point, seed_key=seed_key(snakemake.wildcards) if len(snakemake.wildcards) else point,
-              params=params, runtime=runtime, tracker=tracker, log=log)
+    job = Job(stage=stage, point=point, seed_key=key, params=params, runtime=runtime, tracker=tracker, log=log)
     try:
         with limits:
             yield job

@@ -195,21 +195,28 @@ def level_of(wildcard_names) -> Level:
     return _BY_FIELDS[key]
 
 
+def job_level(wildcards: Mapping[str, Any]) -> tuple[Level, dict[str, Any]]:
+    """A job's level and wildcard values (a mapping or Snakemake's Wildcards object)."""
+    values = dict(wildcards.items()) if hasattr(wildcards, "items") else dict(wildcards)
+    return level_of(values), values
+
+
 def point_id(wildcards: Mapping[str, Any]) -> str:
     """The point id of a job from its wildcards (its level's formatted ``id_pattern``)."""
-    values = dict(wildcards.items()) if hasattr(wildcards, "items") else dict(wildcards)
-    return level_of(values).id(**values)
+    level, values = job_level(wildcards)
+    return level.id(**values)
 
 
 def group_id(wildcards: Mapping[str, Any]) -> str:
     """The W&B group of a job from its wildcards (see :attr:`Level.group_level`)."""
-    values = dict(wildcards.items()) if hasattr(wildcards, "items") else dict(wildcards)
-    return level_of(values).group(**values)
+    level, values = job_level(wildcards)
+    return level.group(**values)
 
 
 def seed_key(wildcards: Mapping[str, Any]) -> str:
-    values = dict(wildcards.items()) if hasattr(wildcards, "items") else dict(wildcards)
-    return level_of(values).seed_key(**values)
+    """The point string a job's seeds derive from (see :attr:`Level.seed_level`)."""
+    level, values = job_level(wildcards)
+    return level.seed_key(**values)
 
 
 def ab_linear_model(schedule: str, T: int, rank: int) -> str:
