@@ -9,6 +9,7 @@ Arrays are stored in ``.npz`` without pickle and read with ``allow_pickle=False`
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import io
 import json
@@ -53,6 +54,24 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """The temporary files :func:`atomic_write` made for ``path`` (left behind when a writer was
+    killed before it could clean up)."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+
+
+def remove_temporaries(paths) -> list[str]:
+    """Delete the leftover temporary files of ``paths`` (call it when starting the one job that
+    writes them); returns the names removed."""
+    removed = []
+    for path in paths:
+        for tmp in temporaries(path):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp.name)
+    return removed
 
 
 def write_bytes(path, payload: bytes) -> Path:

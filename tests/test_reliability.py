@@ -145,36 +145,82 @@ LONG_LEARN = f"{SMOKE} sweep.T=[6000]"
 BASES = point_dir("learn", data="digits", cond="all", n=100, seed=0, schedule="linear", T=6000) / "learn/bases.npz"
 
 
-@pytest.mark.slow
-def test_killed_learn_job_reruns_to_identical_artifacts(tmp_path):
-    reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
-    reference.mkdir(), interrupted.mkdir()
-    process = subprocess.Popen(snakemake_command(interrupted, LONG_LEARN, "--cores", "1"),
+@pytest.fixture(scope="module")
+def uninterrupted_long_learn(tmp_path_factory):
+    reference = tmp_path_factory.mktemp("reference")
+    clean = run_snakemake(reference, LONG_LEARN, "--cores", "2")
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    return reference
+
+
+def _kill_during_learn(workdir: Path, target: str) -> subprocess.Popen:
+    """Start the long-learn sweep in ``workdir`` and ``kill -9`` either the learn job's script
+    (``job``) or the Snakemake process itself (``snakemake``: the job is orphaned) mid-learn."""
+    process = subprocess.Popen(snakemake_command(workdir, LONG_LEARN, "--cores", "1"),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log = interrupted / "results/logs/learn/digits/all/n100_s0/linear_T6000.log"
+    log = workdir / "results/logs/learn/digits/all/n100_s0/linear_T6000.log"
     deadline = time.time() + 120
-    killed = False
     while time.time() < deadline and process.poll() is None:
-        if log.exists() and "learn: n=" in log.read_text(errors="replace"):
-            for pid in _script_pids(interrupted, "learn"):
+        pids = _script_pids(workdir, "learn")
+        if pids and log.exists() and "learn: n=" in log.read_text(errors="replace"):
+            for pid in pids if target == "job" else [process.pid]:
                 os.kill(pid, signal.SIGKILL)
-                killed = True
-            if killed:
-                break
+            process.wait(timeout=60)
+            return process
         time.sleep(0.2)
-    assert killed, f"the learn job was never seen running (exit {process.poll()}, log exists {log.exists()})"
-    assert process.wait(timeout=120) != 0
+    pytest.fail(f"the learn job was never seen running (exit {process.poll()}, log exists {log.exists()})")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["job", "snakemake"])
+def test_killed_learn_reruns_to_identical_artifacts(tmp_path, uninterrupted_long_learn, target):
+    """kill -9 of the learn job, or of Snakemake while learn runs (issue 12.1: the rerun met a
+    LockException and an orphan still writing); the plain rerun completes, arrays identical."""
+    interrupted = tmp_path / "interrupted"
+    interrupted.mkdir()
+    process = _kill_during_learn(interrupted, target)
+    assert process.returncode != 0
+    if target == "snakemake":
+        assert list((interrupted / ".snakemake/locks").glob("*.lock")), "the killed Snakemake left no lock"
+        deadline = time.time() + 30
+        while _script_pids(interrupted, "learn") and time.time() < deadline:
+            time.sleep(0.2)
+        assert not _script_pids(interrupted, "learn"), "the orphaned learn job is still running"
     assert not (interrupted / BASES).exists(), "a killed job left its final artifact"
     rerun = run_snakemake(interrupted, LONG_LEARN, "--cores", "2")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    clean = run_snakemake(reference, LONG_LEARN, "--cores", "2")
-    assert clean.returncode == 0, clean.stderr[-3000:]
+    if target == "snakemake":
+        assert "removed the stale locks of a killed Snakemake process" in rerun.stderr
     for name in (BASES, BASES.parent.parent / "r4/samples.npz"):
-        got, want = _arrays(interrupted / name), _arrays(reference / name)
+        got, want = _arrays(interrupted / name), _arrays(uninterrupted_long_learn / name)
         assert got.keys() == want.keys()
         for key in want:
             np.testing.assert_array_equal(got[key], want[key], err_msg=f"{name}:{key}")
     assert not list((interrupted / "results").rglob(".*.tmp")), "stale temporary files remain"
+
+
+def test_locks_of_a_live_snakemake_are_kept(tmp_path):
+    """The stale-lock guard must not break a running Snakemake's lock: with a recorded live
+    process, the locks stay (and Snakemake refuses); with only dead ones, they go."""
+    from lindiff.pipeline.processes import RunRegistry
+
+    locks = tmp_path / ".snakemake/locks"
+    locks.mkdir(parents=True)
+    (locks / "0.output.lock").write_text("results/x\n")
+    registry = RunRegistry(tmp_path / ".snakemake")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        registry.register(sleeper.pid)
+        assert registry.remove_stale_locks() == []
+        assert (locks / "0.output.lock").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert registry.remove_stale_locks() == [sleeper.pid]
+    assert not list(locks.glob("*.lock"))
+    (locks / "0.output.lock").write_text("results/x\n")
+    assert registry.remove_stale_locks() == [], "locks nobody recorded are not ours to remove"
+    assert (locks / "0.output.lock").exists()
 
 
 def test_wandb_failure_leaves_complete_artifacts(tmp_path):

@@ -31,6 +31,7 @@ from omegaconf import OmegaConf
 from lindiff import __version__, artifacts
 from lindiff.pipeline.datasets import load_data
 from lindiff.pipeline.levels import job_level
+from lindiff.pipeline.processes import snakemake_ancestor, watch_parent
 from lindiff.pipeline.sweep import derive_seed
 from lindiff.pipeline.tracking import Tracker, flatten_config, make_run_id, start_run
 
@@ -146,6 +147,23 @@ def logged_levels(T: int, max_points: int = 200):
     return np.unique(np.linspace(0, T, min(T + 1, max_points)).round().astype(int))
 
 
+def stop_when_orphaned(log: logging.Logger) -> None:
+    """End this job as soon as the Snakemake process that started it is gone (killed): its
+    outputs are incomplete then, and the next run reruns the job, which must not race an
+    orphan still writing the same files."""
+    parent = snakemake_ancestor()
+    if parent is None:
+        return
+
+    def stop() -> None:
+        log.error("the Snakemake process (pid %s) that started this job is gone: stopping; "
+                  "the next run reruns this job", parent.pid)
+        logging.shutdown()
+        os._exit(1)
+
+    watch_parent(parent, stop)
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
@@ -203,6 +221,10 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
     log.info("stage %s, point %s, threads %s (BLAS, OpenMP and torch pools limited to it)", stage, point, threads)
     if stale:
         log.info("replaced the earlier offline W&B run(s) of this job: %s", ", ".join(stale))
+    leftovers = artifacts.remove_temporaries(list(snakemake.output))
+    if leftovers:
+        log.info("removed temporary files an interrupted run of this job left: %s", ", ".join(leftovers))
+    stop_when_orphaned(log)
     if os.environ.get("SLURM_JOB_ID"):
         log.info("SLURM job %s on %s", os.environ["SLURM_JOB_ID"], os.environ.get("SLURMD_NODENAME", "?"))
     job = Job(stage=stage, point=point, seed_key=key, params=params, runtime=runtime, tracker=tracker, log=log)

@@ -2,6 +2,7 @@
 # Paths, wildcard constraints, point ids and seeds all derive from the sweep levels declared
 # once in lindiff/pipeline/levels.py (LEVELS, FIELDS).
 import os
+import sys
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -11,9 +12,21 @@ from lindiff.pipeline import config as ldc
 from lindiff.pipeline import datasets as ldd
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.levels import LEVELS, wildcard_constraints as level_wildcard_constraints
+from lindiff.pipeline.processes import RunRegistry
 from lindiff.pipeline.schema import SPECTRAL
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+# A Snakemake process killed with -9 leaves its locks: the next run removes them once every
+# process that ran here is gone (lindiff/pipeline/processes.py), instead of a LockException.
+if workflow.is_main_process:
+    import atexit
+
+    RUNS = RunRegistry(Path(".snakemake"))
+    RUNS.register()
+    atexit.register(RUNS.unregister)
+    for pid in RUNS.remove_stale_locks():
+        print(f"lindiff: removed the stale locks of a killed Snakemake process (pid {pid})", file=sys.stderr)
 
 # Compose + type-check + value-check before any job is scheduled (errors name the key).
 LD = ldc.load(config.get("overrides", ""), config_dir=Path(workflow.basedir) / "conf")
