@@ -124,6 +124,44 @@ def test_snakemake_config_key_is_checked(tmp_path):
     assert "sweep" in result.stderr and "overrides" in result.stderr
 
 
+# Snakemake parses --config values as YAML (issue 12.5): " #..." was dropped as a comment and
+# a quoted value lost its quotes. lindiff reads the overrides as typed.
+
+
+def test_hash_in_overrides_is_not_a_silent_comment(tmp_path):
+    result = run_snakemake(tmp_path, "sweep=smoke #sweep.T=[abc]", "-n")
+    assert result.returncode != 0, "the text after ' #' was dropped and the sweep ran"
+    assert "#sweep.T=[abc]" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("quoting", ["'data.path={path}'", "data.path='{path}'", '"data.path={path}"'])
+def test_data_path_with_a_space_can_be_quoted(tmp_path, quoting):
+    data_dir = tmp_path / "my data"
+    data_dir.mkdir()
+    path = data_dir / "x.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(300, 5)))
+    overrides = f"sweep=smoke sweep.deep.n=[] sweep.rank=[2] learn.k=4 data=file {quoting.format(path=path)}"
+    result = run_snakemake(tmp_path, overrides, "-n")
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "results/file/all/n100_s0/linear_T" in result.stdout
+
+
+def test_overrides_as_a_yaml_list(tmp_path):
+    result = run_snakemake(tmp_path, "[sweep=smoke, 'sweep.T=[7]']", "-n")
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "linear_T7/learn/bases.npz" in result.stdout
+
+
+def test_snakemake_overrides_reads_the_raw_text():
+    from lindiff.pipeline.config import parse_overrides, snakemake_overrides
+
+    # what Snakemake's YAML parse made of each, and the raw --config entry
+    assert snakemake_overrides("sweep=smoke", ["overrides=sweep=smoke #x"]) == "sweep=smoke #x"
+    assert parse_overrides(snakemake_overrides("a=b c", ["overrides='a=b c'"])) == ["a=b c"]
+    assert snakemake_overrides(["a=1", "b=2"], ["overrides=[a=1, b=2]"]) == ["a=1", "b=2"]
+    assert snakemake_overrides("x=1", []) == "x=1", "a config file's value is used as is"
+
+
 # --------------------------------------------------------------------------- faults
 
 

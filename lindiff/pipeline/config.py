@@ -51,6 +51,26 @@ def parse_overrides(overrides) -> list[str]:
     raise ConfigError(f"overrides must be a string or a list of strings, got {overrides!r}")
 
 
+def snakemake_overrides(value, config_args=()):
+    """The ``overrides`` exactly as written on Snakemake's command line.
+
+    Snakemake parses each ``--config KEY=VALUE`` value as YAML: a `` #`` starts a comment (the
+    rest is dropped) and a quoted value loses its quotes.  ``config_args`` are the raw
+    ``KEY=VALUE`` strings (``workflow.config_settings.config_args``, the same in the jobs'
+    subprocesses): the text after ``overrides=`` is returned as given, for :func:`shlex.split`.
+    A YAML list (``overrides="[sweep=smoke, 'data.path=my file.npy']"``) is kept as the list.
+    Without a command-line entry (a config file or a profile), ``value`` is returned.
+    """
+    raw = None
+    for arg in config_args or ():
+        key, sep, text = str(arg).partition("=")
+        if sep and key == "overrides":
+            raw = text
+    if raw is None or isinstance(value, (list, tuple)):
+        return value
+    return raw
+
+
 def compose(overrides=(), config_dir: str | os.PathLike | None = None) -> DictConfig:
     """Compose ``config.yaml`` with Hydra's compose API (no side effects on cwd)."""
     from hydra import compose as hydra_compose

@@ -15,6 +15,9 @@ from lindiff.pipeline.levels import LEVELS, wildcard_constraints as level_wildca
 from lindiff.pipeline.processes import RunRegistry
 from lindiff.pipeline.schema import SPECTRAL
 
+# `overrides` as typed (Snakemake's YAML parsing of --config drops " #..." and strips quotes).
+if "overrides" in config:
+    config["overrides"] = ldc.snakemake_overrides(config["overrides"], workflow.config_settings.config_args)
 validate(config, schema="../schemas/config.schema.yaml")
 
 # A Snakemake process killed with -9 leaves its locks: the next run removes them once every
