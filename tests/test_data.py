@@ -613,3 +613,25 @@ def test_sha256_of_array() -> None:
     assert sha256_of_array(X) != sha256_of_array(X.reshape(4, 3))
     assert sha256_of_array(X) != sha256_of_array(X.astype(np.float32))
     assert len(sha256_of_array(X)) == 64
+
+
+@pytest.mark.parametrize("rank", [0, 1, 3, 7])
+def test_rank_at_least_matches_matrix_rank(rank):
+    from lindiff.data import rank_at_least
+
+    rng = np.random.default_rng(rank)
+    X = rng.normal(size=(2000, rank)) @ rng.normal(size=(rank, 12)) if rank else np.zeros((2000, 12))
+    want = np.linalg.matrix_rank(X)
+    assert want == rank
+    for needed in (1, rank, 12):
+        assert rank_at_least(X, needed) == min(needed, want)
+
+
+def test_check_scale_names_the_problem():
+    from lindiff.data import check_scale
+
+    assert check_scale(np.full((3, 2), -2.5), "x") == 2.5
+    for X, text in ((np.zeros((3, 2)), "every value is zero"), (np.full((3, 2), 1e200), "overflow"),
+                    (np.full((3, 2), 1e-300), "underflow")):
+        with pytest.raises(DataError, match=text):
+            check_scale(X, "data.path='x.npy'")

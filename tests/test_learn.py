@@ -176,3 +176,13 @@ def test_learn_from_gram_equals_learn_from_data(centered):
     from_gram = learn_bases_from_gram(Xc.T @ Xc, 80, sched, k=3, mean=mean, seed=4)
     np.testing.assert_allclose(from_gram.U, from_data.U, atol=1e-10)
     np.testing.assert_allclose(from_gram.eigvals, from_data.eigvals, rtol=1e-10)
+
+
+def test_top_eigh_refuses_non_finite_input():
+    from lindiff.errors import DataError
+    from lindiff.linear.learn import top_eigh
+
+    sym = np.eye(4)
+    sym[2, 1] = np.inf
+    with pytest.raises(DataError, match="NaN or infinite"):
+        top_eigh(sym, 2)

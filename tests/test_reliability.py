@@ -61,6 +61,21 @@ def _npy(tmp: Path, name: str, array) -> str:
     return str(path)
 
 
+def _rows(scale=1.0, rank=5, n=300, d=5) -> np.ndarray:
+    """``n`` samples in ``d`` dimensions spanning ``rank`` of them, times ``scale``."""
+    rng = np.random.default_rng(0)
+    return scale * (rng.normal(size=(n, rank)) @ rng.normal(size=(rank, d)))
+
+
+def _symlink_to_text(tmp: Path) -> str:
+    (tmp / "notes.txt").write_text("1 2 3\n4 5 6\n")
+    (tmp / "linked.npy").symlink_to(tmp / "notes.txt")
+    return str(tmp / "linked.npy")
+
+
+FILE_SMOKE = "data=file learn.k=4"
+
+
 def _npz(tmp: Path, name: str, **arrays) -> str:
     path = tmp / name
     np.savez(path, **arrays)
@@ -98,6 +113,17 @@ BAD_INPUT = [
     ("results outside the working directory", lambda t: "results_dir=../elsewhere", "results_dir"),
     ("unknown W&B mode", lambda t: "wandb.mode=sometimes", "wandb.mode"),
     ("unknown config key", lambda t: "+learn.speed=3", "speed"),
+    # issue 12.4: data whose Gram overflows or vanishes, and data spanning fewer dimensions than asked
+    ("overflowing data", lambda t: f"{FILE_SMOKE} data.path={_npy(t, 'big.npy', _rows(1e200))}", "big.npy"),
+    ("all-zero data", lambda t: f"{FILE_SMOKE} data.path={_npy(t, 'zero.npy', _rows(0.0))}", "zero.npy"),
+    ("underflowing data", lambda t: f"{FILE_SMOKE} data.path={_npy(t, 'tiny.npy', _rows(1e-300))}", "tiny.npy"),
+    ("constant rows", lambda t: f"{FILE_SMOKE} data.path={_npy(t, 'const.npy', np.ones((300, 5)))}", "spans only 1"),
+    ("duplicated rows", lambda t: f"{FILE_SMOKE} data.path={_npy(t, 'dup.npy', np.tile(_rows()[:3], (100, 1)))}",
+     "spans only 3"),
+    ("rank-deficient data for learn.k", lambda t: f"{FILE_SMOKE} sweep.rank=[2] data.path={_npy(t, 'r3.npy', _rows(rank=3))}",
+     "learn.k=4"),
+    ("rank above n", lambda t: "sweep.n=[3] sweep.rank=[4]", "sweep.rank=4 exceeds the 3 directions"),
+    ("symlink to a text file", lambda t: f"data=file data.path={_symlink_to_text(t)}", "is not a .npy file"),
 ]
 
 

@@ -31,7 +31,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from lindiff.data.dataset import Dataset, sha256_of_array
+from lindiff.data.dataset import SCALE_RANGE, Dataset, check_scale, rank_at_least, sha256_of_array
 from lindiff.data.digits import load_digits
 from lindiff.data.files import load_array_file
 from lindiff.data.mnist import (
@@ -57,6 +57,9 @@ from lindiff.data.transforms import (
 from lindiff.errors import ConfigError
 
 __all__ = [
+    "SCALE_RANGE",
+    "check_scale",
+    "rank_at_least",
     "Dataset",
     "SpikedData",
     "MnistFile",

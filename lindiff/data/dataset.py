@@ -16,7 +16,11 @@ import numpy as np
 from lindiff.errors import DataError
 from lindiff.validation import check_matrix
 
-__all__ = ["Dataset", "sha256_of_array"]
+__all__ = ["SCALE_RANGE", "Dataset", "check_scale", "rank_at_least", "sha256_of_array"]
+
+#: Largest magnitudes of data the float64 algebra handles (the Gram ``XᵀX`` of n ≤ 10⁸ rows of
+#: d ≤ 10⁶ entries neither overflows nor underflows to zero).
+SCALE_RANGE = (1e-100, 1e100)
 
 
 def _as_labels(labels: Any, n: int, where: str) -> np.ndarray:
@@ -139,3 +143,48 @@ def sha256_of_array(X: np.ndarray) -> str:
     digest.update(f"{arr.dtype.str}|{arr.shape}|".encode())
     digest.update(memoryview(arr.reshape(-1)).cast("B"))
     return digest.hexdigest()
+
+
+def check_scale(X: np.ndarray, where: str) -> float:
+    """The largest magnitude of ``X`` (n, d); raises DataError naming ``where`` when it is zero
+    or outside :data:`SCALE_RANGE` (the Gram would overflow, or vanish: rescale the data)."""
+    scale = float(np.max(np.abs(X))) if X.size else 0.0
+    low, high = SCALE_RANGE
+    if scale == 0.0:
+        raise DataError(f"{where}: every value is zero; there is nothing to learn")
+    if not low <= scale <= high:
+        problem = "overflow" if scale > high else "underflow to zero"
+        raise DataError(
+            f"{where}: the largest magnitude is {scale:.3g}, outside [{low:g}, {high:g}]: the Gram XᵀX "
+            f"would {problem}; rescale the data (e.g. divide by its largest magnitude)"
+        )
+    return scale
+
+
+def _numeric_rank(X: np.ndarray) -> int:
+    """Rank of ``X`` (m, d): singular values above ``max(m, d)·eps·σ_max`` (NumPy's rule)."""
+    scale = float(np.max(np.abs(X))) if X.size else 0.0
+    if scale == 0.0:
+        return 0
+    singular = np.linalg.svd(X / scale, compute_uv=False)
+    return int(np.sum(singular > max(X.shape) * np.finfo(np.float64).eps * singular[0]))
+
+
+def rank_at_least(X: np.ndarray, needed: int, seed: int = 0) -> int:
+    """``min(needed, rank(X))`` for ``X`` (n, d), cheaply.
+
+    The rank of a random subset of rows bounds the rank of ``X`` from below, so a subset of
+    ``max(4·needed, 256)`` rows settles it for well-spread data; only a deficient subset costs
+    the full computation (the singular values of all rows).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    needed = min(int(needed), n, d)
+    if needed <= 0:
+        return 0
+    rows = min(n, max(4 * needed, 256))
+    if rows < n:
+        sample = X[np.sort(np.random.default_rng(seed).choice(n, rows, replace=False))]
+        if _numeric_rank(sample) >= needed:
+            return needed
+    return min(needed, _numeric_rank(X))

@@ -17,6 +17,7 @@ __all__ = ["load_array_file"]
 
 
 _ARRAY_SUFFIXES = (".npy", ".npz")
+_MAGIC = {".npy": (b"\x93NUMPY",), ".npz": (b"PK\x03\x04", b"PK\x05\x06")}  # NumPy format, zip archive
 _X_KEYS = ("X", "data")
 _LABEL_KEYS = ("labels", "y")
 
@@ -57,6 +58,28 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return X, labels
 
 
+def _check_magic(path: Path, suffix: str) -> None:
+    """Refuse a file that is not what its extension says (before numpy guesses at it)."""
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    if head.startswith(_MAGIC[suffix]):
+        return
+    kind = "empty" if not head else ("text" if _looks_like_text(head) else "binary")
+    target = f" (a link to {str(path.resolve())!r})" if path.is_symlink() else ""
+    raise DataError(
+        f"data file {str(path)!r}{target} is not a {suffix} file: it is a {kind} file starting with "
+        f"{head[:24]!r}; save the data with {'np.save' if suffix == '.npy' else 'np.savez'}"
+    )
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c >= 32 or c in b"\t\n\r" for c in head)
+
+
 def _square_image_shape(d: int) -> tuple[int, int] | None:
     side = math.isqrt(d)
     return (side, side) if side * side == d else None
@@ -93,6 +116,7 @@ def load_array_file(path: str | os.PathLike[str]) -> Dataset:
             f"data file {str(path)!r} has unsupported extension {path.suffix!r}; "
             f"allowed: {list(_ARRAY_SUFFIXES)} (save with np.save or np.savez)"
         )
+    _check_magic(path, suffix)
     if suffix == ".npy":
         X, labels = _np_load_member(lambda: np.load(path, allow_pickle=False), path), None
     else:

@@ -146,6 +146,11 @@ def top_eigh(sym: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     LAPACK's ``syevr`` subset driver, which computes only the requested vectors.
     """
     d = sym.shape[0]
+    if not np.isfinite(np.tril(sym)).all():
+        raise DataError(
+            "top_eigh: the matrix holds NaN or infinite entries (its data overflowed?); "
+            "rescale the data so that its Gram stays finite"
+        )
     subset = None if k >= d else (d - k, d - 1)
     vals, vecs = scipy.linalg.eigh(
         sym, lower=True, subset_by_index=subset, driver="evr", check_finite=False

@@ -114,10 +114,17 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
         for cls in axes["classes"]:
             if str(cls) != "all" and not str(cls).lstrip("-").isdigit():
                 raise ConfigError(f"sweep.classes: {cls!r} is neither 'all' nor a class label")
+        spanned = min(axes["n"]) - int(cfg.learn.centered)  # directions n training samples span
         for rank in axes["rank"]:
             if rank > cfg.learn.k:
                 raise ConfigError(
                     f"sweep.rank={rank} exceeds the stored components learn.k={cfg.learn.k}; raise learn.k"
+                )
+            if rank > spanned:
+                raise ConfigError(
+                    f"sweep.rank={rank} exceeds the {spanned} directions n={min(axes['n'])} training samples "
+                    f"span{' once centered' if cfg.learn.centered else ''}: the extra components would be "
+                    "arbitrary; lower sweep.rank or raise sweep.n"
                 )
         for field in axis_fields:  # every value must be able to form its path field
             for value in axes[field.axis]:
@@ -209,6 +216,36 @@ def _check_generalization(cfg, info: DataInfo | None) -> None:
             raise ConfigError(f"{key}.deep.sampler: unknown key(s) {unknown}; allowed: {', '.join(AB_SAMPLER_KEYS)}")
 
 
+def rank_requirement(cfg) -> dict:
+    """What :func:`lindiff.pipeline.datasets.data_info` must establish about the data's rank:
+    ``rank_needed`` (the largest sweep rank, and learn.k: every stored component must be a
+    direction of the data), the pools (classes) and whether the learn centers."""
+    axes = grids(cfg)
+    ranks = [int(r) for a in axes for r in a["rank"]]
+    return {"rank_needed": max([int(cfg.learn.k), *ranks]),
+            "pools": sorted({str(c) for a in axes for c in a["classes"]}),
+            "centered": bool(cfg.learn.centered)}
+
+
+def _check_rank_against_data(axes: dict, info: DataInfo, k: int) -> None:
+    for cls in axes["classes"]:
+        available = info.rank.get(str(cls))
+        if available is None:
+            continue
+        where = info.source if str(cls) == "all" else f"class {cls} of {info.source}"
+        for rank in axes["rank"]:
+            if rank > available:
+                raise ConfigError(
+                    f"sweep.rank={rank}: {where} spans only {available} dimensions (constant or duplicated "
+                    "samples?); the extra components would be arbitrary. Lower sweep.rank or check the data"
+                )
+        if k > available:
+            raise ConfigError(
+                f"learn.k={k}: {where} spans only {available} dimensions (constant or duplicated samples?); "
+                f"the stored components beyond {available} would be arbitrary. Set learn.k <= {available}"
+            )
+
+
 def _check_against_data(axes: dict, info: DataInfo, k: int) -> None:
     for rank in axes["rank"]:
         if rank > info.d:
@@ -229,3 +266,4 @@ def _check_against_data(axes: dict, info: DataInfo, k: int) -> None:
         for n in axes["n"]:
             if n > available:
                 raise ConfigError(f"sweep.n={n} exceeds the {available} samples of {where}")
+    _check_rank_against_data(axes, info, k)

@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from lindiff.errors import ConfigError, DataError
-from lindiff.pipeline.checks import check_values
+from lindiff.pipeline.checks import check_values, rank_requirement
 from lindiff.pipeline.datasets import data_info
 from lindiff.pipeline.paths import check_paths
 from lindiff.pipeline.schema import DATA_SCHEMAS, LindiffConfig
@@ -127,7 +127,7 @@ def load(overrides=(), config_dir=None, check_data: bool = True) -> DictConfig:
     check_values(cfg)
     check_paths(cfg)
     if check_data:
-        check_values(cfg, data_info(cfg.data))
+        check_values(cfg, data_info(cfg.data, **rank_requirement(cfg)))
     return cfg
 
 

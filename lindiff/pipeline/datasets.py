@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,17 @@ class DataInfo:
     n_total: int
     d: int
     class_counts: dict[int, int]
+    source: str = "the data"  # how messages name the data (``data.path='x.npy'``, ``data=digits``)
+    rank: dict[str, int] = field(default_factory=dict)  # pool ('all' or a class) -> min(rank, rank_needed)
+
+
+def data_source(data_cfg) -> str:
+    """How error messages name the configured data: the file for ``file``, else the data set."""
+    if data_cfg.name == "file":
+        return f"data.path={str(data_cfg.path)!r}"
+    if data_cfg.name == "mnist":
+        return f"data=mnist ({mnist_dir(data_cfg) or 'download cache'})"
+    return f"data={data_cfg.name}"
 
 
 def mnist_dir(data_cfg) -> Path | None:
@@ -45,11 +56,14 @@ def load_data(data_cfg) -> datasets.Dataset:
     return datasets.load_dataset(name, **kwargs[name]())
 
 
-def data_info(data_cfg) -> DataInfo:
-    """Size, dimension and class counts of the configured data set.
+def data_info(data_cfg, rank_needed: int = 0, pools=("all",), centered: bool = False) -> DataInfo:
+    """Size, dimension, class counts, scale and rank of the configured data set.
 
-    Loads (and so validates: checksums, shapes, finite values) the data set, so that a bad
-    file fails here, before any job runs.
+    Loads (and so validates: checksums, shapes, finite values, a magnitude whose Gram neither
+    overflows nor vanishes) the data set, so that a bad file fails here, before any job runs.
+    ``rank``: for each pool in ``pools`` ('all' or a class label present in the data), the
+    rank of its samples (centered when ``centered``), capped at ``rank_needed`` (cheap:
+    :func:`lindiff.data.rank_at_least`).
     """
     if data_cfg.name == "mnist":
         directory = mnist_dir(data_cfg)
@@ -60,10 +74,22 @@ def data_info(data_cfg) -> DataInfo:
                 "data.download=true to fetch them into the cache"
             )
     data = load_data(data_cfg)
-    if data.labels is None:
-        return DataInfo(n_total=data.n, d=data.d, class_counts={})
-    classes, counts = np.unique(data.labels, return_counts=True)
-    return DataInfo(n_total=data.n, d=data.d, class_counts=dict(zip(classes.tolist(), counts.tolist())))
+    source = data_source(data_cfg)
+    datasets.check_scale(data.X, source)
+    counts = {}
+    if data.labels is not None:
+        classes, sizes = np.unique(data.labels, return_counts=True)
+        counts = dict(zip(classes.tolist(), sizes.tolist()))
+    rank = {}
+    for pool in dict.fromkeys(str(p) for p in pools):
+        if pool == "all":
+            X = data.X
+        elif data.labels is not None and pool.lstrip("-").isdigit() and int(pool) in counts:
+            X = data.X[data.labels == int(pool)]
+        else:
+            continue  # no such class: the value checks say so
+        rank[pool] = datasets.rank_at_least(X - X.mean(axis=0) if centered else X, rank_needed)
+    return DataInfo(n_total=data.n, d=data.d, class_counts=counts, source=source, rank=rank)
 
 
 def data_files(data_cfg) -> list[str]:
