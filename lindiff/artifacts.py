@@ -97,16 +97,38 @@ def _json_safe(value):
     return value
 
 
+JSON_DIGEST_KEY = "lindiff_sha256"
+
+
+def _json_digest(data: Mapping) -> str:
+    """sha256 of the canonical JSON text of ``data`` (sorted keys, no whitespace)."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()).hexdigest()
+
+
 def write_json(path, data: Mapping) -> Path:
-    text = json.dumps(_json_safe(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    """A mapping as JSON, atomically, with a sha256 of its content under :data:`JSON_DIGEST_KEY`
+    (:func:`read_json` verifies it: a flipped bit is an error, never another number)."""
+    safe = _json_safe(data)
+    if JSON_DIGEST_KEY in safe:
+        raise ValueError(f"{JSON_DIGEST_KEY!r} is reserved for the checksum")
+    text = json.dumps({**safe, JSON_DIGEST_KEY: _json_digest(safe)}, indent=2, sort_keys=True, allow_nan=False) + "\n"
     return write_bytes(path, text.encode())
 
 
 def read_json(path) -> dict:
+    """Inverse of :func:`write_json`: the content must match its checksum (which is removed)."""
     try:
-        return json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: not a readable JSON file ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get(JSON_DIGEST_KEY), str):
+        raise DataError(f"{path}: no lindiff checksum ({JSON_DIGEST_KEY}); corrupt or written by an older "
+                        "lindiff: delete it and rerun the workflow to rebuild it")
+    stored = data.pop(JSON_DIGEST_KEY)
+    if stored != _json_digest(data):
+        raise DataError(f"{path}: its content does not match the checksum written with it (corrupt file); "
+                        "delete it and rerun the workflow to rebuild it")
+    return data
 
 
 def write_yaml(path, data: Mapping) -> Path:

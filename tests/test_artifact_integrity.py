@@ -62,3 +62,41 @@ def test_a_changed_value_with_a_valid_page_checksum_is_caught(tmp_path):
 def test_tables_written_before_digests_still_read(tmp_path):
     _table().to_parquet(tmp_path / "old.parquet", index=False)
     pd.testing.assert_frame_equal(artifacts.read_parquet(tmp_path / "old.parquet"), _table())
+
+
+# JSON artifacts (metrics, summaries) carry a sha256 of their content (issue 12, item 3).
+
+METRICS = {"w2": 0.012345678901234, "slope": -1.5e-05, "n": 300, "label": "generated", "curve": [0.1, 0.25, 1e-09],
+           "nested": {"ok": True, "none": None}}
+
+
+def test_json_round_trip_keeps_the_content(tmp_path):
+    artifacts.write_json(tmp_path / "m.json", METRICS)
+    assert artifacts.read_json(tmp_path / "m.json") == METRICS
+    assert artifacts.JSON_DIGEST_KEY in (tmp_path / "m.json").read_text()
+
+
+def test_every_flipped_bit_of_a_json_file_is_caught_or_harmless(tmp_path):
+    path = tmp_path / "m.json"
+    artifacts.write_json(path, METRICS)
+    data = path.read_bytes()
+    caught = harmless = 0
+    for bit in range(len(data) * 8):
+        corrupt = bytearray(data)
+        corrupt[bit // 8] ^= 1 << (bit % 8)
+        path.write_bytes(bytes(corrupt))
+        try:
+            back = artifacts.read_json(path)
+        except DataError as exc:
+            assert str(path) in str(exc)
+            caught += 1
+            continue
+        assert back == METRICS, f"bit {bit} changed the content silently"
+        harmless += 1
+    assert caught > 0.95 * len(data) * 8, (caught, harmless)
+
+
+def test_json_without_its_checksum_is_refused(tmp_path):
+    (tmp_path / "m.json").write_text('{"w2": 0.5}')
+    with pytest.raises(DataError, match="no lindiff checksum"):
+        artifacts.read_json(tmp_path / "m.json")

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 SKIP_DIRS = {"wandb", "logs", "benchmarks", "checkpoints"}
 SUFFIXES = {".npz", ".parquet", ".json"}
 # JSON keys whose values are not numbers of the science: timings, timestamps, versions, paths
-VOLATILE = re.compile(r"seconds|_time$|created|timestamp|version|path$|dir$")
+VOLATILE = re.compile(r"seconds|_time$|created|timestamp|version|path$|dir$|^lindiff_sha256$")
 
 
 def artifacts(root: Path) -> set[str]:
