@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from lindiff.errors import DataError
+from lindiff.errors import CorruptArtifactError, DataError
 from lindiff.linear.learn import Bases
 
 
@@ -120,13 +120,13 @@ def read_json(path) -> dict:
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable JSON file ({exc})") from None
+        raise CorruptArtifactError(path, f"not a readable JSON file ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get(JSON_DIGEST_KEY), str):
-        raise DataError(f"{path}: no lindiff checksum ({JSON_DIGEST_KEY}); corrupt or written by an older "
+        raise CorruptArtifactError(path, f"no lindiff checksum ({JSON_DIGEST_KEY}); corrupt or written by an older "
                         "lindiff: delete it and rerun the workflow to rebuild it")
     stored = data.pop(JSON_DIGEST_KEY)
     if stored != _json_digest(data):
-        raise DataError(f"{path}: its content does not match the checksum written with it (corrupt file); "
+        raise CorruptArtifactError(path, f"its content does not match the checksum written with it (corrupt file); "
                         "delete it and rerun the workflow to rebuild it")
     return data
 
@@ -174,10 +174,10 @@ def read_parquet(path, columns=()):
             raise DataError("its content does not match the digest written with it (corrupt file)")
         table = arrow.to_pandas()
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise DataError(f"{path}: not a readable parquet file ({exc})") from None
+        raise CorruptArtifactError(path, f"not a readable parquet file ({exc})") from None
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise DataError(f"{path}: missing column(s) {missing}")
+        raise CorruptArtifactError(path, f"missing column(s) {missing}")
     return table
 
 
@@ -204,17 +204,17 @@ def load_npz(path, required: Mapping[str, int | None], keys=None) -> dict[str, n
             wanted = npz.files if keys is None else [k for k in npz.files if k in set(keys) | set(required)]
             arrays = {k: npz[k] for k in wanted}
     except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
+        raise CorruptArtifactError(path, f"file not found") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+        raise CorruptArtifactError(path, f"not a readable .npz file ({exc})") from None
     for key, ndim in required.items():
         if key not in arrays:
-            raise DataError(f"{path}: missing array {key!r} (has {sorted(arrays)})")
+            raise CorruptArtifactError(path, f"missing array {key!r} (has {sorted(arrays)})")
         if ndim is not None and arrays[key].ndim != ndim:
-            raise DataError(f"{path}: array {key!r} has shape {arrays[key].shape}, expected {ndim}-D")
+            raise CorruptArtifactError(path, f"array {key!r} has shape {arrays[key].shape}, expected {ndim}-D")
     for key, value in arrays.items():
         if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
-            raise DataError(f"{path}: array {key!r} holds NaN or infinite values")
+            raise CorruptArtifactError(path, f"array {key!r} holds NaN or infinite values")
     return arrays
 
 
@@ -243,7 +243,7 @@ def bases_data_checksum(path) -> str:
         with np.load(path, allow_pickle=False) as npz:
             return str(npz["data_sha256"]) if "data_sha256" in npz.files else ""
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+        raise CorruptArtifactError(path, f"not a readable .npz file ({exc})") from None
 
 
 def load_bases(path) -> tuple[Bases, np.ndarray]:
@@ -259,12 +259,12 @@ def load_bases(path) -> tuple[Bases, np.ndarray]:
             mean=mean,
         )
     except DataError as exc:
-        raise DataError(f"{path}: {exc}") from None
+        raise CorruptArtifactError(path, f"{exc}") from None
     if arrays["sigma"].shape != bases.sigma_bar.shape:
-        raise DataError(f"{path}: sigma has shape {arrays['sigma'].shape}, expected {bases.sigma_bar.shape}")
+        raise CorruptArtifactError(path, f"sigma has shape {arrays['sigma'].shape}, expected {bases.sigma_bar.shape}")
     gram = np.einsum("tdi,tdj->tij", bases.U, bases.U)
     if not np.allclose(gram, np.eye(bases.k), atol=1e-4):
-        raise DataError(f"{path}: U is not orthonormal")
+        raise CorruptArtifactError(path, f"U is not orthonormal")
     return bases, arrays["sigma"]
 
 
@@ -296,11 +296,11 @@ def load_schedule_design(path, T: int | None = None) -> dict:
     try:
         schedule = from_increments("spectral", arrays["sigma"])
     except ConfigError as exc:
-        raise DataError(f"{path}: not a valid schedule ({exc})") from None
+        raise CorruptArtifactError(path, f"not a valid schedule ({exc})") from None
     if T is not None and schedule.T != T:
-        raise DataError(f"{path}: the design has T={schedule.T} steps, expected T={T}")
+        raise CorruptArtifactError(path, f"the design has T={schedule.T} steps, expected T={T}")
     if len(arrays["noise_std"]) != schedule.T or np.any(arrays["noise_std"] < 0):
-        raise DataError(f"{path}: noise_std must hold {schedule.T} non-negative stds")
+        raise CorruptArtifactError(path, f"noise_std must hold {schedule.T} non-negative stds")
     return {
         "schedule": schedule,
         "noise_std": arrays["noise_std"],

@@ -287,6 +287,50 @@ def test_locks_of_a_live_snakemake_are_kept(tmp_path):
     assert (locks / "0.output.lock").exists()
 
 
+def _flip_inside_largest_member(path: Path) -> None:
+    """Flip one byte in the stored data of the largest member of a zip (.npz): only its CRC can tell."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        info = max(archive.infolist(), key=lambda m: m.compress_size)
+    data = bytearray(path.read_bytes())
+    name_len, extra_len = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], "little"), \
+        int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
+    start = info.header_offset + 30 + name_len + extra_len
+    data[start + info.compress_size // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+def test_corrupt_artifacts_are_rebuilt_not_trusted(tmp_path):
+    """issue 12: a truncated bases.npz failed every rerun and was never rebuilt. Now a truncated
+    artifact is moved aside before the DAG is built (the same run rebuilds it); one whose damage
+    only its CRC shows fails its consumer, which moves it aside, and the next run rebuilds it."""
+    point = point_dir("rank", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5, rank=4)
+    bases, samples = point.parent / "learn/bases.npz", point / "samples.npz"
+    first = run_snakemake(tmp_path, SMOKE, "--cores", "2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    want_bases, want_samples = _arrays(tmp_path / bases), _arrays(tmp_path / samples)
+
+    data = (tmp_path / bases).read_bytes()
+    (tmp_path / bases).write_bytes(data[: len(data) // 2])
+    rerun = run_snakemake(tmp_path, SMOKE, "--cores", "2")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"{bases} is corrupt" in rerun.stderr
+    for key, value in want_bases.items():
+        np.testing.assert_array_equal(_arrays(tmp_path / bases)[key], value)
+
+    _flip_inside_largest_member(tmp_path / samples)
+    failed = run_snakemake(tmp_path, SMOKE, "--cores", "2")
+    assert failed.returncode != 0
+    assert (tmp_path / f"{samples}.corrupt").exists() and not (tmp_path / samples).exists()
+    analyze_log = tmp_path / "results/logs/analyze" / f"{point.relative_to('results')}.log"
+    assert "moved aside" in analyze_log.read_text()
+    rebuilt = run_snakemake(tmp_path, SMOKE, "--cores", "2")
+    assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
+    for key, value in want_samples.items():
+        np.testing.assert_array_equal(_arrays(tmp_path / samples)[key], value)
+
+
 def test_wandb_failure_leaves_complete_artifacts(tmp_path):
     with socket.socket() as sock:  # a port with nothing listening
         sock.bind(("127.0.0.1", 0))

@@ -30,6 +30,7 @@ from omegaconf import OmegaConf
 
 from lindiff import __version__, artifacts
 from lindiff.pipeline.datasets import load_data
+from lindiff.pipeline.integrity import quarantine_corrupt_input
 from lindiff.pipeline.levels import job_level
 from lindiff.pipeline.processes import snakemake_ancestor, watch_parent
 from lindiff.pipeline.sweep import derive_seed
@@ -231,8 +232,11 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
     try:
         with limits:
             yield job
-    except BaseException:
+    except BaseException as exc:
         log.exception("job failed")
+        moved = quarantine_corrupt_input(exc, list(getattr(snakemake, "input", [])))
+        if moved is not None:
+            log.error("the corrupt input was moved aside to %s: the next run rebuilds it (and reruns this job)", moved)
         tracker.finish(exit_code=1)
         raise
     else:

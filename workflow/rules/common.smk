@@ -10,6 +10,7 @@ from snakemake.utils import validate
 from lindiff import __version__ as LINDIFF_VERSION
 from lindiff.pipeline import config as ldc
 from lindiff.pipeline import datasets as ldd
+from lindiff.pipeline import integrity
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.levels import LEVELS, wildcard_constraints as level_wildcard_constraints
 from lindiff.pipeline.processes import RunRegistry
@@ -36,6 +37,18 @@ LD = ldc.load(config.get("overrides", ""), config_dir=Path(workflow.basedir) / "
 RESOLVED = ldc.resolved(LD)
 POINTS = lds.sweep_points(LD)
 RESULTS = LD.results_dir
+
+# A truncated or unreadable artifact is moved aside (<name>.corrupt) before the DAG is built, so
+# that this run rebuilds it with the job that produces it (lindiff/pipeline/integrity.py).
+QUARANTINED = []
+if workflow.is_main_process:
+    for path, problem in integrity.scan_results(RESULTS):
+        if workflow.dryrun:
+            print(f"lindiff: {path} is corrupt ({problem}); a real run moves it aside and rebuilds it", file=sys.stderr)
+        else:
+            moved = integrity.quarantine(path)
+            QUARANTINED.append(str(path))
+            print(f"lindiff: {path} is corrupt ({problem}); moved aside to {moved}", file=sys.stderr)
 SWEEP = LD.sweep.name
 
 # Runtime settings that must not trigger reruns (W&B, output roots) travel in the
@@ -334,3 +347,30 @@ def ab_targets():
     """The curve (table + figure) of every (data, seed, model) of the A/B study."""
     studies = sorted({p.at("ab_study") for p in AB_POINTS})
     return [os.path.join(study.dir(RESULTS), name) for study in studies for name in AB_CURVE_OUTPUTS]
+
+
+# --------------------------------------------------------------------------- corrupt artifacts
+
+
+def config_dirs():
+    """The directories of this configuration's artifacts: each sweep point at every level its
+    fields reach (a rank point's learn and data points ...), and the sweep's own."""
+    dirs = {os.path.join(RESULTS, "sweeps", SWEEP)}
+    for point in [*POINTS, *DEEP_POINTS, *AB_POINTS]:
+        fields = set(point.as_dict())
+        for level in LEVELS.values():
+            if level.name != "sweep" and set(level.fields) <= fields:
+                dirs.add(point.at(level.name).dir(RESULTS))
+    return dirs
+
+
+def rebuild_targets():
+    """The artifacts moved aside as corrupt that belong to this configuration (in a point's
+    directory or one folder below it) and that some job can produce (targets of ``all``, so that
+    this run rebuilds them).  Others are rebuilt when a job next needs them."""
+    if not QUARANTINED:
+        return []
+    dirs = config_dirs()
+    return [path for path in QUARANTINED
+            if {str(Path(path).parent), str(Path(path).parent.parent)} & dirs
+            and any(rule.is_producer(path) for rule in workflow.rules)]

@@ -1,0 +1,99 @@
+"""Corrupt artifacts are rebuilt, not trusted and not left to fail every rerun.
+
+Two guards, both moving a corrupt file aside to ``<name>.corrupt`` so that Snakemake sees the
+artifact missing and reruns the job that produces it (and then its consumers):
+
+* :func:`scan_results`, run by the Snakefile before the DAG is built: a cheap structural check
+  of every artifact under the results directory (the zip directory of an ``.npz``, the footer
+  of a ``.parquet``, the checksum of a ``.json``): a truncated or unreadable file is caught
+  here, so the same run rebuilds it.
+* :func:`quarantine_corrupt_input`, used by :func:`lindiff.pipeline.jobs.rule_job`: a job whose
+  input fails its loader's checks deeper (a zip CRC, a page checksum, a non-orthonormal basis:
+  :class:`~lindiff.errors.CorruptArtifactError`) moves that input aside before it fails, so
+  the next run rebuilds it instead of failing the same way again.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from lindiff import artifacts
+from lindiff.errors import CorruptArtifactError
+
+ARTIFACT_SUFFIXES = (".npz", ".parquet", ".json")
+SKIPPED_DIRS = ("wandb", "logs", "benchmarks")  # not artifacts: W&B runs, rule logs, timings
+CORRUPT_SUFFIX = ".corrupt"
+
+
+def structural_problem(path: str | os.PathLike[str]) -> str | None:
+    """What is wrong with the artifact at ``path`` at a glance (None: nothing seen).
+
+    Reads the zip directory of an ``.npz`` (each member must lie inside the file), the footer
+    of a ``.parquet`` and the whole of a ``.json`` (small; its checksum is verified)."""
+    path = Path(path)
+    try:
+        if path.suffix == ".npz":
+            size = path.stat().st_size
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.infolist():
+                    if member.header_offset + member.compress_size > size:
+                        return f"member {member.filename!r} reaches past the end of the file (truncated)"
+        elif path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            pq.read_metadata(path)
+        elif path.suffix == ".json":
+            artifacts.read_json(path)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def artifact_files(results_dir: str | os.PathLike[str]) -> list[Path]:
+    root = Path(results_dir)
+    if not root.is_dir():
+        return []
+    out = []
+    for directory, subdirs, files in os.walk(root):
+        if Path(directory) == root:
+            subdirs[:] = [d for d in subdirs if d not in SKIPPED_DIRS]
+        out.extend(Path(directory) / f for f in files
+                   if f.endswith(ARTIFACT_SUFFIXES) and not f.startswith("."))
+    return sorted(out)
+
+
+def scan_results(results_dir: str | os.PathLike[str]) -> list[tuple[Path, str]]:
+    """``(path, problem)`` of every artifact under ``results_dir`` that fails
+    :func:`structural_problem`."""
+    found = []
+    for path in artifact_files(results_dir):
+        problem = structural_problem(path)
+        if problem is not None:
+            found.append((path, problem))
+    return found
+
+
+def quarantine(path: str | os.PathLike[str]) -> Path:
+    """Move ``path`` aside to ``<path>.corrupt`` (replacing an older one); returns the new path."""
+    path = Path(path)
+    target = path.with_name(path.name + CORRUPT_SUFFIX)
+    os.replace(path, target)
+    return target
+
+
+def quarantine_corrupt_input(exc: BaseException, inputs: Iterable[str]) -> Path | None:
+    """If ``exc`` is a :class:`CorruptArtifactError` about one of ``inputs``, move that file
+    aside (so the next run rebuilds it) and return where it went; else None."""
+    if not isinstance(exc, CorruptArtifactError):
+        return None
+    wanted = Path(exc.path).resolve()
+    for item in inputs:
+        if Path(item).resolve() == wanted and Path(item).exists():
+            return quarantine(item)
+    return None
+
