@@ -170,3 +170,12 @@ def test_theorem_experiment_adds_the_constant_schedule_at_fixed_total_noise():
         np.testing.assert_allclose(np.diff(fixed.sigma_bar**2), fixed.sigma_bar[-1] ** 2 / T)  # constant increments
         assert fixed.sigma_bar[-1] == pytest.approx(cfg.data.sigma_max)
         assert theorem.sigma_bar[-1] == pytest.approx(cfg.data.sigma_max / np.sqrt(T))
+
+
+def test_a_preset_folder_of_the_working_directory_loads(tmp_path, monkeypatch):
+    folder = tmp_path / "myconf" / "experiment"
+    folder.mkdir(parents=True)
+    (folder / "mine.yaml").write_text("# @package _global_\ndefaults:\n  - override /sweep: smoke\nsweep:\n  name: mine\n")
+    monkeypatch.chdir(tmp_path)
+    cfg = ldc.load(["hydra.searchpath=[file://myconf]", "experiment=mine"])
+    assert cfg.sweep.name == "mine" and list(cfg.sweep.T) == [5]

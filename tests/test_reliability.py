@@ -75,6 +75,17 @@ def _symlink_to_text(tmp: Path) -> str:
 
 FILE_SMOKE = "data=file learn.k=4"
 
+ALIAS_BOMB = "# @package _global_\n" + "".join(
+    f"l{i}: &l{i} [{', '.join([f'*l{i - 1}' if i else 'x'] * 9)}]\n" for i in range(9))  # 9^9 nodes in ~400 bytes
+
+
+def _preset_dir(tmp: Path, text: str) -> str:
+    """A searchpath folder inside the working directory with one experiment preset."""
+    folder = tmp / "work" / "myconf" / "experiment"
+    folder.mkdir(parents=True)
+    (folder / "mine.yaml").write_text(text)
+    return str(tmp / "work" / "myconf")
+
 
 def _npz(tmp: Path, name: str, **arrays) -> str:
     path = tmp / name
@@ -111,6 +122,15 @@ BAD_INPUT = [
     ("class absent", lambda t: "sweep.classes=[11]", "sweep.classes"),
     ("unwritable results directory", lambda t: f"results_dir={t / 'a_file' / 'results'}", "results_dir"),
     ("results outside the working directory", lambda t: "results_dir=../elsewhere", "results_dir"),
+    ("results_dir=/", lambda t: "results_dir=/", "a filesystem root"),
+    ("empty results_dir", lambda t: "results_dir=''", "results_dir is empty"),
+    ("results_dir = the working directory", lambda t: "results_dir=.", "the working directory"),
+    ("results_dir = home", lambda t: "results_dir=${oc.env:HOME}", "home directory"),
+    ("searchpath outside the working directory", lambda t: "hydra.searchpath=[file:///etc] experiment=smoke",
+     "hydra.searchpath"),
+    ("YAML alias bomb", lambda t: f"hydra.searchpath=[file://{_preset_dir(t, ALIAS_BOMB)}] experiment=mine",
+     "YAML aliases"),
+    ("other hydra settings", lambda t: "hydra.run.dir=/tmp/x", "hydra.run.dir"),
     ("unknown W&B mode", lambda t: "wandb.mode=sometimes", "wandb.mode"),
     ("unknown config key", lambda t: "+learn.speed=3", "speed"),
     # issue 12.4: data whose Gram overflows or vanishes, and data spanning fewer dimensions than asked

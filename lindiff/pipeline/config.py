@@ -71,8 +71,62 @@ def snakemake_overrides(value, config_args=()):
     return raw
 
 
+#: YAML aliases allowed in one config file: enough for ordinary anchors, too few for an
+#: exponential "billion laughs" expansion (k aliases expand to at most about e^(k/e) nodes).
+MAX_YAML_ALIASES = 16
+
+
+def _searchpath_dirs(overrides: list[str], base: Path) -> list[Path]:
+    """The directories ``hydra.searchpath`` overrides add; each must be a ``file://`` directory
+    inside the working directory (configs are code: they do not load from anywhere).  Every
+    other ``hydra.*`` override is refused (the compose API ignores Hydra's run settings)."""
+    dirs = []
+    for override in overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        if not key.startswith("hydra."):
+            continue
+        if key != "hydra.searchpath":
+            raise ConfigError(f"{key}: Hydra's own settings are not used by lindiff (only hydra.searchpath is)")
+        for entry in value.strip("[]").split(","):
+            entry = entry.strip().strip("'\"")
+            if not entry:
+                continue
+            if not entry.startswith("file://"):
+                raise ConfigError(f"hydra.searchpath: {entry!r}: only file:// directories inside the working directory")
+            directory = Path(entry.removeprefix("file://")).expanduser()
+            resolved = (base / directory).resolve()
+            if resolved != base and base not in resolved.parents:
+                raise ConfigError(
+                    f"hydra.searchpath: {entry!r} is outside the working directory {base}; configs load only "
+                    "from lindiff's config directory and folders of the working directory"
+                )
+            dirs.append(resolved)
+    return dirs
+
+
+def check_yaml_files(directories) -> None:
+    """Every ``*.yaml`` under ``directories`` is safe to load: at most :data:`MAX_YAML_ALIASES`
+    YAML aliases (a 400-byte alias bomb otherwise runs for minutes and takes gigabytes)."""
+    import yaml
+
+    for directory in directories:
+        for path in sorted(Path(directory).rglob("*.yaml")):
+            try:
+                aliases = sum(isinstance(t, yaml.AliasToken) for t in yaml.scan(path.read_text()))
+            except (OSError, yaml.YAMLError) as exc:
+                raise ConfigError(f"config file {path}: not valid YAML ({_first_line(exc)})") from None
+            if aliases > MAX_YAML_ALIASES:
+                raise ConfigError(
+                    f"config file {path}: {aliases} YAML aliases (at most {MAX_YAML_ALIASES}): write it without "
+                    "anchors and aliases (use ${...} interpolation)"
+                )
+
+
 def compose(overrides=(), config_dir: str | os.PathLike | None = None) -> DictConfig:
-    """Compose ``config.yaml`` with Hydra's compose API (no side effects on cwd)."""
+    """Compose ``config.yaml`` with Hydra's compose API (no side effects on cwd).
+
+    The config directory and the ``hydra.searchpath`` directories (inside the working
+    directory only) are checked first (:func:`check_yaml_files`)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
@@ -80,6 +134,8 @@ def compose(overrides=(), config_dir: str | os.PathLike | None = None) -> DictCo
     config_dir = Path(config_dir or default_config_dir()).resolve()
     if not (config_dir / "config.yaml").is_file():
         raise ConfigError(f"no config.yaml in the config directory {config_dir}")
+    overrides = list(overrides)
+    check_yaml_files([config_dir, *_searchpath_dirs(overrides, Path.cwd().resolve())])
     try:
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
             return hydra_compose(config_name="config", overrides=list(overrides))
