@@ -360,7 +360,29 @@ def test_wandb_failure_leaves_complete_artifacts(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "results/sweeps/smoke/summary.parquet").is_file()
     log = (tmp_path / "results/logs/learn/digits/all/n100_s0/linear_T5.log").read_text()
-    assert "W&B skipped" in log
+    assert "W&B skipped" in log or "W&B online skipped" in log
+
+
+def test_unanswering_wandb_server_costs_one_timeout_per_run(tmp_path):
+    """issue 12: a host that accepts and never answers made every job wait its init_timeout.
+    Now the first job waits, says so and logs offline; the later ones go offline at once."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)  # connections complete in the kernel; nothing ever answers
+    try:
+        env = {"WANDB_BASE_URL": f"http://127.0.0.1:{server.getsockname()[1]}", "WANDB_API_KEY": "x" * 40}
+        result = run_snakemake(tmp_path, f"{SMOKE} wandb=online wandb.init_timeout=3", "--cores", "1", env=env)
+    finally:
+        server.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    logs = {p: p.read_text() for p in (tmp_path / "results/logs").rglob("*.log")}
+    waited = [p for p, text in logs.items() if "later jobs of this run go offline without waiting" in text]
+    skipped = [p for p, text in logs.items() if "W&B online skipped without waiting" in text]
+    assert len(waited) == 1, waited
+    assert len(skipped) == len(logs) - 1 >= 4, sorted(logs)
+    runs = [r for r in find_wandb_files(tmp_path / "results/wandb") if r.parent.name.startswith("offline-run-")]
+    assert len(runs) == len(logs), "every job logged offline instead"
+    assert all(read_wandb_file(r).config for r in runs)
 
 
 @pytest.mark.slow

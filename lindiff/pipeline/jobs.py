@@ -148,6 +148,12 @@ def logged_levels(T: int, max_points: int = 200):
     return np.unique(np.linspace(0, T, min(T + 1, max_points)).round().astype(int))
 
 
+def wandb_unreachable_marker(results_dir) -> Path:
+    """The file in which the first job of a run that cannot reach the W&B server says so (see
+    :func:`lindiff.pipeline.tracking.start_run`); the Snakefile removes it when a run starts."""
+    return Path(results_dir) / "wandb" / "online-unreachable.json"
+
+
 def stop_when_orphaned(log: logging.Logger) -> None:
     """End this job as soon as the Snakemake process that started it is gone (killed): its
     outputs are incomplete then, and the next run reruns the job, which must not race an
@@ -216,6 +222,7 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
         run_dir=run_dir,
         init_timeout=float(wandb_cfg.get("init_timeout", 60.0)),
         logger=log,
+        unreachable_marker=wandb_unreachable_marker(results_dir),
     )
     threads = max(1, int(getattr(snakemake, "threads", 1) or 1))
     limits = limit_threads(threads)

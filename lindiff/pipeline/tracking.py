@@ -31,6 +31,7 @@ import json
 import logging
 import re
 import secrets
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -345,6 +346,7 @@ def start_run(
     tags: Sequence[str] | None = None,
     init_timeout: float = 30.0,
     logger: logging.Logger | None = None,
+    unreachable_marker: str | Path | None = None,
 ) -> Tracker:
     """Start a W&B run for one job and wrap it in a :class:`Tracker`.
 
@@ -364,6 +366,11 @@ def start_run(
         init_timeout: seconds ``wandb.init`` may take before W&B is skipped.
         logger: where the WARNING goes if W&B is skipped
             (default ``logging.getLogger("lindiff.pipeline.tracking")``).
+        unreachable_marker: a file shared by the jobs of one workflow run.  When online
+            ``wandb.init`` fails, the reason is written there and the job logs **offline**
+            instead (``wandb sync`` uploads it later); while the file exists, later online
+            jobs go offline at once instead of waiting ``init_timeout`` each, and say why.
+            The workflow removes it when a new run starts, so each run tries online again.
 
     Returns:
         An active tracker, or an inactive one (``active`` False, ``reason`` set) when the
@@ -387,28 +394,58 @@ def start_run(
     if run_id is None:
         point = name if name else json.dumps(flat, sort_keys=True, default=str)
         run_id = make_run_id(job_type or "run", point)
+    marker = Path(unreachable_marker) if unreachable_marker is not None else None
+    if mode == "online" and marker is not None and marker.is_file():
+        log.warning("W&B online skipped without waiting: an earlier job of this run could not reach the server "
+                    "(%s); logging offline instead (upload later with wandb sync)", _read_marker(marker))
+        mode = "offline"
+
+    def init(run_mode: str) -> Any:
+        return _init_wandb(mode=run_mode, project=project, group=group, job_type=job_type, config=flat,
+                           run_dir=Path(run_dir), name=name, run_id=run_id, entity=entity, tags=tags,
+                           init_timeout=init_timeout)
+
     try:
-        run = _init_wandb(
-            mode=mode,
-            project=project,
-            group=group,
-            job_type=job_type,
-            config=flat,
-            run_dir=Path(run_dir),
-            name=name,
-            run_id=run_id,
-            entity=entity,
-            tags=tags,
-            init_timeout=init_timeout,
-        )
+        run = init(mode)
     except Exception as exc:  # noqa: BLE001 - W&B must never break the job
         reason = f"W&B skipped ({mode} mode), wandb.init failed: {_describe(exc)}"
-        log.warning("%s", reason)
-        return Tracker.inactive(reason, logger=log)
+        if mode != "online" or marker is None:
+            log.warning("%s", reason)
+            return Tracker.inactive(reason, logger=log)
+        _write_marker(marker, reason, job=name or run_id)
+        log.warning("%s; logging offline instead (upload later with wandb sync); later jobs of this run "
+                    "go offline without waiting", reason)
+        try:
+            import wandb
+
+            wandb.teardown()  # the failed online run still holds its id in this process's W&B service
+            for failed in (Path(run_dir) / "wandb").glob(f"run-*-{run_id}"):  # its half-made local copy
+                shutil.rmtree(failed, ignore_errors=True)
+            run = init("offline")
+            mode = "offline"
+        except Exception as offline_exc:  # noqa: BLE001
+            reason = f"{reason}; offline too: {_describe(offline_exc)}"
+            log.warning("%s", reason)
+            return Tracker.inactive(reason, logger=log)
 
     run_path = _sync_file(run)
     log.info("W&B run %s (%s) writes to %s", run_id, mode, run_path)
     return Tracker(run, run_id=run_id, run_path=run_path, logger=log)
+
+
+def _write_marker(marker: Path, reason: str, job: str) -> None:
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    tmp = marker.with_name(f".{marker.name}.{secrets.token_hex(4)}.tmp")
+    tmp.write_text(json.dumps({"reason": reason, "job": job, "time": time.strftime("%Y-%m-%d %H:%M:%S")}))
+    tmp.replace(marker)
+
+
+def _read_marker(marker: Path) -> str:
+    try:
+        note = json.loads(marker.read_text())
+        return f"{note['job']} at {note['time']}: {note['reason']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"see {marker}"
 
 
 def _sync_file(run: Any) -> Path | None:

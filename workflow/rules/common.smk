@@ -11,6 +11,7 @@ from lindiff import __version__ as LINDIFF_VERSION
 from lindiff.pipeline import config as ldc
 from lindiff.pipeline import datasets as ldd
 from lindiff.pipeline import integrity
+from lindiff.pipeline import jobs as ldj
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.levels import LEVELS, wildcard_constraints as level_wildcard_constraints
 from lindiff.pipeline.processes import RunRegistry
@@ -37,6 +38,10 @@ LD = ldc.load(config.get("overrides", ""), config_dir=Path(workflow.basedir) / "
 RESOLVED = ldc.resolved(LD)
 POINTS = lds.sweep_points(LD)
 RESULTS = LD.results_dir
+
+# Each run tries W&B online again: forget an earlier run's "server unreachable" note.
+if workflow.is_main_process and not workflow.dryrun:
+    ldj.wandb_unreachable_marker(RESULTS).unlink(missing_ok=True)
 
 # A truncated or unreadable artifact is moved aside (<name>.corrupt) before the DAG is built, so
 # that this run rebuilds it with the job that produces it (lindiff/pipeline/integrity.py).
