@@ -131,6 +131,11 @@ BAD_INPUT = [
     ("YAML alias bomb", lambda t: f"hydra.searchpath=[file://{_preset_dir(t, ALIAS_BOMB)}] experiment=mine",
      "YAML aliases"),
     ("other hydra settings", lambda t: "hydra.run.dir=/tmp/x", "hydra.run.dir"),
+    # memory estimated from the config, refused before any job (and before loading the data)
+    ("too many samples for memory", lambda t: "generate.n_samples=1000000000", "generate.n_samples"),
+    ("chain too long for memory", lambda t: "sweep.T=[10000000]", "sweep.T"),
+    ("synthetic data too big to make", lambda t: "data=spiked data.n_total=100000000 learn.k=3 sweep.rank=[3]",
+     "building the workflow"),
     ("unknown W&B mode", lambda t: "wandb.mode=sometimes", "wandb.mode"),
     ("unknown config key", lambda t: "+learn.speed=3", "speed"),
     # issue 12.4: data whose Gram overflows or vanishes, and data spanning fewer dimensions than asked

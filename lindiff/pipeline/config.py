@@ -28,6 +28,7 @@ from lindiff.errors import ConfigError, DataError
 from lindiff.pipeline.checks import check_values, rank_requirement
 from lindiff.pipeline.datasets import data_info
 from lindiff.pipeline.paths import check_paths
+from lindiff.pipeline.resources import check_memory
 from lindiff.pipeline.schema import DATA_SCHEMAS, LindiffConfig
 from lindiff.pipeline.sweep import sweep_points
 
@@ -182,6 +183,7 @@ def load(overrides=(), config_dir=None, check_data: bool = True) -> DictConfig:
     cfg = apply_schema(compose(parse_overrides(overrides), config_dir))
     check_values(cfg)
     check_paths(cfg)
+    check_memory(cfg, sweep_points(cfg))
     if check_data:
         check_values(cfg, data_info(cfg.data, **rank_requirement(cfg)))
     return cfg

@@ -236,3 +236,5 @@ class LindiffConfig:
     analyze: AnalyzeConfig = field(default_factory=AnalyzeConfig)
     deep: DeepConfig = field(default_factory=DeepConfig)
     results_dir: str = "results"
+    # the most memory one job may need (MiB; null: this machine's memory); checked before any job runs
+    max_job_mem_mb: Optional[int] = field(default=None, metadata=MIN1)

@@ -47,7 +47,7 @@ rule analyze:
         POINT_GROUP
     threads: 1
     resources:
-        mem_mb=1500,
+        mem_mb=job_mem("analyze", 1500),
         runtime=10,
     script:
         "../scripts/analyze.py"

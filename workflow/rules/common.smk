@@ -12,6 +12,7 @@ from lindiff.pipeline import config as ldc
 from lindiff.pipeline import datasets as ldd
 from lindiff.pipeline import integrity
 from lindiff.pipeline import jobs as ldj
+from lindiff.pipeline import resources as ldr
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.levels import LEVELS, wildcard_constraints as level_wildcard_constraints
 from lindiff.pipeline.processes import RunRegistry
@@ -84,6 +85,20 @@ localrules:
 # The levels' path patterns (relative to RESULTS): every sweep axis an artifact depends on is
 # in its path, and only those.
 JOB, LEARN_JOB, RANK_JOB, DEEP_JOB = (LEVELS[name].pattern for name in ("data", "learn", "rank", "deep"))
+
+
+DATA_SHAPE = ldr.data_shape(LD.data)
+
+
+def job_mem(stage, floor):
+    """A rule's ``mem_mb``: the job's memory estimate (lindiff/pipeline/resources.py, the same
+    estimate that refused oversized sweeps before any job), at least ``floor``."""
+
+    def mem_mb(wildcards):
+        n, T = (int(getattr(wildcards, name, 0) or 0) for name in ("n", "T"))
+        return max(floor, ldr.job_mem_mb(stage, LD, DATA_SHAPE, n=n, T=T))
+
+    return mem_mb
 
 
 def level_path(level, name):

@@ -17,7 +17,7 @@ rule prepare_data:
         "../envs/lindiff.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
+        mem_mb=job_mem("prepare_data", 1500),
         runtime=10,
     script:
         "../scripts/prepare_data.py"

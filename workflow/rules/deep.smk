@@ -22,7 +22,7 @@ rule train_denoiser:
         "../envs/lindiff.yaml"
     threads: 2
     resources:
-        mem_mb=3000,
+        mem_mb=job_mem("train_denoiser", 3000),
         runtime=30,
     script:
         "../scripts/train_denoiser.py"

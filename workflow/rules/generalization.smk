@@ -21,7 +21,7 @@ rule split_halves:
         "../envs/lindiff.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
+        mem_mb=job_mem("split_halves", 1500),
         runtime=10,
     script:
         "../scripts/split_halves.py"
@@ -44,7 +44,7 @@ rule ab_subset:
         "../envs/lindiff.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
+        mem_mb=job_mem("ab_subset", 1500),
         runtime=10,
     script:
         "../scripts/ab_subset.py"
@@ -83,7 +83,7 @@ rule ab_generate_linear:
         "../envs/lindiff.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
+        mem_mb=job_mem("generate", 1500),
         runtime=10,
     script:
         "../scripts/ab_generate_linear.py"

@@ -20,7 +20,7 @@ rule generate:
         POINT_GROUP
     threads: 1
     resources:
-        mem_mb=1500,
+        mem_mb=job_mem("generate", 1500),
         runtime=10,
     script:
         "../scripts/generate.py"

@@ -49,7 +49,7 @@ rule learn:
         "../envs/lindiff.yaml"
     threads: 2
     resources:
-        mem_mb=2000,
+        mem_mb=job_mem("learn", 2000),
         runtime=30,
     script:
         "../scripts/learn.py"
@@ -77,7 +77,7 @@ rule analyze_bases:
         "../envs/lindiff.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=job_mem("analyze_bases", 1000),
         runtime=10,
     script:
         "../scripts/analyze_bases.py"
