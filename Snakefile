@@ -26,4 +26,5 @@ rule all:
     default_target: True
     input:
         all_targets(),
+        sidecar_targets(),
         rebuild_targets(),

@@ -356,6 +356,19 @@ def test_corrupt_artifacts_are_rebuilt_not_trusted(tmp_path):
         np.testing.assert_array_equal(_arrays(tmp_path / samples)[key], value)
 
 
+def test_deleted_sidecars_are_written_again(tmp_path):
+    """issue 12.6: a deleted learn/config.yaml was never restored (learn's other outputs were in place)."""
+    point = point_dir("rank", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5, rank=4)
+    sidecars = [point.parent / "learn/config.yaml", point / "analyze.config.yaml"]
+    assert run_snakemake(tmp_path, SMOKE, "--cores", "2").returncode == 0
+    for sidecar in sidecars:
+        (tmp_path / sidecar).unlink()
+    rerun = run_snakemake(tmp_path, SMOKE, "--cores", "2")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    for sidecar in sidecars:
+        assert "stage:" in (tmp_path / sidecar).read_text(), sidecar
+
+
 def test_wandb_failure_leaves_complete_artifacts(tmp_path):
     with socket.socket() as sock:  # a port with nothing listening
         sock.bind(("127.0.0.1", 0))

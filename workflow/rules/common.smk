@@ -394,3 +394,28 @@ def rebuild_targets():
     return [path for path in QUARANTINED
             if {str(Path(path).parent), str(Path(path).parent.parent)} & dirs
             and any(rule.is_producer(path) for rule in workflow.rules)]
+
+
+# --------------------------------------------------------------------------- provenance sidecars
+
+# The rules whose sidecar is a target of `all`, by the level of their jobs: Snakemake does not
+# rerun a job whose other outputs are in place, so a deleted sidecar would otherwise never be
+# written again. (The A/B study's sidecars come back when their jobs next run.)
+SIDECAR_RULES = {
+    "data": ("prepare_data",),
+    "learn": ("learn",),
+    "rank": ("generate", "analyze"),
+    "deep": ("train_denoiser", "sample_deep", "jacobian_analysis"),
+}
+
+
+def sidecar_targets():
+    targets = set()
+    for level, names in SIDECAR_RULES.items():
+        points = DEEP_POINTS if level == "deep" else {p.at(level) for p in POINTS}
+        for name in names:
+            pattern = str(getattr(rules, name).output.sidecar)
+            targets.update(pattern.format(**point.as_dict()) for point in points)
+    for point in {p.at("learn") for p in POINTS if is_designed(p.schedule)}:
+        targets.add(str(rules.design_schedule.output.sidecar).format(**point.as_dict()))
+    return sorted(targets)
