@@ -66,8 +66,12 @@ def test_readme_command_works(command, tmp_path, request):
     if "/path/to/mnist" in command or "data=mnist" in command:
         mnist = request.getfixturevalue("mnist_dir")  # skips without the MNIST files
         command = command.replace("/path/to/mnist", str(mnist))
-    if "my_data.npy" in command:  # the user's own data file, as the README's example names it
-        np.save(tmp_path / "my_data.npy", np.random.default_rng(0).random((600, 24)))
+    for name in ("my_data.npy", "my data.npy"):  # the user's own data file, as the README's examples name it
+        if name in command:
+            np.save(tmp_path / name, np.random.default_rng(0).random((600, 24)))
+    if "file://myconf" in command:  # the user's own presets folder
+        (tmp_path / "myconf/experiment").mkdir(parents=True)
+        (tmp_path / "myconf/experiment/mine.yaml").write_text("# @package _global_\nsweep:\n  name: mine\n")
     words = shlex.split(command)
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     if "data=mnist" in command and "data.dir" not in command:
