@@ -99,6 +99,7 @@ class StandIn:
 
     def __init__(self, tmp_path, wildcards, mode="disabled"):
         self.log = [str(tmp_path / "rule.log")]
+        self.input, self.output = [], []
         self.config = {"lindiff_runtime": {"wandb": {"mode": mode, "project": "test"},
                                            "results_dir": str(tmp_path / "results"), "sweep": "unit"}}
         self.params = type("Params", (), {"cfg": {"seed": 3, "n": 100}})()

@@ -124,6 +124,29 @@ def test_wandb_offline_runs_read_back(workdir):
     assert any("media/images" in name for run in runs for name in run.files)
 
 
+def test_wandb_records_each_output_as_an_artifact_by_reference(workdir):
+    """Lineage (issue 13): each job logs its outputs as W&B artifacts by reference, named after
+    their path, with the file's md5 as W&B's digest (checked here independently)."""
+    import base64
+    import hashlib
+
+    from lindiff.pipeline.tracking import artifact_name
+
+    runs = {run.job_type: run for run in map(read_wandb_file, find_wandb_files(workdir / "results/wandb"))}
+    results = (workdir / "results").resolve()
+    learn = {a["name"]: a for a in runs["learn"].artifacts}
+    bases = results / POINT.relative_to("results") / "learn/bases.npz"
+    entry = learn[artifact_name(bases.relative_to(results))]
+    assert entry["type"] == "bases" and entry["metadata"] == {"path": str(bases.relative_to(results)), "stage": "learn"}
+    (ref,) = entry["entries"]
+    assert ref["ref"] == bases.as_uri() and ref["size"] == bases.stat().st_size
+    assert ref["digest"] == base64.b64encode(hashlib.md5(bases.read_bytes()).digest()).decode()
+    assert set(learn) == {artifact_name(Path(p).relative_to(results)) for p in
+                          (bases, bases.with_name("config.yaml"))}
+    analyze = {a["metadata"]["path"] for a in runs["analyze"].artifacts if "path" in a["metadata"]}  # not W&B's tables
+    assert {"metrics.json", "fig5_correlations.png", "analyze.config.yaml"} <= {Path(p).name for p in analyze}
+
+
 def test_rerun_one_rule_rebuilds_only_its_outputs(workdir):
     learned = workdir / POINT / "learn/bases.npz"
     generated = workdir / POINT / "r4/samples.npz"

@@ -247,6 +247,8 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
         tracker.finish(exit_code=1)
         raise
     else:
+        tracker.log_lineage(inputs=list(getattr(snakemake, "input", [])), outputs=list(snakemake.output),
+                            root=results_dir, stage=stage)
         tracker.finish(exit_code=0)
         log.info("done")
     finally:

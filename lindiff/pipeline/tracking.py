@@ -47,6 +47,8 @@ __all__ = [
     "ALLOWED_MODES",
     "DEFAULT_MAX_TABLE_ROWS",
     "Tracker",
+    "artifact_name",
+    "artifact_type",
     "flatten_config",
     "make_run_id",
     "start_run",
@@ -62,6 +64,23 @@ _MAX_REASON_LEN = 500
 
 
 # --------------------------------------------------------------------------- config & ids
+
+
+def artifact_name(relative_path: str | Path) -> str:
+    """The W&B artifact name of a results file: its path under the results directory with
+    ``/`` as ``__`` and any character W&B does not allow as ``-`` (``digits__all__n100_s0__
+    linear_T5__learn__bases.npz``); at most 128 characters (longer paths end in a hash)."""
+    text = "__".join(Path(relative_path).parts)
+    text = re.sub(r"[^A-Za-z0-9_.-]", "-", text)
+    if len(text) > 128:
+        text = f"{text[:111]}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    return text
+
+
+def artifact_type(relative_path: str | Path) -> str:
+    """The W&B artifact type of a results file: its kind, the name without its last suffix
+    (``bases``, ``samples``, ``metrics``, ``fig2_sin_theta``, ``analyze.config``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", Path(relative_path).stem) or "file"
 
 
 def flatten_config(cfg: Mapping[str, Any], sep: str = ".") -> dict[str, Any]:
@@ -252,6 +271,45 @@ class Tracker:
             run.log({key: wandb.Table(dataframe=table_df)}, step=step)
 
         self._call("log_table", log_table)
+
+    def log_lineage(self, inputs: Sequence[str | Path], outputs: Sequence[str | Path], root: str | Path,
+                    stage: str) -> None:
+        """Record the job's files as W&B artifacts **by reference** (``file://`` URIs; W&B stores
+        their checksums, not their bytes), one artifact per file, named after its path under
+        ``root`` (:func:`artifact_name`), so that a file keeps one name across jobs and reruns;
+        its type is the file's kind (``bases``, ``samples``, ``metrics``...), its metadata the
+        path and the ``stage`` that wrote it.
+
+        ``outputs`` are logged (``log_artifact``: offline too).  ``inputs`` under ``root`` are
+        declared used (``use_artifact``) in online mode only (W&B cannot record use offline):
+        the server then links them to the versions their producers logged (same name, same
+        checksums), and its lineage graph is the workflow's DAG."""
+        root = Path(root).resolve()
+
+        def reference(path: str | Path, metadata: dict) -> Any | None:
+            import wandb
+
+            path = Path(path).resolve()
+            if not path.is_file() or root not in path.parents:
+                return None
+            relative = path.relative_to(root)
+            artifact = wandb.Artifact(artifact_name(relative), type=artifact_type(relative),
+                                      metadata={"path": str(relative), **metadata})
+            artifact.add_reference(path.as_uri(), name=path.name)
+            return artifact
+
+        def lineage(run: Any) -> None:
+            if not getattr(getattr(run, "settings", None), "_offline", False):
+                for path in inputs:
+                    artifact = reference(path, {})
+                    if artifact is not None:
+                        run.use_artifact(artifact)
+            for path in outputs:
+                artifact = reference(path, {"stage": stage})
+                if artifact is not None:
+                    run.log_artifact(artifact)
+
+        self._call("log_artifact", lineage)
 
     def set_summary(self, values: Mapping[str, Any]) -> None:
         """Set run summary values (final numbers shown in the W&B run table)."""

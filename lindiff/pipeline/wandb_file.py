@@ -56,7 +56,9 @@ class OfflineRun:
     lists the paths of saved files, relative to the run's ``files/`` directory (e.g.
     ``media/images/img_2_<hash>.png``), in order, without repeats.  ``record_types``
     counts records by kind (``run``, ``history``, ``summary``, ``files``, ``exit``...).
-    ``exit_code`` is ``None`` when the run did not finish (no exit record).
+    ``exit_code`` is ``None`` when the run did not finish (no exit record).  ``artifacts``
+    lists the logged artifacts (``name``, ``type``, ``digest``, ``metadata``, ``entries``
+    with ``path``, ``ref`` and ``digest``).
     """
 
     path: Path
@@ -73,6 +75,7 @@ class OfflineRun:
     files: list[str] = field(default_factory=list)
     record_types: collections.Counter[str] = field(default_factory=collections.Counter)
     exit_code: int | None = None
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def find_wandb_files(root: str | Path) -> list[Path]:
@@ -213,6 +216,20 @@ def _apply_record(
                 result.files.append(item.path)
     elif kind == "exit":
         result.exit_code = record.exit.exit_code
+    elif kind == "artifact":
+        result.artifacts.append(_artifact(record.artifact))
+
+
+def _artifact(artifact: Any) -> dict[str, Any]:
+    """A logged artifact: name, type, digest, metadata and its entries (path, ref URI, digest)."""
+    return {
+        "name": artifact.name,
+        "type": artifact.type,
+        "digest": artifact.digest,
+        "metadata": json.loads(artifact.metadata) if artifact.metadata else {},
+        "entries": [{"path": e.path, "ref": e.ref, "digest": e.digest, "size": e.size}
+                    for e in artifact.manifest.contents],
+    }
 
 
 def _apply_run(result: OfflineRun, config: dict[str, Any], run: Any) -> None:
