@@ -635,3 +635,20 @@ def test_check_scale_names_the_problem():
                     (np.full((3, 2), 1e-300), "underflow")):
         with pytest.raises(DataError, match=text):
             check_scale(X, "data.path='x.npy'")
+
+
+def test_digits_match_scikit_learn_without_importing_it():
+    """The bundled digits are read straight from scikit-learn's csv (importing scikit-learn cost
+    every digits job over a second): the same arrays as its loader, and sklearn never imported."""
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    from lindiff.data import load_digits
+
+    ours, theirs = load_digits(), sklearn_digits()
+    np.testing.assert_array_equal(ours.X, theirs.data / 16.0)
+    np.testing.assert_array_equal(ours.labels, theirs.target)
+    probe = "import sys; from lindiff.data import load_digits; load_digits(); print('sklearn' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "False"

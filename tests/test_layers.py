@@ -86,3 +86,16 @@ def test_the_checker_sees_a_violation():
     source = "import numpy\nfrom . import learn\ndef f():\n    from ..pipeline import jobs\n    import wandb.sdk\n"
     assert _imports_of(source, "lindiff.linear") == {"numpy", "lindiff.linear", "lindiff.pipeline", "wandb.sdk"}
     assert _imports_of(source, "lindiff.linear", top_level_only=True) == {"numpy", "lindiff.linear"}
+
+
+def test_a_job_imports_only_what_its_work_needs():
+    """Fixed cost per job (issue 17): the modules every rule script imports (artifacts, rule_job,
+    the stages) pull in no pandas, scipy, matplotlib, torch or wandb; those load where a table is
+    made, an eigenproblem solved, a figure drawn, a network trained or a W&B run started."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, lindiff.artifacts, lindiff.pipeline.jobs, lindiff.pipeline.stages; "
+             "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'torch', 'wandb') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out

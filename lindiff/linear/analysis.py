@@ -6,13 +6,17 @@ callers can save them as parquet and concatenate them across a sweep.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from lindiff.linear import theory
 from lindiff.errors import ConfigError
 from lindiff.linear.generate import transitions
 from lindiff.linear.learn import Bases, check_rank
+
+if TYPE_CHECKING:  # pandas is imported where a table is made (a job that makes none does not pay for it)
+    import pandas as pd
 
 # --------------------------------------------------------------------------- Fig. 2 / 3
 
@@ -32,6 +36,7 @@ def sin_theta_table(bases: Bases) -> pd.DataFrame:
     Columns: ``t, sigma_bar, index, eigval, sin_theta, sin_theta_eq12,
     sin_theta_asymptotic``.  ``eigval`` is the clean ``λ_i²``.
     """
+    import pandas as pd
     measured = sin_theta(bases)
     clean = bases.eigvals[0]
     eq12 = theory.small_noise_sin_theta(bases.sigma_bar, clean, bases.d, bases.n_train)
@@ -61,6 +66,7 @@ def small_noise_slopes(bases: Bases, max_sin: float = 0.1) -> pd.DataFrame:
     Returns columns ``index, eigval, n_levels, slope, predicted_slope, ratio``; the slope is
     NaN where fewer than 2 noisy levels fall in the regime.
     """
+    import pandas as pd
     measured = sin_theta(bases)
     clean = bases.eigvals[0]
     predicted = theory.predicted_slope(clean, bases.d, bases.n_train)
@@ -148,6 +154,7 @@ def pc_distribution(samples: np.ndarray, basis: np.ndarray, mean: np.ndarray | N
 
     Returns columns ``index, c_mean, c_std``.
     """
+    import pandas as pd
     coeffs = pc_coefficients(samples, basis, mean)
     return pd.DataFrame(
         {"index": np.arange(basis.shape[1]), "c_mean": coeffs.mean(axis=0), "c_std": coeffs.std(axis=0)}

@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.linalg
 
 from lindiff.errors import ConfigError, DataError
 from lindiff.linear.schedules import Schedule
@@ -127,6 +126,7 @@ def as_generator(seed) -> np.random.Generator:
 
 def lower_gram(M: np.ndarray) -> np.ndarray:
     """Lower triangle of ``M Mᵀ`` (upper part zero) for ``M`` of shape (d, p), via BLAS syrk."""
+    import scipy.linalg
     if M.shape[1] == 0:
         return np.zeros((M.shape[0], M.shape[0]), order="F")
     if M.flags.f_contiguous:
@@ -145,6 +145,7 @@ def top_eigh(sym: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     Only the lower triangle of ``sym`` is read.  Returns ``(vals (k,), vecs (d, k))``.  Uses
     LAPACK's ``syevr`` subset driver, which computes only the requested vectors.
     """
+    import scipy.linalg
     d = sym.shape[0]
     if not np.isfinite(np.tril(sym)).all():
         raise DataError(
@@ -194,6 +195,7 @@ def _wishart_lower_gram(d: int, dof: int, std: float, rng: np.random.Generator) 
 
 def _cholesky_factor(lower: np.ndarray) -> np.ndarray:
     """Any ``L`` with ``L Lᵀ = gram`` from a lower Gram (Cholesky; eigen factor if not PD)."""
+    import scipy.linalg
     factor, info = scipy.linalg.lapack.dpotrf(lower, lower=1, clean=1)
     if info == 0:
         return factor

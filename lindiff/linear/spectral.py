@@ -65,9 +65,9 @@ torch autograd through the closed form above.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from lindiff.linear import theory
 from lindiff.errors import ConfigError, DataError
@@ -75,6 +75,9 @@ from lindiff.linear.generate import run_chain, transitions
 from lindiff.linear.learn import Bases, check_rank
 from lindiff.linear.schedules import Schedule, from_increments, make_schedule
 from lindiff.validation import check_vector
+
+if TYPE_CHECKING:  # pandas is imported where a table is made (a job that makes none does not pay for it)
+    import pandas as pd
 
 OBJECTIVES = ("w2", "kl")
 INJECTION_MODES = ("free", "increment", "none")
@@ -182,6 +185,7 @@ def predicted_spectrum(
     (``Π_t c_{i,t}``), ``variance_initial`` (``s_T² Π_t c_{i,t}²``), ``variance_injected``
     (``Σ_{t<T} e_t² Π_{τ<t} c_{i,τ}²``) and ``variance`` (their sum: ``E<u_i, x_g>²``).
     """
+    import pandas as pd
     sigma_bar = _check_sigma_bar(sigma_bar)
     eigvals = _check_eigvals(eigvals)
     T = len(sigma_bar) - 1
@@ -341,6 +345,7 @@ def measured_spectrum(samples: np.ndarray, basis: np.ndarray, mean: np.ndarray |
     -------
     DataFrame with columns ``index, variance, stderr``.
     """
+    import pandas as pd
     samples = np.asarray(samples, dtype=np.float64)
     if samples.ndim != 2 or samples.shape[1] != basis.shape[0]:
         raise DataError(f"samples must have shape (n_samples, {basis.shape[0]}), got {samples.shape}")
@@ -381,6 +386,7 @@ def spectrum_comparison(
     predicted_measured_cos, predicted_asymptotic, rel_err_measured_cos,
     rel_err_asymptotic`` (relative errors of the predictions against ``measured``).
     """
+    import pandas as pd
     from lindiff.linear.analysis import step_cosines
 
     rank = bases.k if rank is None else check_rank(rank, bases.d, bases.k)
@@ -461,6 +467,7 @@ def monte_carlo_check(
 
 
 def _variances_of(variances) -> np.ndarray:
+    import pandas as pd
     if isinstance(variances, pd.DataFrame):
         variances = variances["variance"].to_numpy()
     variances = check_vector(variances, "variances", error=ConfigError)

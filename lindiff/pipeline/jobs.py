@@ -32,7 +32,7 @@ from lindiff import __version__, artifacts
 from lindiff.pipeline.datasets import load_data
 from lindiff.pipeline.integrity import quarantine_corrupt_input
 from lindiff.pipeline.levels import job_level
-from lindiff.pipeline.processes import snakemake_ancestor, watch_parent
+from lindiff.pipeline.processes import seconds_since_start, snakemake_ancestor, watch_parent
 from lindiff.pipeline.sweep import derive_seed
 from lindiff.pipeline.tracking import Tracker, flatten_config, make_run_id, start_run
 
@@ -236,6 +236,10 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
     if os.environ.get("SLURM_JOB_ID"):
         log.info("SLURM job %s on %s", os.environ["SLURM_JOB_ID"], os.environ.get("SLURMD_NODENAME", "?"))
     job = Job(stage=stage, point=point, seed_key=key, params=params, runtime=runtime, tracker=tracker, log=log)
+    setup = seconds_since_start()
+    if setup is not None:  # the fixed cost a job pays before its work (benchmarks/bench_jobs.py reads it)
+        log.info("set-up: %.2f s from interpreter start to the job's work (imports, W&B start)", setup)
+    started = time.perf_counter()
     try:
         with limits:
             yield job
@@ -247,9 +251,11 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
         tracker.finish(exit_code=1)
         raise
     else:
+        work = time.perf_counter() - started
         tracker.log_lineage(inputs=list(getattr(snakemake, "input", [])), outputs=list(snakemake.output),
                             root=results_dir, stage=stage)
         tracker.finish(exit_code=0)
+        log.info("work: %.3f s; tracking after it: %.2f s", work, time.perf_counter() - started - work)
         log.info("done")
     finally:
         sys.stderr = saved_stderr

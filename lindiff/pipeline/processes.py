@@ -70,6 +70,19 @@ def process_start_time(pid: int) -> str | None:
     return fields[19] if fields and len(fields) > 19 else None
 
 
+def seconds_since_start(pid: int | None = None) -> float | None:
+    """How long the process (default: this one) has been running, from ``/proc`` (None
+    elsewhere): its start time in clock ticks since boot against the system's uptime."""
+    start = process_start_time(os.getpid() if pid is None else pid)
+    try:
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if start is None:
+        return None
+    return max(0.0, uptime - int(start) / os.sysconf("SC_CLK_TCK"))
+
+
 def parent_pid(pid: int) -> int | None:
     fields = _stat_fields(pid)
     return int(fields[1]) if fields and len(fields) > 1 else None

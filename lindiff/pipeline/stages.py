@@ -8,14 +8,16 @@ rule script only reads its inputs, calls one function, writes the outputs and lo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
-import pandas as pd
 
 from lindiff.linear import analysis, spectral
 from lindiff.linear.generate import injection_std, run_chain
 from lindiff.linear.learn import Bases
+
+if TYPE_CHECKING:  # pandas is imported where a table is made (a job that makes none does not pay for it)
+    import pandas as pd
 
 CHAINS = ("deterministic", "injected")
 
@@ -114,6 +116,7 @@ def analyze_point(X: np.ndarray, bases: Bases, samples: Mapping[str, np.ndarray]
     point : the point's identity (``point``, ``n``, ``schedule``, ``seed``, ``cond``), copied
         into the metrics.
     """
+    import pandas as pd
     from lindiff import plots
 
     T = bases.T
