@@ -33,7 +33,7 @@ from typing import Any
 
 from lindiff.data.dataset import SCALE_RANGE, Dataset, check_scale, rank_at_least, sha256_of_array
 from lindiff.data.digits import load_digits
-from lindiff.data.files import load_array_file
+from lindiff.data.files import array_file_shape, load_array_file
 from lindiff.data.mnist import (
     MNIST_FILES,
     MNIST_MIRRORS,
@@ -74,6 +74,7 @@ __all__ = [
     "load_mnist",
     "make_spiked",
     "load_array_file",
+    "array_file_shape",
     "load_dataset",
     "subset",
     "subset_indices",

@@ -13,7 +13,7 @@ import numpy as np
 from lindiff.data.dataset import Dataset, _as_data_matrix, _as_labels
 from lindiff.errors import DataError
 
-__all__ = ["load_array_file"]
+__all__ = ["array_file_shape", "load_array_file"]
 
 
 _ARRAY_SUFFIXES = (".npy", ".npz")
@@ -78,6 +78,34 @@ def _looks_like_text(head: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return all(c >= 32 or c in b"\t\n\r" for c in head)
+
+
+def _npy_header_shape(fh) -> tuple[int, ...]:
+    version = np.lib.format.read_magic(fh)
+    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return tuple(reader(fh)[0])
+
+
+def array_file_shape(path: str | os.PathLike[str]) -> tuple[int, ...] | None:
+    """Shape of the data array :func:`load_array_file` would read (``.npy``, or the ``X`` /
+    ``data`` member of an ``.npz``), from its header alone; None when it cannot be read (the
+    loader then says why)."""
+    import zipfile
+
+    path = Path(path).expanduser()
+    try:
+        if path.suffix.lower() == ".npy":
+            with open(path, "rb") as fh:
+                return _npy_header_shape(fh)
+        with zipfile.ZipFile(path) as archive:
+            members = set(archive.namelist())
+            for key in _X_KEYS:
+                if f"{key}.npy" in members:
+                    with archive.open(f"{key}.npy") as fh:
+                        return _npy_header_shape(fh)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        return None
+    return None
 
 
 def _square_image_shape(d: int) -> tuple[int, int] | None:

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lindiff import artifacts
+
 
 @dataclass(frozen=True)
 class ProcessId:
@@ -151,12 +153,7 @@ class RunRegistry:
 
     def register(self, pid: int | None = None) -> Path:
         me = ProcessId.of(os.getpid() if pid is None else pid)
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        entry = self._entry(me.pid)
-        tmp = entry.with_suffix(".tmp")
-        tmp.write_text(json.dumps(me.__dict__))
-        os.replace(tmp, entry)
-        return entry
+        return artifacts.write_bytes(self._entry(me.pid), json.dumps(me.__dict__).encode())
 
     def unregister(self, pid: int | None = None) -> None:
         self._entry(os.getpid() if pid is None else pid).unlink(missing_ok=True)

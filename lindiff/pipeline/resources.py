@@ -13,12 +13,11 @@ peaks of the smoke sweep, ``tests/test_resources.py``), not promises about a use
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from lindiff.data.files import array_file_shape
 from lindiff.errors import ConfigError
 
 MIB = 2**20
@@ -52,30 +51,6 @@ class Estimate:
         return int(np.ceil(self.mem_bytes / MIB))
 
 
-def _npy_shape(fh) -> tuple[int, ...]:
-    version = np.lib.format.read_magic(fh)
-    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    return tuple(reader(fh)[0])
-
-
-def file_shape(path: str | os.PathLike[str]) -> tuple[int, ...] | None:
-    """Shape of the data array of a ``.npy`` / ``.npz`` from its header alone (None when it
-    cannot be read: the data checks then say why)."""
-    path = Path(path).expanduser()
-    try:
-        if path.suffix.lower() == ".npy":
-            with open(path, "rb") as fh:
-                return _npy_shape(fh)
-        with zipfile.ZipFile(path) as archive:
-            for key in ("X", "data"):
-                if f"{key}.npy" in archive.namelist():
-                    with archive.open(f"{key}.npy") as fh:
-                        return _npy_shape(fh)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
-        return None
-    return None
-
-
 def data_shape(data_cfg) -> tuple[int, int] | None:
     """``(n_total, d)`` of the configured data set without loading it (None: unknown)."""
     name = data_cfg.name
@@ -86,7 +61,7 @@ def data_shape(data_cfg) -> tuple[int, int] | None:
     if name == "spiked":
         return int(data_cfg.n_total), int(data_cfg.d)
     if name == "file" and data_cfg.path:
-        shape = file_shape(data_cfg.path)
+        shape = array_file_shape(data_cfg.path)
         if shape is not None and len(shape) == 2:
             return int(shape[0]), int(shape[1])
     return None
@@ -104,9 +79,7 @@ def estimate(stage: str, dims: Dims) -> Estimate:
     data = 3 * FLOAT * n_total * d  # the data set loaded, converted and indexed
     gram = 6 * FLOAT * d * d  # the d x d Gram, its factor, the eigensolver's work space
     bases = 12 * (T + 1) * d * k  # U in float64 plus its float32 copy (stored or loaded)
-    if stage == "config":
-        return _largest(stage, "numpy", {f"the data set ({n_total} x {d}: data)": data})
-    if stage in ("prepare_data", "split_halves", "ab_subset"):
+    if stage in ("config", "prepare_data", "split_halves", "ab_subset"):
         return _largest(stage, "numpy", {f"the data set ({n_total} x {d}: data)": data})
     if stage == "learn":
         return _largest(stage, "numpy", {f"the d x d Gram (d={d}: data)": gram,
@@ -132,35 +105,38 @@ def machine_mem_mb() -> int | None:
         return None
 
 
+def job_dims(cfg, shape: tuple[int, int], n: int = 0, T: int = 0) -> Dims:
+    """The sizes of one job: the data's shape, the point's ``n`` and ``T``, the config's
+    ``learn.k`` and ``generate`` sizes."""
+    return Dims(n_total=shape[0], d=shape[1], n=int(n), T=int(T), k=int(cfg.learn.k),
+                n_samples=int(cfg.generate.n_samples), n_trajectory=int(cfg.generate.n_trajectory))
+
+
 def sweep_estimates(cfg, points, shape: tuple[int, int]) -> list[tuple[Estimate, str]]:
     """The largest estimate of each stage over the sweep's ``points`` (rank-level points),
     with the point it belongs to."""
-    n_total, d = shape
     largest: dict[str, tuple[Estimate, str]] = {}
 
     def keep(est: Estimate, where: str) -> None:
         if est.stage not in largest or est.mem_bytes > largest[est.stage][0].mem_bytes:
             largest[est.stage] = (est, where)
 
-    keep(estimate("config", Dims(n_total=n_total, d=d)), "building the workflow (the Snakefile loads the data)")
+    keep(estimate("config", job_dims(cfg, shape)), "building the workflow (the Snakefile loads the data)")
     for point in points:
-        dims = Dims(n_total=n_total, d=d, n=int(point.n), T=int(point.T), k=int(cfg.learn.k),
-                    n_samples=int(cfg.generate.n_samples), n_trajectory=int(cfg.generate.n_trajectory))
+        dims = job_dims(cfg, shape, n=point.n, T=point.T)
         for stage in ("learn", "generate", "analyze"):
             keep(estimate(stage, dims), point.id)
     order = ("config", "learn", "generate", "analyze")
     return sorted(largest.values(), key=lambda item: order.index(item[0].stage))
 
 
-def check_memory(cfg, points, limit_mb: int | None = None) -> None:
+def check_memory(cfg, points) -> None:
     """Refuse, before anything runs, a sweep whose largest job would need more than
     ``max_job_mem_mb`` (default: this machine's memory), naming the stage, the point and the
     configuration key that drives the estimate."""
     shape = data_shape(cfg.data)
-    if shape is None:
-        return
-    limit = limit_mb or cfg.max_job_mem_mb or machine_mem_mb()
-    if not limit:
+    limit = cfg.max_job_mem_mb or machine_mem_mb()
+    if shape is None or not limit:
         return
     for est, where in sweep_estimates(cfg, points, shape):
         if est.mem_mb > limit:
@@ -175,6 +151,4 @@ def job_mem_mb(stage: str, cfg, shape: tuple[int, int] | None, n: int = 0, T: in
     """``mem_mb`` for one job of ``stage`` (the rules' ``resources``)."""
     if shape is None:
         return OVERHEAD_MB["numpy"] * 2
-    dims = Dims(n_total=shape[0], d=shape[1], n=n, T=T, k=int(cfg.learn.k),
-                n_samples=int(cfg.generate.n_samples), n_trajectory=int(cfg.generate.n_trajectory))
-    return estimate(stage, dims).mem_mb
+    return estimate(stage, job_dims(cfg, shape, n=n, T=T)).mem_mb

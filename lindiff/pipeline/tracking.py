@@ -492,10 +492,10 @@ def start_run(
 
 
 def _write_marker(marker: Path, reason: str, job: str) -> None:
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_name(f".{marker.name}.{secrets.token_hex(4)}.tmp")
-    tmp.write_text(json.dumps({"reason": reason, "job": job, "time": time.strftime("%Y-%m-%d %H:%M:%S")}))
-    tmp.replace(marker)
+    from lindiff.artifacts import write_bytes
+
+    note = {"reason": reason, "job": job, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    write_bytes(marker, json.dumps(note).encode())
 
 
 def _read_marker(marker: Path) -> str:

@@ -2,7 +2,6 @@
 # Paths, wildcard constraints, point ids and seeds all derive from the sweep levels declared
 # once in lindiff/pipeline/levels.py (LEVELS, FIELDS).
 import os
-import sys
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -10,12 +9,10 @@ from snakemake.utils import validate
 from lindiff import __version__ as LINDIFF_VERSION
 from lindiff.pipeline import config as ldc
 from lindiff.pipeline import datasets as ldd
-from lindiff.pipeline import integrity
-from lindiff.pipeline import jobs as ldj
 from lindiff.pipeline import resources as ldr
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.levels import LEVELS, wildcard_constraints as level_wildcard_constraints
-from lindiff.pipeline.processes import RunRegistry
+from lindiff.pipeline.runstart import start_of_run
 from lindiff.pipeline.schema import SPECTRAL
 
 # `overrides` as typed (Snakemake's YAML parsing of --config drops " #..." and strips quotes).
@@ -23,38 +20,15 @@ if "overrides" in config:
     config["overrides"] = ldc.snakemake_overrides(config["overrides"], workflow.config_settings.config_args)
 validate(config, schema="../schemas/config.schema.yaml")
 
-# A Snakemake process killed with -9 leaves its locks: the next run removes them once every
-# process that ran here is gone (lindiff/pipeline/processes.py), instead of a LockException.
-if workflow.is_main_process:
-    import atexit
-
-    RUNS = RunRegistry(Path(".snakemake"))
-    RUNS.register()
-    atexit.register(RUNS.unregister)
-    for pid in RUNS.remove_stale_locks():
-        print(f"lindiff: removed the stale locks of a killed Snakemake process (pid {pid})", file=sys.stderr)
-
 # Compose + type-check + value-check before any job is scheduled (errors name the key).
 LD = ldc.load(config.get("overrides", ""), config_dir=Path(workflow.basedir) / "conf")
 RESOLVED = ldc.resolved(LD)
 POINTS = lds.sweep_points(LD)
 RESULTS = LD.results_dir
 
-# Each run tries W&B online again: forget an earlier run's "server unreachable" note.
-if workflow.is_main_process and not workflow.dryrun:
-    ldj.wandb_unreachable_marker(RESULTS).unlink(missing_ok=True)
-
-# A truncated or unreadable artifact is moved aside (<name>.corrupt) before the DAG is built, so
-# that this run rebuilds it with the job that produces it (lindiff/pipeline/integrity.py).
-QUARANTINED = []
-if workflow.is_main_process:
-    for path, problem in integrity.scan_results(RESULTS):
-        if workflow.dryrun:
-            print(f"lindiff: {path} is corrupt ({problem}); a real run moves it aside and rebuilds it", file=sys.stderr)
-        else:
-            moved = integrity.quarantine(path)
-            QUARANTINED.append(str(path))
-            print(f"lindiff: {path} is corrupt ({problem}); moved aside to {moved}", file=sys.stderr)
+# Once per run, in the main process: stale locks of a killed Snakemake removed, the W&B
+# "unreachable" note cleared, corrupt artifacts moved aside to be rebuilt (lindiff/pipeline/runstart.py).
+QUARANTINED = start_of_run(RESULTS, dryrun=workflow.dryrun) if workflow.is_main_process else []
 SWEEP = LD.sweep.name
 
 # Runtime settings that must not trigger reruns (W&B, output roots) travel in the
@@ -372,15 +346,19 @@ def ab_targets():
 # --------------------------------------------------------------------------- corrupt artifacts
 
 
+def points_at(level):
+    """Every point of this configuration (sweep, deep and A/B points) seen at ``level``: those
+    whose fields reach it (a rank point's learn and data points ...)."""
+    fields = set(LEVELS[level].fields)
+    return {point.at(level) for point in [*POINTS, *DEEP_POINTS, *AB_POINTS] if fields <= set(point.as_dict())}
+
+
 def config_dirs():
-    """The directories of this configuration's artifacts: each sweep point at every level its
-    fields reach (a rank point's learn and data points ...), and the sweep's own."""
+    """The directories of this configuration's artifacts: its points at every level, and the sweep's."""
     dirs = {os.path.join(RESULTS, "sweeps", SWEEP)}
-    for point in [*POINTS, *DEEP_POINTS, *AB_POINTS]:
-        fields = set(point.as_dict())
-        for level in LEVELS.values():
-            if level.name != "sweep" and set(level.fields) <= fields:
-                dirs.add(point.at(level.name).dir(RESULTS))
+    for level in LEVELS:
+        if level != "sweep":
+            dirs.update(point.dir(RESULTS) for point in points_at(level))
     return dirs
 
 
@@ -412,7 +390,7 @@ SIDECAR_RULES = {
 def sidecar_targets():
     targets = set()
     for level, names in SIDECAR_RULES.items():
-        points = DEEP_POINTS if level == "deep" else {p.at(level) for p in POINTS}
+        points = points_at(level)
         for name in names:
             pattern = str(getattr(rules, name).output.sidecar)
             targets.update(pattern.format(**point.as_dict()) for point in points)
