@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lindiff"
-SCIENCE = ("data", "linear", "deep", "plots", "studies")
+SCIENCE = ("data", "linear", "diffusion", "deep", "plots", "studies")
 BASE = ("errors.py", "artifacts.py", "validation.py", "progress.py")
 WORKFLOW_STACK = ("lindiff.pipeline", "snakemake", "hydra", "omegaconf", "wandb")
 
@@ -79,6 +79,17 @@ def test_the_linear_maths_needs_only_numpy_scipy_pandas_at_import(path):
     assert not bad, f"{_module_name(path)} imports {bad} at module level (import it where it is used)"
     inner = {n for n in _imports(path) if n.startswith("lindiff.")}
     assert all(n.startswith(("lindiff.linear", "lindiff.errors", "lindiff.validation", "lindiff.progress")) for n in inner), inner
+
+
+@pytest.mark.parametrize("path", _files("diffusion"), ids=lambda p: _module_name(p))
+def test_the_samplers_need_only_numpy_at_import(path):
+    """Denoisers, samplers and the closed form run on arrays: torch only inside the design."""
+    allowed = {"numpy", "lindiff", *sys.stdlib_module_names}
+    bad = sorted(n for n in _imports(path, top_level_only=True) if n.split(".")[0] not in allowed)
+    assert not bad, f"{_module_name(path)} imports {bad} at module level (import it where it is used)"
+    inner = {n for n in _imports(path) if n.startswith("lindiff.")}
+    assert all(n.startswith(("lindiff.diffusion", "lindiff.linear", "lindiff.errors", "lindiff.validation"))
+               for n in inner), inner
 
 
 def test_the_checker_sees_a_violation():

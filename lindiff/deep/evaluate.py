@@ -19,18 +19,23 @@ bias-free.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
-from lindiff.errors import ConfigError, DataError
+from lindiff.diffusion.denoisers import WienerDenoiser, check_sigma, fit_wiener
+from lindiff.errors import DataError
 from lindiff.validation import check_matrix
+
+# The Wiener filter is one implementation, in lindiff.diffusion.denoisers; these are its names here.
+LinearDenoiser = WienerDenoiser
+fit_linear_denoiser = fit_wiener
 
 __all__ = [
     "LinearDenoiser",
     "add_noise",
+    "BlindDenoiser",
     "apply_denoiser",
     "compare_psnr",
     "denoiser_psnr",
@@ -38,16 +43,6 @@ __all__ = [
     "linear_denoiser_psnr",
     "psnr",
 ]
-
-
-def _check_sigma(sigma) -> float:
-    try:
-        value = float(sigma)
-    except (TypeError, ValueError):
-        raise ConfigError(f"sigma must be a number >= 0, got {sigma!r}") from None
-    if not np.isfinite(value) or value < 0:
-        raise ConfigError(f"sigma must be finite and >= 0, got sigma={sigma}")
-    return value
 
 
 def psnr(X: np.ndarray, X_hat: np.ndarray, peak: float = 1.0) -> float:
@@ -61,45 +56,9 @@ def psnr(X: np.ndarray, X_hat: np.ndarray, peak: float = 1.0) -> float:
 
 def add_noise(X: np.ndarray, sigma: float, seed=0) -> np.ndarray:
     """``X + σ Z``, ``Z`` (n, d) iid N(0, 1) from ``default_rng(seed)``."""
-    sigma = _check_sigma(sigma)
+    sigma = check_sigma(sigma)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     return X + sigma * rng.standard_normal(np.shape(X))
-
-
-@dataclass(frozen=True)
-class LinearDenoiser:
-    """Wiener filter of a training set: mean ``mean`` (d,), covariance ``V diag(eigvals) Vᵀ``."""
-
-    mean: np.ndarray
-    eigvals: np.ndarray
-    eigvecs: np.ndarray
-
-    def shrinkage(self, sigma: float) -> np.ndarray:
-        """Per-component factors ``λ / (λ + σ²)`` (d,), in ``eigvecs`` order (ascending λ)."""
-        sigma = _check_sigma(sigma)
-        if sigma == 0:
-            return np.ones_like(self.eigvals)
-        return self.eigvals / (self.eigvals + sigma**2)
-
-    def matrix(self, sigma: float) -> np.ndarray:
-        """``C (C + σ² I)⁻¹`` (d, d)."""
-        return (self.eigvecs * self.shrinkage(sigma)) @ self.eigvecs.T
-
-    def denoise(self, Y: np.ndarray, sigma: float) -> np.ndarray:
-        """``μ + C (C + σ² I)⁻¹ (y − μ)`` for every row of ``Y`` (n, d)."""
-        Y = check_matrix(Y, "Y", d=len(self.mean), min_rows=1)
-        coeffs = (Y - self.mean) @ self.eigvecs
-        return self.mean + (coeffs * self.shrinkage(sigma)) @ self.eigvecs.T
-
-
-def fit_linear_denoiser(X_train: np.ndarray) -> LinearDenoiser:
-    """The Wiener filter of ``X_train`` (n, d): centred covariance (``1/n``), eigh."""
-    X_train = check_matrix(X_train, "X_train", min_rows=1)
-    mean = X_train.mean(axis=0)
-    centred = X_train - mean
-    cov = centred.T @ centred / len(X_train)
-    eigvals, eigvecs = np.linalg.eigh(cov)
-    return LinearDenoiser(mean=mean, eigvals=np.clip(eigvals, 0.0, None), eigvecs=eigvecs)
 
 
 def linear_denoiser_psnr(X_train: np.ndarray, X_test: np.ndarray, sigma: float, seed=0) -> float:
@@ -125,6 +84,17 @@ def apply_denoiser(model, Y: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return model(torch.as_tensor(Y, device=device)).double().cpu().numpy()
     return np.asarray(model(Y), dtype=np.float64)
+
+
+class BlindDenoiser:
+    """A model of :func:`apply_denoiser` as a sampler's ``D(Y, sigma)``: a blind (Kadkhodaie et
+    al.) model estimates the noise level itself, so ``sigma`` is not used."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, Y: np.ndarray, sigma: float) -> np.ndarray:
+        return apply_denoiser(self.model, Y)
 
 
 def denoiser_psnr(model, X_test: np.ndarray, sigma: float, seed=0) -> float:

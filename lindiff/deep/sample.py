@@ -16,6 +16,7 @@ the generated samples) and ``sigma`` of shape ``(steps + 1, n)``.  All randomnes
     ``sigma`` holds the residual estimate ``σ_t`` of every recorded point.
 
 ``sample_ve`` — a variance-exploding reverse process on a lindiff :class:`Schedule`
+    (:func:`lindiff.diffusion.samplers.sample` with the ``ddim`` sampler, started at ``m + σ̄_T z``)
     ``x_T = m + σ̄_T z``; for ``t = T … 1`` with ``x̂_0 = D(x_t)``,
     ``ε̂ = (x_t − x̂_0) / σ̄_t``, ``c = η σ̄_{t−1} sqrt(σ̄_t² − σ̄_{t−1}²) / σ̄_t``::
 
@@ -33,45 +34,14 @@ be a scalar or a (d,) vector such as the training mean.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 
-from lindiff.deep.evaluate import apply_denoiser
+from lindiff.deep.evaluate import BlindDenoiser, apply_denoiser
+from lindiff.diffusion.samplers import SamplePath, Sampler, sample
 from lindiff.errors import ConfigError
 from lindiff.linear.schedules import Schedule
 
 __all__ = ["SamplePath", "sample_ascent", "sample_ve"]
-
-
-@dataclass
-class SamplePath:
-    """A recorded sampling path.
-
-    Attributes
-    ----------
-    path : ndarray (steps + 1, n, d)
-        ``path[0]`` initial noise, ``path[-1]`` generated samples.
-    sigma : ndarray (steps + 1, n)
-        Noise level of every point (estimated or nominal, see the sampler).
-    method : str
-    params : dict
-    """
-
-    path: np.ndarray
-    sigma: np.ndarray
-    method: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def samples(self) -> np.ndarray:
-        """The generated samples (n, d)."""
-        return self.path[-1]
-
-    @property
-    def steps(self) -> int:
-        return self.path.shape[0] - 1
 
 
 def _check_count(name: str, value, minimum: int = 1) -> int:
@@ -196,18 +166,8 @@ def sample_ve(
     n, d = _check_count("n", n), _check_count("d", d)
     eta = _check_float("eta", eta, 0.0, 1.0, lo_open=False)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    sb = schedule.sigma_bar
-    x = _start(n, d, init_mean, sb[-1], rng)
-    path = [x.copy()]
-    last = 1 if denoise_last else 2
-    for t in range(schedule.T, last - 1, -1):
-        x0 = apply_denoiser(denoiser, x)
-        eps = (x - x0) / sb[t]
-        c = eta * sb[t - 1] * np.sqrt(sb[t] ** 2 - sb[t - 1] ** 2) / sb[t]
-        x = x0 + np.sqrt(max(0.0, sb[t - 1] ** 2 - c**2)) * eps
-        if c > 0:
-            x = x + c * rng.standard_normal((n, d))
-        path.append(x.copy())
-    sigma = np.repeat(sb[::-1][: len(path), None], n, axis=1)
+    start = _start(n, d, init_mean, schedule.sigma_bar[-1], rng)
+    out = sample(BlindDenoiser(denoiser), schedule, Sampler("ddim", eta=eta), n, d, seed=rng, start=start,
+                 stop=0 if denoise_last else 1, record=None)
     params = {"schedule": schedule.name, "T": schedule.T, "eta": eta, "denoise_last": bool(denoise_last)}
-    return SamplePath(np.stack(path), sigma, "ve", params)
+    return SamplePath(out.path, out.sigma, "ve", params)
