@@ -20,6 +20,7 @@ include: "workflow/rules/analyze.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/deep.smk"
 include: "workflow/rules/generalization.smk"
+include: "workflow/rules/samplers.smk"
 
 
 rule all:

@@ -17,8 +17,9 @@ from omegaconf import DictConfig
 from lindiff.errors import ConfigError
 from lindiff.pipeline.datasets import DataInfo
 from lindiff.pipeline.levels import FIELDS
-from lindiff.pipeline.schema import DATA_SCHEMAS, SPECTRAL, LindiffConfig
-from lindiff.pipeline.sweep import grids
+from lindiff.pipeline.schema import DATA_SCHEMAS, DESIGNED, SPECTRAL, LindiffConfig
+from lindiff.diffusion.denoisers import DENOISERS
+from lindiff.pipeline.sweep import grids, sampler_grids
 
 
 def _nested_schema(tp):
@@ -71,6 +72,10 @@ def check_path_values(cfg) -> None:
         FIELDS["schedule"].check(name, f"schedules.{name} (a schedule key)")
     for name in cfg.deep.sizes:
         FIELDS["size"].check(name, f"deep.sizes.{name} (a model size key)")
+    for name in cfg.diffusion.schedules:
+        FIELDS["schedule"].check(name, f"diffusion.schedules.{name} (a sampler schedule key)")
+    for name in cfg.diffusion.samplers:
+        FIELDS["sampler"].check(name, f"diffusion.samplers.{name} (a sampler key)")
 
 
 def _check_axis(name: str, values, minimum=None, maximum=None) -> None:
@@ -96,6 +101,7 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
         _check_design(name, params, cfg.learn.k)
     _check_deep(cfg, info)
     _check_generalization(cfg, info)
+    _check_samplers(cfg, info)
     if cfg.generate.n_trajectory > cfg.generate.n_samples:
         raise ConfigError("generate.n_trajectory must be in [0, generate.n_samples]")
     taus = list(cfg.analyze.taus)
@@ -267,3 +273,80 @@ def _check_against_data(axes: dict, info: DataInfo, k: int) -> None:
             if n > available:
                 raise ConfigError(f"sweep.n={n} exceeds the {available} samples of {where}")
     _check_rank_against_data(axes, info, k)
+
+
+def _check_samplers(cfg, info: DataInfo | None) -> None:
+    """sweep.samplers and the diffusion.* entries it names (only when the study is on)."""
+    from lindiff.diffusion.samplers import Sampler
+    from lindiff.diffusion.schedules import SAMPLER_SCHEDULES, noise_levels
+
+    key = "sweep.samplers"
+    axes_list = sampler_grids(cfg)
+    if not axes_list:
+        return
+    for axes in axes_list:
+        for axis, minimum in (("n", 2), ("seed", 0), ("schedule", None), ("T", 1), ("sampler", None), ("denoiser", None)):
+            values = list(axes[axis])
+            if not values:
+                raise ConfigError(f"{key}.{axis} is empty; give at least one value")
+            if len(set(map(str, values))) != len(values):
+                raise ConfigError(f"{key}.{axis} has duplicate values: {values}")
+            if minimum is not None and min(values) < minimum:
+                raise ConfigError(f"{key}.{axis}={min(values)}: must be >= {minimum}")
+        unknown = sorted(set(axes["denoiser"]) - set(DENOISERS))
+        if unknown:
+            raise ConfigError(f"{key}.denoiser: unknown denoiser(s) {unknown}; allowed: {', '.join(DENOISERS)}")
+        _check_sampler_axes(cfg, axes, info)
+
+
+def _check_sampler_axes(cfg, s: dict, info: DataInfo | None) -> None:
+    from lindiff.diffusion.samplers import Sampler
+    from lindiff.diffusion.schedules import SAMPLER_SCHEDULES, noise_levels
+
+    key = "sweep.samplers"
+    d = cfg.diffusion
+    if d.n_samples < 2:
+        raise ConfigError(f"diffusion.n_samples={d.n_samples}: a variance needs at least 2 samples")
+    for name in s["schedule"]:
+        if name not in d.schedules:
+            raise ConfigError(f"{key}.schedule: unknown sampler schedule {name!r}; allowed: {', '.join(d.schedules)}")
+        entry = d.schedules[name]
+        if entry.shape == DESIGNED:
+            if len(entry.params):
+                raise ConfigError(f"diffusion.schedules.{name}.params: a designed schedule takes none (see diffusion.design)")
+            continue
+        try:
+            noise_levels(str(entry.shape), 1, **dict(entry.params))
+        except ConfigError as error:
+            raise ConfigError(f"diffusion.schedules.{name}: {error}") from None
+    for name in s["sampler"]:
+        if name not in d.samplers:
+            raise ConfigError(f"{key}.sampler: unknown sampler {name!r}; allowed: {', '.join(d.samplers)}")
+        entry = d.samplers[name]
+        Sampler(str(entry.kind), eta=entry.eta, solver=str(entry.solver))
+        if entry.kind == "ve_chain" and any(d.schedules[n].shape == DESIGNED for n in s["schedule"]):
+            raise ConfigError(f"{key}: diffusion.samplers.{name} is the chain, whose schedule design is the linear "
+                              f"sweep's (schedule=spectral); drop the designed schedule or the chain")
+    if any(d.schedules[n].shape == DESIGNED for n in s["schedule"]):
+        lo_hi = list(d.design.bounds)
+        if not (len(lo_hi) == 2 and all(math.isfinite(b) for b in lo_hi) and 0 < lo_hi[0] < lo_hi[1]):
+            raise ConfigError(f"diffusion.design.bounds={lo_hi}: must be [lo, hi] with 0 < lo < hi")
+        if d.design.init not in (*SAMPLER_SCHEDULES, "best"):
+            raise ConfigError(f"diffusion.design.init={d.design.init!r}: allowed: {', '.join(SAMPLER_SCHEDULES)}, best")
+    if "projection" in s["denoiser"]:
+        for n in s["n"]:
+            limit = n if info is None else min(n, info.d)
+            if d.projection_rank > limit:
+                raise ConfigError(f"diffusion.projection_rank={d.projection_rank} exceeds the {limit} components "
+                                  f"the projection can store (min(n={n}, d)); lower it")
+    if "deep" in s["denoiser"]:
+        if not cfg.deep.enabled:
+            raise ConfigError(f"{key}.denoiser=deep: no deep denoiser for data {cfg.data.name!r} (deep.enabled=false)")
+        if d.deep_size not in cfg.deep.sizes:
+            raise ConfigError(f"diffusion.deep_size: unknown model size {d.deep_size!r}; allowed: {', '.join(cfg.deep.sizes)}")
+    if info is not None:
+        for n in s["n"]:
+            held_out = cfg.deep.n_test if "deep" in s["denoiser"] else 0
+            if n + held_out > info.n_total:
+                raise ConfigError(f"{key}.n={n}{f' plus deep.n_test={held_out}' if held_out else ''} exceeds the "
+                                  f"{info.n_total} samples of the data set")

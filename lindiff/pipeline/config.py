@@ -30,7 +30,7 @@ from lindiff.pipeline.datasets import data_info
 from lindiff.pipeline.paths import check_paths
 from lindiff.pipeline.resources import check_memory
 from lindiff.pipeline.schema import DATA_SCHEMAS, LindiffConfig
-from lindiff.pipeline.sweep import sweep_points
+from lindiff.pipeline.sweep import sampler_points, sweep_points
 
 
 def default_config_dir() -> Path:
@@ -183,7 +183,7 @@ def load(overrides=(), config_dir=None, check_data: bool = True) -> DictConfig:
     cfg = apply_schema(compose(parse_overrides(overrides), config_dir))
     check_values(cfg)
     check_paths(cfg)
-    check_memory(cfg, sweep_points(cfg))
+    check_memory(cfg, sweep_points(cfg), sampler_points(cfg))
     if check_data:
         check_values(cfg, data_info(cfg.data, **rank_requirement(cfg)))
     return cfg

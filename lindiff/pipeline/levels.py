@@ -74,6 +74,8 @@ FIELDS: dict[str, Field] = {
         Field("abseed", "[0-9]+", int),
         Field("abmodel", "linear_[a-z]+_T[0-9]+_r[0-9]+|deep_[A-Za-z0-9]+"),
         Field("half", "A|B"),
+        Field("sampler", "[a-z]+"),  # a diffusion.samplers key
+        Field("denoiser", "projection|wiener|empirical|deep"),
     )
 }
 
@@ -158,6 +160,8 @@ class Level:
 _DATA = "{data}/{cond}/n{n}_s{seed}"
 _LEARN = _DATA + "/{schedule}_T{T}"
 _AB = "{data}/generalization/s{abseed}"
+_GAUSS = "{data}/all/n{n}_s{seed}/gaussian"
+_SAMPLER = "{data}/all/n{n}_s{seed}/samplers/{schedule}_T{T}/{sampler}"
 
 LEVELS: dict[str, Level] = {
     level.name: level
@@ -169,6 +173,13 @@ LEVELS: dict[str, Level] = {
               seed_level="learn", group_level="learn"),
         # one deep denoiser, trained on the unconditional training set of (n, seed)
         Level("deep", "{data}/all/n{n}_s{seed}/deep_{size}", order=("data", "n", "size", "seed")),
+        # the samplers study: the training set's Gaussian (Wiener filter), a sampler's noise levels
+        # (designed ones from that Gaussian), one sampler run with one denoiser; the denoisers of one
+        # (schedule, T, sampler) share their noise (seed) and their W&B group
+        Level("gaussian", _GAUSS),
+        Level("sampler_levels", _SAMPLER, order=("data", "n", "seed", "schedule", "T", "sampler")),
+        Level("sampler_point", _SAMPLER + "/{denoiser}", order=("data", "n", "seed", "schedule", "T", "sampler", "denoiser"),
+              seed_level="sampler_levels", group_level="sampler_levels"),
         # cross-sweep outputs
         Level("sweep", "sweeps/{sweep}", id_pattern="{sweep}"),
         # the A/B generalization study: the halves, one model per (family, n[, half]), the curve

@@ -38,6 +38,7 @@ class Dims:
     k: int = 0  # stored components (learn.k)
     n_samples: int = 0  # generated samples
     n_trajectory: int = 0  # generated samples kept along the whole chain
+    chunk: int = 0  # rows the empirical denoiser weighs at once (0: no empirical denoiser)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,28 @@ def estimate(stage: str, dims: Dims) -> Estimate:
                                          f"the trajectories ({dims.n_trajectory} x {T + 1} x {d}: generate.n_trajectory)": trajectory,
                                          f"the d x d Gram (d={d}: data)": gram,
                                          f"the data set ({n_total} x {d}: data)": data})
+    if stage == "sample_sampler":
+        terms = {f"the samples ({dims.n_samples} x {d}: diffusion.n_samples)": 8 * FLOAT * dims.n_samples * d,
+                 f"the data set ({n_total} x {d}: data)": data,
+                 f"the d x d covariance (d={d}: data)": gram}
+        if k:
+            terms[f"the projection's bases ((T+1) x d x k = {T + 1} x {d} x {k}: sweep.samplers.T, "
+                  "diffusion.projection_rank)"] = bases
+        if dims.chunk:
+            from lindiff.diffusion.denoisers import EmpiricalDenoiser
+
+            terms[f"the empirical denoiser (n x d = {n} x {d} training rows and {dims.chunk} x {n} weights: "
+                  "sweep.samplers.n, diffusion.empirical_chunk)"] = EmpiricalDenoiser.memory_bytes(n, d, dims.chunk)
+        return _largest(stage, "torch", terms)
     return _largest(stage, "torch", {f"the data set ({n_total} x {d}: data)": data})
+
+
+def sampler_dims(cfg, shape: tuple[int, int], point) -> Dims:
+    """The sizes of one samplers-study job (a ``sampler_point``)."""
+    d = cfg.diffusion
+    return Dims(n_total=shape[0], d=shape[1], n=int(point.n), T=int(point.T),
+                k=int(d.projection_rank) if point.denoiser == "projection" else 0, n_samples=int(d.n_samples),
+                chunk=int(d.empirical_chunk) if point.denoiser == "empirical" else 0)
 
 
 def machine_mem_mb() -> int | None:
@@ -112,9 +134,9 @@ def job_dims(cfg, shape: tuple[int, int], n: int = 0, T: int = 0) -> Dims:
                 n_samples=int(cfg.generate.n_samples), n_trajectory=int(cfg.generate.n_trajectory))
 
 
-def sweep_estimates(cfg, points, shape: tuple[int, int]) -> list[tuple[Estimate, str]]:
-    """The largest estimate of each stage over the sweep's ``points`` (rank-level points),
-    with the point it belongs to."""
+def sweep_estimates(cfg, points, shape: tuple[int, int], sampler_points=()) -> list[tuple[Estimate, str]]:
+    """The largest estimate of each stage over the sweep's ``points`` (rank-level points) and the
+    samplers study's ``sampler_points``, with the point it belongs to."""
     largest: dict[str, tuple[Estimate, str]] = {}
 
     def keep(est: Estimate, where: str) -> None:
@@ -126,11 +148,13 @@ def sweep_estimates(cfg, points, shape: tuple[int, int]) -> list[tuple[Estimate,
         dims = job_dims(cfg, shape, n=point.n, T=point.T)
         for stage in ("learn", "generate", "analyze"):
             keep(estimate(stage, dims), point.id)
-    order = ("config", "learn", "generate", "analyze")
+    for point in sampler_points:
+        keep(estimate("sample_sampler", sampler_dims(cfg, shape, point)), point.id)
+    order = ("config", "learn", "generate", "analyze", "sample_sampler")
     return sorted(largest.values(), key=lambda item: order.index(item[0].stage))
 
 
-def check_memory(cfg, points) -> None:
+def check_memory(cfg, points, sampler_points=()) -> None:
     """Refuse, before anything runs, a sweep whose largest job would need more than
     ``max_job_mem_mb`` (default: this machine's memory), naming the stage, the point and the
     configuration key that drives the estimate."""
@@ -138,7 +162,7 @@ def check_memory(cfg, points) -> None:
     limit = cfg.max_job_mem_mb or machine_mem_mb()
     if shape is None or not limit:
         return
-    for est, where in sweep_estimates(cfg, points, shape):
+    for est, where in sweep_estimates(cfg, points, shape, sampler_points):
         if est.mem_mb > limit:
             raise ConfigError(
                 f"{est.stage} of {where} would need about {est.mem_mb / 1024:.1f} GiB, mostly for {est.driver}; "
@@ -147,8 +171,9 @@ def check_memory(cfg, points) -> None:
             )
 
 
-def job_mem_mb(stage: str, cfg, shape: tuple[int, int] | None, n: int = 0, T: int = 0) -> int:
-    """``mem_mb`` for one job of ``stage`` (the rules' ``resources``)."""
+def job_mem_mb(stage: str, cfg, shape: tuple[int, int] | None, n: int = 0, T: int = 0, point=None) -> int:
+    """``mem_mb`` for one job of ``stage`` (the rules' ``resources``); ``point``: a samplers-study job's."""
     if shape is None:
         return OVERHEAD_MB["numpy"] * 2
-    return estimate(stage, job_dims(cfg, shape, n=n, T=T)).mem_mb
+    dims = sampler_dims(cfg, shape, point) if point is not None else job_dims(cfg, shape, n=n, T=T)
+    return estimate(stage, dims).mem_mb

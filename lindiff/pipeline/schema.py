@@ -17,11 +17,16 @@ from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
 
+from lindiff.diffusion.denoisers import DENOISERS
+from lindiff.diffusion.design import OBJECTIVES as SAMPLER_OBJECTIVES
+from lindiff.diffusion.samplers import ODE_SOLVERS, SAMPLERS
+from lindiff.diffusion.schedules import SAMPLER_SCHEDULES
 from lindiff.linear.schedules import SCHEDULES
 from lindiff.linear.spectral import INJECTION_MODES, OBJECTIVES
 from lindiff.pipeline.tracking import ALLOWED_MODES
 
 SPECTRAL = "spectral"  # schedule kind designed from the data (lindiff.linear.spectral.design_schedule)
+DESIGNED = "designed"  # sampler schedule designed from the data (lindiff.diffusion.design.design_levels)
 
 # Choices: StrEnums compare equal to their strings; resolved configs carry plain strings
 # (OmegaConf.to_container(..., enum_to_str=True)).
@@ -35,6 +40,11 @@ ScheduleShape = StrEnum("ScheduleShape", {v: v for v in SCHEDULES})
 DesignObjective = StrEnum("DesignObjective", {v: v for v in OBJECTIVES})
 DesignInjection = StrEnum("DesignInjection", {v: v for v in INJECTION_MODES})
 Device = StrEnum("Device", {v: v for v in ("auto", "cpu", "cuda")})
+SamplerKind = StrEnum("SamplerKind", {v: v for v in SAMPLERS})
+OdeSolver = StrEnum("OdeSolver", {v: v for v in ODE_SOLVERS})
+SamplerShape = StrEnum("SamplerShape", {v: v for v in (*SAMPLER_SCHEDULES, DESIGNED)})
+SamplerObjective = StrEnum("SamplerObjective", {v: v for v in SAMPLER_OBJECTIVES})
+DenoiserKind = StrEnum("DenoiserKind", {v: v for v in DENOISERS})
 MnistSplit = StrEnum("MnistSplit", {v: v for v in ("train", "test")})
 
 MIN1 = {"min": 1}
@@ -163,6 +173,22 @@ class GeneralizationSweep:
 
 
 @dataclass
+class SamplersSweep:
+    """The samplers study (Benita et al.): one point per (n, seed, schedule, T, sampler, denoiser);
+    ``schedule`` and ``sampler`` name entries of ``diffusion.schedules`` and ``diffusion.samplers``.
+    Empty ``n`` = off."""
+
+    n: List[int] = field(default_factory=list)
+    seed: List[int] = field(default_factory=lambda: [0])
+    schedule: List[str] = field(default_factory=lambda: ["vplinear", "vpcosine", "karras", "designed"])
+    T: List[int] = field(default_factory=lambda: [10])
+    sampler: List[str] = field(default_factory=lambda: ["ddpm", "ddim"])
+    denoiser: List[DenoiserKind] = field(default_factory=lambda: [DenoiserKind.wiener])
+    # Optional union of grids: each entry overrides some axes above (as sweep.grids does).
+    grids: List[Dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class SweepConfig:
     name: str = MISSING
     n: List[int] = MISSING
@@ -178,6 +204,8 @@ class SweepConfig:
     deep: DeepSweep = field(default_factory=DeepSweep)
     # Memorization vs generalization study (A/B halves); empty n lists = off.
     generalization: GeneralizationSweep = field(default_factory=GeneralizationSweep)
+    # Samplers and their spectral transfer function (diffusion.*); empty n = off.
+    samplers: SamplersSweep = field(default_factory=SamplersSweep)
 
 
 # --------------------------------------------------------------------------- stages
@@ -193,6 +221,48 @@ class DeepConfig:
     jacobian: Dict[str, Any] = field(default_factory=dict)
     psnr_sigmas: List[float] = field(default_factory=lambda: [0.1, 0.2, 0.4])
     n_test: int = field(default=500, metadata=MIN1)
+
+
+@dataclass
+class SamplerEntry:
+    """``diffusion.samplers.<name>``: a sampler of :mod:`lindiff.diffusion.samplers`."""
+
+    kind: SamplerKind = MISSING
+    eta: float = field(default=0.0, metadata={"min": 0.0, "max": 1.0})  # ddim only
+    solver: OdeSolver = OdeSolver.euler  # ode only
+
+
+@dataclass
+class LevelsEntry:
+    """``diffusion.schedules.<name>``: a shape of :mod:`lindiff.diffusion.schedules` with its
+    parameters (overrides of ``DEFAULTS[shape]``), or ``designed`` (from the data's spectrum)."""
+
+    shape: SamplerShape = MISSING
+    params: Dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SamplerDesignConfig:
+    """Options of :func:`lindiff.diffusion.design.design_levels` (``shape: designed``)."""
+
+    objective: SamplerObjective = SamplerObjective.w2
+    steps: int = field(default=300, metadata=MIN1)
+    lr: float = field(default=0.05, metadata=POSITIVE)
+    bounds: List[float] = field(default_factory=lambda: [0.002, 80.0])
+    init: str = "best"  # a shape of lindiff.diffusion.schedules, or best (the hand shape with the lowest objective)
+
+
+@dataclass
+class DiffusionConfig:
+    """The samplers study (``sweep.samplers``): its samplers, schedules and sizes."""
+
+    n_samples: int = field(default=10000, metadata=MIN1)  # generated samples per point (the measured spectrum)
+    empirical_chunk: int = field(default=256, metadata=MIN1)  # rows the empirical denoiser weighs at once
+    projection_rank: int = field(default=30, metadata=MIN1)  # rank of the projection denoiser (learned on the sampler's levels)
+    deep_size: str = "quick"  # the deep model (deep.sizes) dropped in for denoiser=deep
+    samplers: Dict[str, SamplerEntry] = field(default_factory=dict)
+    schedules: Dict[str, LevelsEntry] = field(default_factory=dict)
+    design: SamplerDesignConfig = field(default_factory=SamplerDesignConfig)
 
 
 @dataclass
@@ -235,6 +305,7 @@ class LindiffConfig:
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     analyze: AnalyzeConfig = field(default_factory=AnalyzeConfig)
     deep: DeepConfig = field(default_factory=DeepConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     results_dir: str = "results"
     # the most memory one job may need (MiB; null: this machine's memory); checked before any job runs
     max_job_mem_mb: Optional[int] = field(default=None, metadata=MIN1)

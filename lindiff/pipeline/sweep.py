@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from lindiff.errors import ConfigError
 from lindiff.linear.schedules import Schedule, make_schedule
 from lindiff.pipeline.levels import FIELDS, LEVELS, Point, ab_linear_model
-from lindiff.pipeline.schema import SPECTRAL
+from lindiff.pipeline.schema import DESIGNED, SPECTRAL
 
 #: the sweep axes of the linear chain (``sweep.<axis>`` and keys of ``sweep.grids`` entries)
 SWEEP_AXES = tuple(FIELDS[f].axis for f in LEVELS["rank"].fields if FIELDS[f].axis)
@@ -97,6 +97,64 @@ def generalization_points(cfg) -> list[Point]:
         models.append((f"deep_{g.deep.size}", list(g.deep.n)))
     return sorted({LEVELS["ab_point"].point(data=cfg.data.name, abseed=int(seed), abmodel=model, n=int(n))
                    for seed in g.seed for model, ns in models for n in ns})
+
+
+#: the axes of the samplers study (``sweep.samplers.<axis>``), with their types
+SAMPLER_AXES = {"n": int, "seed": int, "schedule": str, "T": int, "sampler": str, "denoiser": str}
+
+
+def sampler_grids(cfg) -> list[dict[str, list]]:
+    """The samplers study's grids: its axes, or the union of ``sweep.samplers.grids`` entries over
+    them; ``[]`` when the study is off (``sweep.samplers.n`` empty)."""
+    s = cfg.sweep.samplers
+    if not len(s.n):
+        return []
+    base = {axis: [str(v) if kind is str else v for v in s[axis]] for axis, kind in SAMPLER_AXES.items()}
+    out = []
+    for index, entry in enumerate(list(s.grids) or [{}]):
+        entry = OmegaConf.to_container(entry) if OmegaConf.is_config(entry) else dict(entry)
+        axes = dict(base)
+        for key, values in entry.items():
+            if key not in SAMPLER_AXES:
+                raise ConfigError(f"sweep.samplers.grids: unknown axis {key!r}; allowed: {', '.join(SAMPLER_AXES)}")
+            values = list(values) if isinstance(values, (list, tuple)) else [values]
+            for value in values:
+                wrong = (isinstance(value, bool) or not isinstance(value, int)) if SAMPLER_AXES[key] is int \
+                    else not isinstance(value, str)
+                if wrong:
+                    kind = "an integer" if SAMPLER_AXES[key] is int else "a string"
+                    raise ConfigError(f"sweep.samplers.grids[{index}].{key}={value!r}: must be {kind}")
+            axes[key] = values
+        out.append(axes)
+    return out
+
+
+def sampler_points(cfg) -> list[Point]:
+    """The samplers study's points (``sampler_point`` level); empty when ``sweep.samplers.n`` is."""
+    level = LEVELS["sampler_point"]
+    points = set()
+    for axes in sampler_grids(cfg):
+        for values in itertools.product(*(axes[axis] for axis in SAMPLER_AXES)):
+            fields = {axis: SAMPLER_AXES[axis](value) for axis, value in zip(SAMPLER_AXES, values)}
+            points.add(level.point(data=cfg.data.name, **fields))
+    return sorted(points)
+
+
+def sampler_levels_from_params(params, T: int) -> Schedule:
+    """The noise levels of a hand schedule entry (``diffusion.schedules.<name>``) with ``T`` steps;
+    a ``designed`` one is the artifact of the workflow's ``sampler_levels`` rule."""
+    from lindiff.diffusion.schedules import noise_levels
+
+    if params["shape"] == DESIGNED:
+        raise ConfigError("a designed sampler schedule comes from the data: load it from its levels artifact")
+    return noise_levels(str(params["shape"]), int(T), **dict(params["params"]))
+
+
+def sampler_from_params(params):
+    """The :class:`lindiff.diffusion.samplers.Sampler` of a ``diffusion.samplers.<name>`` entry."""
+    from lindiff.diffusion.samplers import Sampler
+
+    return Sampler(str(params["kind"]), eta=float(params["eta"]), solver=str(params["solver"]))
 
 
 def ab_schedule_params(cfg) -> dict:

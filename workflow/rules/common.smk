@@ -13,7 +13,7 @@ from lindiff.pipeline import resources as ldr
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.levels import LEVELS, wildcard_constraints as level_wildcard_constraints
 from lindiff.pipeline.runstart import start_of_run
-from lindiff.pipeline.schema import SPECTRAL
+from lindiff.pipeline.schema import DESIGNED, SPECTRAL
 
 # `overrides` as typed (Snakemake's YAML parsing of --config drops " #..." and strips quotes).
 if "overrides" in config:
@@ -54,6 +54,7 @@ localrules:
     aggregate,
     compare_schedules,
     ab_curve,
+    compare_samplers,
 
 
 # The levels' path patterns (relative to RESULTS): every sweep axis an artifact depends on is
@@ -182,6 +183,88 @@ def deep_params(wildcards):
 DEEP_POINTS = lds.deep_points(LD)
 
 
+# --------------------------------------------------------------------------- samplers study
+# sweep.samplers (rules in samplers.smk; lindiff.diffusion): the training set's Gaussian, each
+# sampler's noise levels (designed ones from that Gaussian), one run per denoiser.
+#   results/{data}/all/n{n}_s{seed}/gaussian/gaussian.npz
+#     .../samplers/{schedule}_T{T}/{sampler}/levels.npz
+#     .../samplers/{schedule}_T{T}/{sampler}/{denoiser}/spectrum.parquet, metrics.json, fig_spectrum.png
+
+SAMPLER_POINTS = lds.sampler_points(LD)
+SAMPLER_FAMILY = ("gaussian", "sampler_levels", "sampler_point")
+GAUSS_JOB, SAMPLER_LEVELS_JOB, SAMPLER_JOB = (LEVELS[name].pattern for name in SAMPLER_FAMILY)
+SAMPLERS_OUTPUTS = ("samplers.parquet", "fig_samplers_w2.png", "fig_frequency_response.png",
+                    "fig_sampler_schedules.png", "fig_denoisers.png")
+
+
+def is_designed_levels(name):
+    return RESOLVED["diffusion"]["schedules"][name]["shape"] == DESIGNED
+
+
+def gaussian_params(wildcards):
+    return {"data": RESOLVED["data"], "n": int(wildcards.n), "seed": int(wildcards.seed)}
+
+
+def sampler_levels_params(wildcards):
+    """A sampler's levels: its schedule entry and sampler (and, designed, the design options)."""
+    params = {**gaussian_params(wildcards), "T": int(wildcards.T),
+              "schedule": {"name": wildcards.schedule, **RESOLVED["diffusion"]["schedules"][wildcards.schedule]},
+              "sampler": {"name": wildcards.sampler, **RESOLVED["diffusion"]["samplers"][wildcards.sampler]}}
+    if is_designed_levels(wildcards.schedule):
+        params["design"] = RESOLVED["diffusion"]["design"]
+    return params
+
+
+def sampler_levels_inputs(wildcards):
+    """{"gaussian": gaussian.npz} for a designed schedule, else {} (a hand schedule needs no data)."""
+    if not is_designed_levels(wildcards.schedule):
+        return {}
+    return {"gaussian": level_path("gaussian", "gaussian.npz").format(**dict(wildcards.items()))}
+
+
+def sample_sampler_params(wildcards):
+    """One sampler run: the levels' params, the denoiser and only the options it uses."""
+    diffusion = RESOLVED["diffusion"]
+    params = {**sampler_levels_params(wildcards), "denoiser": wildcards.denoiser, "n_samples": diffusion["n_samples"]}
+    if wildcards.denoiser == "empirical":
+        params["empirical_chunk"] = diffusion["empirical_chunk"]
+    elif wildcards.denoiser == "projection":
+        params["projection"] = {"rank": diffusion["projection_rank"], "method": RESOLVED["learn"]["method"],
+                                "noise": RESOLVED["learn"]["noise"]}
+    elif wildcards.denoiser == "deep":
+        params["deep"] = {"size": diffusion["deep_size"], "device": RESOLVED["deep"]["device"]}
+    return params
+
+
+def sample_sampler_inputs(wildcards):
+    values = dict(wildcards.items())
+    inputs = {"train": os.path.join(RESULTS, LEVELS["data"].fix(cond="all"), "data", "train.npz").format(**values),
+              "gaussian": level_path("gaussian", "gaussian.npz").format(**values),
+              "levels": level_path("sampler_levels", "levels.npz").format(**values)}
+    if wildcards.denoiser == "deep":
+        inputs["model"] = deep_path("model.pt").format(**values, size=RESOLVED["diffusion"]["deep_size"])
+    return inputs
+
+
+def sampler_mem(wildcards):
+    point = LEVELS["sampler_point"].point(**LEVELS["sampler_point"].typed(wildcards))
+    return max(1000, ldr.job_mem_mb("sample_sampler", LD, DATA_SHAPE, point=point))
+
+
+def sampler_table():
+    """One row per samplers-study point with its axes and directories (compare_samplers' input)."""
+    return [{**point.as_dict(), "id": point.id, "dir": point.dir(RESULTS),
+             "levels_dir": point.at("sampler_levels").dir(RESULTS)} for point in SAMPLER_POINTS]
+
+
+def compare_samplers_inputs(wildcards):
+    files = []
+    for row in sampler_table():
+        files += [os.path.join(row["dir"], name) for name in ("metrics.json", "spectrum.parquet")]
+        files.append(os.path.join(row["levels_dir"], "levels.npz"))
+    return sorted(set(files))
+
+
 def sweep_table():
     """One row per sweep point with its axes and artifact directories (aggregate's input)."""
     return [{**point.as_dict(), "id": point.id, "learn_dir": point.at("learn").dir(RESULTS),
@@ -239,6 +322,10 @@ def all_targets():
     for point in DEEP_POINTS:
         folder = point.dir(RESULTS)
         targets += [os.path.join(folder, name) for name in ("fig7_sin_theta_jacobian.png", "train_metrics.json")]
+    for point in SAMPLER_POINTS:
+        targets += [os.path.join(point.dir(RESULTS), name) for name in ("fig_spectrum.png", "metrics.json")]
+    if SAMPLER_POINTS:
+        targets += [os.path.join(RESULTS, "sweeps", SWEEP, name) for name in SAMPLERS_OUTPUTS]
     targets += ab_targets()
     return sorted(set(targets))
 
@@ -350,7 +437,8 @@ def points_at(level):
     """Every point of this configuration (sweep, deep and A/B points) seen at ``level``: those
     whose fields reach it (a rank point's learn and data points ...)."""
     fields = set(LEVELS[level].fields)
-    return {point.at(level) for point in [*POINTS, *DEEP_POINTS, *AB_POINTS] if fields <= set(point.as_dict())}
+    family = SAMPLER_POINTS if level in SAMPLER_FAMILY else [*POINTS, *DEEP_POINTS, *AB_POINTS]
+    return {point.at(level) for point in family if fields <= set(point.as_dict())}
 
 
 def config_dirs():
@@ -384,6 +472,9 @@ SIDECAR_RULES = {
     "learn": ("learn",),
     "rank": ("generate", "analyze"),
     "deep": ("train_denoiser", "sample_deep", "jacobian_analysis"),
+    "gaussian": ("fit_gaussian",),
+    "sampler_levels": ("sampler_levels",),
+    "sampler_point": ("sample_sampler",),
 }
 
 

@@ -1,0 +1,102 @@
+# The samplers study (sweep.samplers; Benita et al.): the Gaussian of a training set -> each
+# sampler's noise levels (a designed schedule from that Gaussian's spectrum) -> one run of the
+# sampler per denoiser, its generated spectrum measured against the closed-form transfer function
+# -> the cross-sweep comparison (W2 against T, frequency responses, schedules, denoisers).
+
+
+rule fit_gaussian:
+    input:
+        train=os.path.join(RESULTS, LEVELS["data"].fix(cond="all"), "data", "train.npz"),
+    output:
+        gaussian=level_path("gaussian", "gaussian.npz"),
+        sidecar=level_path("gaussian", "config.yaml"),
+    params:
+        cfg=gaussian_params,
+    log:
+        log_path("fit_gaussian", GAUSS_JOB),
+    benchmark:
+        benchmark_path("fit_gaussian", GAUSS_JOB)
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 1
+    resources:
+        mem_mb=job_mem("learn", 1000),
+        runtime=10,
+    script:
+        "../scripts/fit_gaussian.py"
+
+
+rule sampler_levels:
+    input:
+        unpack(sampler_levels_inputs),
+    output:
+        levels=level_path("sampler_levels", "levels.npz"),
+        metrics=level_path("sampler_levels", "levels.json"),
+        sidecar=level_path("sampler_levels", "config.yaml"),
+    params:
+        cfg=sampler_levels_params,
+    log:
+        log_path("sampler_levels", SAMPLER_LEVELS_JOB),
+    benchmark:
+        benchmark_path("sampler_levels", SAMPLER_LEVELS_JOB)
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../scripts/sampler_levels.py"
+
+
+rule sample_sampler:
+    input:
+        unpack(sample_sampler_inputs),
+    output:
+        spectrum=level_path("sampler_point", "spectrum.parquet"),
+        metrics=level_path("sampler_point", "metrics.json"),
+        samples=level_path("sampler_point", "samples.npz"),
+        fig=report(level_path("sampler_point", "fig_spectrum.png"), category="Samplers: spectral transfer",
+                   subcategory="{data} n={n} {schedule} T={T}", labels={"sampler": "{sampler}", "denoiser": "{denoiser}"}),
+        sidecar=level_path("sampler_point", "config.yaml"),
+    params:
+        cfg=sample_sampler_params,
+    log:
+        log_path("sample_sampler", SAMPLER_JOB),
+    benchmark:
+        benchmark_path("sample_sampler", SAMPLER_JOB)
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 2
+    resources:
+        mem_mb=sampler_mem,
+        runtime=30,
+    script:
+        "../scripts/sample_sampler.py"
+
+
+rule compare_samplers:
+    input:
+        compare_samplers_inputs,
+    output:
+        table=sweep_path("samplers.parquet"),
+        w2=report(sweep_path("fig_samplers_w2.png"), category="Samplers: spectral transfer", subcategory="{sweep}"),
+        response=report(sweep_path("fig_frequency_response.png"), category="Samplers: spectral transfer",
+                        subcategory="{sweep}"),
+        schedules=report(sweep_path("fig_sampler_schedules.png"), category="Samplers: spectral transfer",
+                         subcategory="{sweep}"),
+        denoisers=report(sweep_path("fig_denoisers.png"), category="Samplers: spectral transfer", subcategory="{sweep}"),
+    params:
+        points=lambda wildcards: sampler_table(),
+    log:
+        log_path("compare_samplers", "{sweep}"),
+    benchmark:
+        benchmark_path("compare_samplers", "{sweep}")
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../scripts/compare_samplers.py"
