@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # MNIST for `make paper`: a directory with the four IDX files; empty = download into the cache
 MNIST_DIR ?= $(LINDIFF_MNIST_DIR)
 
-.PHONY: setup run test test-slurm paper report demo bench lint clean distclean
+.PHONY: setup run test test-slurm paper report demo bench bench-samplers lint clean distclean
 
 setup: $(STAMP)
 
@@ -49,6 +49,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_learn.py
+
+# closed form, schedule design and Monte Carlo of the samplers (issue 15)
+bench-samplers: $(STAMP)
+	$(BIN)/python benchmarks/bench_samplers.py
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

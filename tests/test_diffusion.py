@@ -308,3 +308,11 @@ def test_designed_schedule_beats_the_hand_schedules(sampler):
 def test_bad_design_input(kwargs, key):
     with pytest.raises(ConfigError, match=key):
         design_levels(np.ones(3), 5, Sampler("ddpm"), **kwargs)
+
+
+def test_the_diagonal_wiener_is_the_wiener_in_its_eigenbasis(gaussian):
+    Q, mean, denoiser = gaussian
+    Y = np.random.default_rng(8).standard_normal((4, D))
+    diagonal = denoiser.in_eigenbasis()
+    np.testing.assert_allclose(diagonal(Y @ Q, 0.6), denoiser(Y, 0.6) @ Q, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(diagonal(Y @ Q, 0.0), Y @ Q)

@@ -34,6 +34,7 @@ DENOISERS = ("projection", "wiener", "empirical", "deep")
 
 __all__ = [
     "DENOISERS",
+    "DiagonalWiener",
     "EmpiricalDenoiser",
     "ProjectionDenoiser",
     "WienerDenoiser",
@@ -93,6 +94,26 @@ class WienerDenoiser:
         return self.mean + (coeffs * self.shrinkage(sigma)) @ self.eigvecs.T
 
     __call__ = denoise
+
+    def in_eigenbasis(self) -> "DiagonalWiener":
+        """The same filter acting on coordinates ``Uᵀ y`` (columns in :attr:`spectrum` order):
+        diagonal, O(d) per row instead of O(d²)."""
+        return DiagonalWiener(mean=self.basis.T @ self.mean, eigvals=self.spectrum.copy())
+
+
+@dataclass(frozen=True)
+class DiagonalWiener:
+    """The Wiener filter in its eigenbasis: ``m + diag(λ / (λ + σ²)) (w − m)`` on coordinate rows ``w``
+    (``mean`` (d,) = ``Uᵀ μ``, ``eigvals`` (d,))."""
+
+    mean: np.ndarray
+    eigvals: np.ndarray
+
+    def __call__(self, W: np.ndarray, sigma: float) -> np.ndarray:
+        sigma = check_sigma(sigma)
+        if sigma == 0:
+            return np.array(W, dtype=np.float64, copy=True)
+        return self.mean + (W - self.mean) * (self.eigvals / (self.eigvals + sigma**2))
 
 
 def fit_wiener(X_train: np.ndarray) -> WienerDenoiser:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from lindiff.errors import ConfigError
-from lindiff.linear.schedules import Schedule, from_sigma_bar
+from lindiff.linear.schedules import Schedule, _check_positive, _check_T, from_sigma_bar
 
 SAMPLER_SCHEDULES = ("vplinear", "vpcosine", "karras")
 
@@ -43,22 +43,6 @@ DEFAULTS: dict[str, dict[str, float]] = {
 }
 
 __all__ = ["DEFAULTS", "SAMPLER_SCHEDULES", "alpha_bar", "check_levels", "noise_levels"]
-
-
-def _positive(name: str, value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a positive finite number, got {value!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ConfigError(f"{name} must be a positive finite number, got {name}={value}")
-    return value
-
-
-def _check_T(T) -> int:
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
-        raise ConfigError(f"T must be an integer >= 1, got T={T!r}")
-    return int(T)
 
 
 def alpha_bar(sigma_bar) -> np.ndarray:
@@ -111,7 +95,7 @@ def noise_levels(name: str, T: int, **params) -> Schedule:
     unknown = sorted(set(params) - set(DEFAULTS[name]))
     if unknown:
         raise ConfigError(f"schedule {name}: unknown parameter(s) {unknown}; allowed: {sorted(DEFAULTS[name])}")
-    values = {key: _positive(key, params.get(key, default)) for key, default in DEFAULTS[name].items()}
+    values = {key: _check_positive(key, params.get(key, default)) for key, default in DEFAULTS[name].items()}
     t = np.arange(T + 1, dtype=np.float64) / T
     if name == "vplinear":
         sigma_bar = _vplinear(t, **values)

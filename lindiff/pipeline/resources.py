@@ -116,7 +116,7 @@ def sampler_dims(cfg, shape: tuple[int, int], point) -> Dims:
     d = cfg.diffusion
     return Dims(n_total=shape[0], d=shape[1], n=int(point.n), T=int(point.T),
                 k=int(d.projection_rank) if point.denoiser == "projection" else 0, n_samples=int(d.n_samples),
-                chunk=int(d.empirical_chunk) if point.denoiser == "empirical" else 0)
+                chunk=min(int(d.empirical_chunk), int(d.n_samples)) if point.denoiser == "empirical" else 0)
 
 
 def machine_mem_mb() -> int | None:

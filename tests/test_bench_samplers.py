@@ -1,0 +1,21 @@
+"""benchmarks/bench_samplers.py (issue 15): it times the closed form, a design and the Monte Carlo
+and prints each against its target."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_bench_samplers_reports_every_target(capsys):
+    spec = importlib.util.spec_from_file_location("bench_samplers", REPO / "benchmarks/bench_samplers.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = bench.main(["--quick", "--d", "64", "--T", "100", "--samples", "2000"])
+    assert set(out) == {"closed_form", "design", "monte_carlo", "rng_floor"} and all(v > 0 for v in out.values())
+    text = capsys.readouterr().out
+    for name in ("closed form", "design", "Monte Carlo", "floor"):
+        assert name in text
+    assert text.count("ratio") == 3
