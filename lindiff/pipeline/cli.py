@@ -35,10 +35,10 @@ def _points(args) -> int:
 
     cfg = _load(args)
     groups = {"rank": sweep.sweep_points(cfg), "deep": sweep.deep_points(cfg),
-              "ab_point": sweep.generalization_points(cfg)}
+              "ab_point": sweep.generalization_points(cfg), "sampler_point": sweep.sampler_points(cfg)}
     learn = {p.at("learn") for p in groups["rank"]}
     print(f"# {len(groups['rank'])} sweep points, {len(learn)} learn jobs, {len(groups['deep'])} deep models, "
-          f"{len(groups['ab_point'])} A/B points")
+          f"{len(groups['ab_point'])} A/B points, {len(groups['sampler_point'])} sampler points")
     for level, points in groups.items():
         for point in points:
             print(f"{level}\t{point.id}")

@@ -98,16 +98,19 @@ def frequency_response(spectra: dict[str, dict[str, pd.DataFrame]], title: str =
     return fig
 
 
-def schedules_figure(levels: dict[str, np.ndarray]) -> Figure:
-    """The noise levels σ_t against t/T (log), one line per label (hand and designed schedules)."""
-    fig = Figure(figsize=(5.2, 3.8), layout="constrained")
-    ax = fig.subplots()
-    for i, (label, sigma_bar) in enumerate(sorted(levels.items())):
-        T = len(sigma_bar) - 1
-        style = "-" if "designed" in label else "--"
-        ax.semilogy(np.arange(1, T + 1) / T, sigma_bar[1:], style, marker=".", color=f"C{i % 10}", label=label)
-    ax.set(xlabel="t / T", ylabel="σ_t (VE noise level; ᾱ_t = 1/(1+σ_t²))")
-    ax.legend(fontsize=6, ncol=2)
+def schedules_figure(levels: dict[int, dict[str, np.ndarray]]) -> Figure:
+    """The noise levels σ_t against t/T (log), one panel per T (``levels``: T → label → sigma_bar),
+    hand schedules dashed, designed ones solid."""
+    Ts = sorted(levels)
+    fig = Figure(figsize=(3.6 * max(1, len(Ts)), 3.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, max(1, len(Ts)), squeeze=False)[0])
+    for ax, T in zip(axes, Ts):
+        for i, (label, sigma_bar) in enumerate(sorted(levels[T].items())):
+            designed = "designed" in label
+            ax.semilogy(np.arange(1, T + 1) / T, sigma_bar[1:], "-" if designed else "--", marker=".",
+                        color=_color(label.split(" ")[0], i) if not designed else f"C{3 + i % 7}", label=label)
+        ax.set(xlabel="t / T", ylabel="σ_t (VE level; ᾱ_t = 1/(1+σ_t²))", title=f"T={T}")
+        ax.legend(fontsize=6)
     return fig
 
 

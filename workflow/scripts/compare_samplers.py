@@ -34,9 +34,10 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
 
     levels = {}
     for point in points:
-        key = f"{point['schedule']} T={point['T']}" + (f" ({point['sampler']})" if point["schedule"] == "designed" else "")
-        if key not in levels:
-            levels[key] = artifacts.load_npz(os.path.join(point["levels_dir"], "levels.npz"), {"sigma_bar": 1})["sigma_bar"]
+        label = point["schedule"] + (f" ({point['sampler']})" if point["schedule"] == "designed" else "")
+        if label not in levels.setdefault(point["T"], {}):
+            path = os.path.join(point["levels_dir"], "levels.npz")
+            levels[point["T"]][label] = artifacts.load_npz(path, {"sigma_bar": 1})["sigma_bar"]
     splots.save_figure(splots.schedules_figure(levels), out.schedules)
     splots.save_figure(splots.denoiser_comparison(summary, reference_T), out.denoisers)
 
