@@ -15,7 +15,8 @@ from lindiff.pipeline import config as ldc
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
-STUDY = ("sweep=spectral_samplers sweep.n=[300] sweep.rank=[5] sweep.T=[5] learn.k=5 generate.n_samples=50 "
+STUDY = ("sweep=spectral_samplers sweep.n=[300] sweep.rank=[5] sweep.T=[5] learn.k=5 sweep.fig3_indices=[0,2,4] "
+         "generate.n_samples=50 "
          "sweep.samplers.grids=[] sweep.samplers.n=[1297] sweep.samplers.T=[5] "
          "sweep.samplers.schedule=[vpcosine,designed] sweep.samplers.sampler=[ddpm,ddim] "
          "sweep.samplers.denoiser=[wiener,empirical] diffusion.n_samples=4000 diffusion.design.steps=100")
@@ -138,5 +139,7 @@ def test_changing_one_option_reruns_only_its_jobs(study):
     assert result.returncode == 0, result.stdout[-3000:]
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M))
     assert jobs.get("sample_sampler") == "4" and "sampler_levels" not in jobs and "fit_gaussian" not in jobs
-    reruns = re.findall(r"samplers/\w+_T5/\w+/(\w+)/metrics.json", result.stdout)
-    assert reruns and set(reruns) == {"empirical"}
+    blocks = re.findall(r"^(?:local)?rule sample_sampler:\n(.*?)\n\n", result.stdout, flags=re.M | re.S)
+    outputs = [re.search(r"output: (\S+)", block).group(1) for block in blocks]
+    reruns = [re.search(r"samplers/\w+_T5/\w+/(\w+)/", out).group(1) for out in outputs]
+    assert reruns == ["empirical"] * 4, outputs

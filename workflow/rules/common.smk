@@ -69,9 +69,13 @@ def job_mem(stage, floor):
     """A rule's ``mem_mb``: the job's memory estimate (lindiff/pipeline/resources.py, the same
     estimate that refused oversized sweeps before any job), at least ``floor``."""
 
+    known = {}  # (n, T) -> MiB: Snakemake asks once per job, and most jobs share their sizes
+
     def mem_mb(wildcards):
         n, T = (int(getattr(wildcards, name, 0) or 0) for name in ("n", "T"))
-        return max(floor, ldr.job_mem_mb(stage, LD, DATA_SHAPE, n=n, T=T))
+        if (n, T) not in known:
+            known[n, T] = max(floor, ldr.job_mem_mb(stage, LD, DATA_SHAPE, n=n, T=T))
+        return known[n, T]
 
     return mem_mb
 
