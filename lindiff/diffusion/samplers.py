@@ -116,20 +116,24 @@ def step_coefficients(sampler: Sampler, sigma_bar) -> tuple[np.ndarray, np.ndarr
     """``(k, n)`` of shape (T,): index ``t − 1`` holds step ``t`` (from ``σ_t`` to ``σ_{t−1}``) of
     ``y_{t−1} = x̂_0 + k_t (y_t − x̂_0) + n_t z`` (ddpm, ddim, ode/euler; see the module doc).
 
-    For ``ode``/heun ``k`` is Euler's (the Heun correction depends on the denoiser)."""
+    For ``ode``/heun ``k`` is Euler's (the Heun correction depends on the denoiser).  A torch
+    ``sigma_bar`` (already checked) gives torch tensors, differentiable (the design uses them)."""
     if sampler.name == "ve_chain":
         raise ConfigError("the ve_chain sampler has no (k, n) step form; it applies the denoiser to y + ξ")
-    sigma_bar = check_levels(sigma_bar)
+    torch_mode = type(sigma_bar).__module__.startswith("torch")
+    xp = __import__("torch") if torch_mode else np
+    if not torch_mode:
+        sigma_bar = check_levels(sigma_bar)
     hi, lo = sigma_bar[1:], sigma_bar[:-1]
     if sampler.name == "ddpm":
-        noise = np.sqrt((1.0 + lo**2) * (hi**2 - lo**2) / (1.0 + hi**2))
-        noise[0] = 0.0  # z_1 = 0 (Eq. 7)
+        noise = xp.sqrt((1.0 + lo**2) * (hi**2 - lo**2) / (1.0 + hi**2))
+        noise = noise * (xp.arange(len(hi)) > 0)  # z_1 = 0 (Eq. 7)
         return lo**2 / hi**2, noise
     if sampler.name == "ddim":
         eta = sampler.eta
-        noise = eta * lo * np.sqrt(hi**2 - lo**2) / hi
-        return lo / hi * np.sqrt(1.0 - eta**2 * (1.0 - lo**2 / hi**2)), noise  # sqrt(lo² − noise²) / hi
-    return lo / hi, np.zeros_like(hi)
+        noise = eta * lo * xp.sqrt(hi**2 - lo**2) / hi
+        return lo / hi * xp.sqrt(1.0 - eta**2 * (1.0 - lo**2 / hi**2)), noise  # sqrt(lo² − noise²) / hi
+    return lo / hi, xp.zeros_like(hi)
 
 
 def _generator(seed) -> np.random.Generator:

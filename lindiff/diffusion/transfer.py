@@ -123,26 +123,10 @@ def linear_steps(sampler: Sampler, sigma_bar, eigvals, noise_std=None, initial_s
         heun = 1.0 + 0.5 * step * (f_hi + f_lo * (1.0 + step * f_hi))
         gains = xp.where((lo > 0)[:, None], heun, 1.0 - r)  # the last step (to σ_0 = 0) is Euler
         return 1.0, start_gain, gains, xp.zeros_like(gains)
-    k, n = _torch_coefficients(sampler, sigma_bar) if torch_mode else step_coefficients(sampler, sigma_bar)
+    k, n = step_coefficients(sampler, sigma_bar)
     gains = 1.0 - (1.0 - k)[:, None] * r  # s + k (1 − s)
     noise = n[:, None] * xp.ones_like(gains) if torch_mode else np.broadcast_to(n[:, None], gains.shape)
     return 1.0, start_gain, gains, noise
-
-
-def _torch_coefficients(sampler: Sampler, sigma_bar):
-    """:func:`lindiff.diffusion.samplers.step_coefficients` on a torch tensor (differentiable)."""
-    import torch
-
-    hi, lo = sigma_bar[1:], sigma_bar[:-1]
-    if sampler.name == "ddpm":
-        noise = torch.sqrt((1.0 + lo**2) * (hi**2 - lo**2) / (1.0 + hi**2))
-        noise = torch.cat([torch.zeros_like(noise[:1]), noise[1:]])
-        return lo**2 / hi**2, noise
-    if sampler.name == "ddim":
-        eta = sampler.eta
-        noise = eta * lo * torch.sqrt(hi**2 - lo**2) / hi
-        return lo / hi * torch.sqrt(1.0 - eta**2 * (1.0 - lo**2 / hi**2)), noise
-    return lo / hi, torch.zeros_like(hi)
 
 
 def transfer_function(sampler: Sampler, sigma_bar, eigvals, noise_std=None, initial_std=None) -> Transfer:

@@ -286,13 +286,7 @@ def _check_samplers(cfg, info: DataInfo | None) -> None:
         return
     for axes in axes_list:
         for axis, minimum in (("n", 2), ("seed", 0), ("schedule", None), ("T", 1), ("sampler", None), ("denoiser", None)):
-            values = list(axes[axis])
-            if not values:
-                raise ConfigError(f"{key}.{axis} is empty; give at least one value")
-            if len(set(map(str, values))) != len(values):
-                raise ConfigError(f"{key}.{axis} has duplicate values: {values}")
-            if minimum is not None and min(values) < minimum:
-                raise ConfigError(f"{key}.{axis}={min(values)}: must be >= {minimum}")
+            _check_axis(f"samplers.{axis}", list(axes[axis]), minimum=minimum)
         unknown = sorted(set(axes["denoiser"]) - set(DENOISERS))
         if unknown:
             raise ConfigError(f"{key}.denoiser: unknown denoiser(s) {unknown}; allowed: {', '.join(DENOISERS)}")
