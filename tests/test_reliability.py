@@ -536,7 +536,8 @@ def test_download_is_verified_before_use(tmp_path):
         server.server_close()
 
 
-DEEP_RUN = "sweep=smoke generate.n_samples=100 deep.sizes.quick.epochs=12 deep.jacobian.n_points=2 deep.sampler.n_samples=1"
+DEEP_RUN = ("sweep=smoke generate.n_samples=100 deep.sizes.quick.epochs=12 deep.jacobian.n_points=2 deep.paths=1 "
+            "sweep.deep.size=[quick] sweep.deep.sampler=[ascent] deep.quality.n_samples=20")
 DEEP_DIR = point_dir("deep", data="digits", n=200, size="quick", seed=0)
 
 

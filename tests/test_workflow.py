@@ -18,11 +18,18 @@ from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 pytestmark = pytest.mark.slow  # end to end through the snakemake CLI
 
 REPO = Path(__file__).resolve().parents[1]
-OVERRIDES = "sweep=smoke generate.n_samples=200 deep.jacobian.n_points=4 deep.sampler.n_samples=1"
+OVERRIDES = ("sweep=smoke generate.n_samples=200 deep.jacobian.n_points=4 deep.paths=2 deep.quality.n_samples=100 "
+             "deep.sizes.ddpmquick.epochs=5")
 POINT = point_dir("learn", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5)
 STAGES = {"data", "learn", "analyze_bases", "generate", "analyze", "aggregate",
-          "train_denoiser", "sample_deep", "jacobian_analysis"}
+          "train_denoiser", "sample_deep", "jacobian_analysis", "train_classifier", "linear_chain_samples",
+          "quality_table"}
 DEEP = point_dir("deep", data="digits", n=200, size="quick", seed=0)
+ASCENT = point_dir("deep_sample", data="digits", n=200, size="quick", seed=0, sampler="ascent",
+                   schedule="adaptive", T=400)
+DDIM = point_dir("deep_sample", data="digits", n=200, size="ddpmquick", seed=0, sampler="ddim",
+                 schedule="vplinear", T=10)
+QUALITY = point_dir("trainset", data="digits", n=200, seed=0) / "quality"
 
 
 def snakemake(workdir: Path, *args: str, overrides: str = OVERRIDES) -> subprocess.CompletedProcess:
@@ -54,10 +61,15 @@ def test_all_targets_built(workdir):
         Path("results/sweeps/smoke/fig1_trajectories.png"),
         DEEP / "model.pt",
         DEEP / "train_metrics.json",
-        DEEP / "sample_path.npz",
-        DEEP / "jacobian.parquet",
-        DEEP / "fig7_sin_theta_jacobian.png",
-        DEEP / "fig_eigenvectors.png",
+        ASCENT / "sample_path.npz",
+        ASCENT / "jacobian.parquet",
+        ASCENT / "fig7_sin_theta_jacobian.png",
+        ASCENT / "fig_eigenvectors.png",
+        DDIM / "samples.npz",
+        DDIM / "fig7_index_statistics.png",
+        QUALITY / "classifier.pt",
+        QUALITY / "quality.parquet",
+        QUALITY / "fig_quality.png",
     ]
     for path in expected:
         assert (workdir / path).is_file(), path
@@ -95,14 +107,31 @@ def test_deep_stages_hold_the_fig7_analysis(workdir):
 
     model = load_model(workdir / DEEP / "model.pt")
     assert model.image_shape == (8, 8)
-    table = pd.read_parquet(workdir / DEEP / "jacobian.parquet")
-    final = table[table["t"] == 0]
-    np.testing.assert_allclose(final["sin_theta"], 0.0, atol=1e-6)  # t = 0 is the reference basis
-    assert table["sin_theta"].between(0, 1 + 1e-9).all()
-    metrics = artifacts.read_json(workdir / DEEP / "jacobian_metrics.json")
+    for run in (ASCENT, DDIM):
+        table = pd.read_parquet(workdir / run / "jacobian.parquet")
+        final = table[table["t"] == 0]
+        np.testing.assert_allclose(final["sin_theta"], 0.0, atol=1e-6)  # t = 0 is the reference basis
+        assert table["sin_theta"].between(0, 1 + 1e-9).all()
+        assert table["sample"].nunique() == 2  # deep.paths
+    metrics = artifacts.read_json(workdir / ASCENT / "jacobian_metrics.json")
     assert metrics["homogeneity_error_mean"] < 1e-3  # bias-free: f(y) = J(y) y
+    assert metrics["linear/sigma_ref"] == 0.0 and "verdict/deep" in metrics
+    conditional = artifacts.read_json(workdir / DDIM / "jacobian_metrics.json")
+    assert conditional["homogeneity_error_mean"] > metrics["homogeneity_error_mean"]  # biases: f(y) != J(y) y
+    samples = artifacts.load_npz(workdir / DDIM / "samples.npz", {"samples": 2})["samples"]
+    assert samples.shape == (100, 64)  # deep.quality.n_samples, the 2 recorded paths among them
+    path = artifacts.load_npz(workdir / DDIM / "sample_path.npz", {"points": 3, "sigma": 2})
+    np.testing.assert_array_equal(path["points"][-1], samples[:2])
+    assert path["sigma"][0].max() <= 1.0  # deep.record_sigma
     train = artifacts.read_json(workdir / DEEP / "train_metrics.json")
     assert {"psnr_deep/0.2", "psnr_linear/0.2"} <= set(train)
+    quality = pd.read_parquet(workdir / QUALITY / "quality.parquet")
+    assert list(quality["kind"]) == ["real", "linear", "linear", "deep", "deep"]
+    assert quality["n"].eq(100).all() and quality["confident_fraction"].between(0, 1).all()
+    real = quality.iloc[0]
+    assert real["frechet_distance"] < quality["frechet_distance"].iloc[1:].min()  # real images: the floor
+    hist = quality[[f"class_{c}" for c in range(10)]].to_numpy()
+    np.testing.assert_allclose(hist.sum(axis=1), 1.0)
 
 
 def test_wandb_offline_runs_read_back(workdir):

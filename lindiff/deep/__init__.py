@@ -2,16 +2,24 @@
 
 Modules
 -------
+:mod:`~lindiff.deep.config`
+    ``DenoiserConfig``, ``TrainConfig`` and the presets, without torch (the pipeline checks
+    model variants with them at config time).
 :mod:`~lindiff.deep.models`
-    Bias-free BF-CNN / UNet (``DenoiserConfig``), the flat-array wrapper ``FlatDenoiser``
-    and the linear ``ProjectionDenoiser`` (``y ↦ U Uᵀ y``).
+    Bias-free BF-CNN / UNet and the blind wrapper ``FlatDenoiser``; the noise-conditional
+    DDPM UNet and its x₀-estimate ``ConditionalDenoiser`` ``D(y, σ)``; the linear
+    ``ProjectionDenoiser`` (``y ↦ U Uᵀ y``).
 :mod:`~lindiff.deep.train`
-    ``train_denoiser`` (deterministic, checkpointed, resumable), ``default_config``,
-    ``save_model`` / ``load_model``.
+    ``train_denoiser`` (blind: noise MSE; noise-conditional: DDPM ε-MSE on the VP process, EMA;
+    deterministic, checkpointed, resumable), ``save_model`` / ``load_model``.
 :mod:`~lindiff.deep.evaluate`
     PSNR of a deep denoiser and of the best linear (Wiener) denoiser.
 :mod:`~lindiff.deep.sample`
-    Path-recording samplers: coarse-to-fine stochastic ascent and a VE/DDIM reverse process.
+    Path-recording samplers: coarse-to-fine stochastic ascent, a VE/DDIM reverse process (blind
+    models), DDPM / DDIM / ODE for noise-conditional models (``sample_diffusion``).
+:mod:`~lindiff.deep.quality`
+    Sample quality: a small digit classifier, confident fraction, class histogram and a
+    Fréchet distance in its features.
 :mod:`~lindiff.deep.jacobian`
     Jacobians (per-pixel loop, ``torch.func`` jacrev/jacfwd, frozen-gate batched forward),
     symmetric eigenbases and the Fig. 7 path analysis.
@@ -20,71 +28,37 @@ Modules
 
 Conventions follow :mod:`lindiff`: samples are rows (arrays ``(n, d)``); images are flattened
 row-major with an explicit ``image_shape = (h, w)``.  Public functions take and return numpy
-arrays; torch is used inside.
+arrays; torch is used inside.  Names are imported lazily (``import lindiff.deep`` loads no
+torch until a torch-backed name is used).
 """
 
 from __future__ import annotations
 
-from lindiff.deep.evaluate import (
-    compare_psnr,
-    denoiser_psnr,
-    fit_linear_denoiser,
-    linear_denoiser_psnr,
-    psnr,
-)
-from lindiff.deep.jacobian import (
-    PathJacobians,
-    asymmetry,
-    homogeneity_error,
-    jacobian,
-    jacobian_batched,
-    jacobian_gated,
-    jacobian_loop,
-    path_jacobian_analysis,
-    symmetric_eigh,
-)
-from lindiff.deep.models import (
-    DenoiserConfig,
-    FlatDenoiser,
-    ProjectionDenoiser,
-    build_denoiser,
-)
-from lindiff.deep.sample import SamplePath, sample_ascent, sample_ve
-from lindiff.deep.train import (
-    TrainConfig,
-    TrainResult,
-    default_config,
-    load_model,
-    save_model,
-    train_denoiser,
-)
+import importlib
 
-__all__ = [
-    "DenoiserConfig",
-    "FlatDenoiser",
-    "PathJacobians",
-    "ProjectionDenoiser",
-    "SamplePath",
-    "TrainConfig",
-    "TrainResult",
-    "asymmetry",
-    "build_denoiser",
-    "compare_psnr",
-    "default_config",
-    "denoiser_psnr",
-    "fit_linear_denoiser",
-    "homogeneity_error",
-    "jacobian",
-    "jacobian_batched",
-    "jacobian_gated",
-    "jacobian_loop",
-    "linear_denoiser_psnr",
-    "load_model",
-    "path_jacobian_analysis",
-    "psnr",
-    "sample_ascent",
-    "sample_ve",
-    "save_model",
-    "symmetric_eigh",
-    "train_denoiser",
-]
+#: public name -> submodule that defines it
+_NAMES = {
+    "config": ("DenoiserConfig", "TrainConfig", "default_config", "preset_config"),
+    "evaluate": ("compare_psnr", "denoiser_psnr", "fit_linear_denoiser", "linear_denoiser_psnr", "psnr"),
+    "jacobian": ("PathJacobians", "asymmetry", "homogeneity_error", "jacobian", "jacobian_batched",
+                 "jacobian_gated", "jacobian_loop", "path_jacobian_analysis", "symmetric_eigh"),
+    "models": ("ConditionalDenoiser", "FixedLevel", "FlatDenoiser", "ProjectionDenoiser", "build_denoiser",
+               "wrap_denoiser"),
+    "sample": ("SamplePath", "sample_ascent", "sample_diffusion", "sample_ve"),
+    "train": ("TrainResult", "load_model", "save_model", "train_denoiser"),
+}
+_MODULE_OF = {name: module for module, names in _NAMES.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'lindiff.deep' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"lindiff.deep.{_MODULE_OF[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -36,6 +36,7 @@ __all__ = [
     "LinearDenoiser",
     "add_noise",
     "BlindDenoiser",
+    "ScaledDenoiser",
     "apply_denoiser",
     "compare_psnr",
     "denoiser_psnr",
@@ -71,14 +72,15 @@ def linear_denoiser_psnr(X_train: np.ndarray, X_test: np.ndarray, sigma: float, 
     return psnr(X_test, filt.denoise(add_noise(X_test, sigma, seed), sigma))
 
 
-def apply_denoiser(model, Y: np.ndarray) -> np.ndarray:
-    """Denoise the rows of ``Y`` (n, d) -> float64 (n, d).
+def apply_denoiser(model, Y: np.ndarray, sigma: float | None = None) -> np.ndarray:
+    """Denoise the rows of ``Y`` (n, d) at noise level ``sigma`` -> float64 (n, d).
 
-    ``model``: anything with a ``denoise(Y)`` method (a FlatDenoiser, run in eval mode), a
-    torch module on (n, d) tensors, or a numpy callable (n, d) -> (n, d).
+    ``model``: anything with a ``denoise(Y, sigma)`` method (a FlatDenoiser, which ignores
+    ``sigma``, or a ConditionalDenoiser, which needs it; run in eval mode), a torch module on
+    (n, d) tensors, or a numpy callable (n, d) -> (n, d) (both blind).
     """
     if hasattr(model, "denoise"):
-        return model.denoise(Y)
+        return model.denoise(Y, sigma)
     if isinstance(model, torch.nn.Module):
         device = next(iter([*model.parameters(), *model.buffers()]), torch.empty(0)).device
         with torch.no_grad():
@@ -97,6 +99,22 @@ class BlindDenoiser:
         return apply_denoiser(self.model, Y)
 
 
+class ScaledDenoiser:
+    """A :class:`~lindiff.deep.models.ConditionalDenoiser` (data units) as a sampler's
+    ``D(Y, sigma)`` in the model's units ``y_s = (y − c)·s``, ``σ_s = s·σ`` (``c, s =
+    DATA_CENTER, DATA_SCALE``), where ``ᾱ = 1/(1 + σ_s²)`` is the VP process it was trained on,
+    so the DDPM/DDIM coefficients of :mod:`lindiff.diffusion.samplers` apply."""
+
+    def __init__(self, model):
+        from lindiff.deep.models import DATA_CENTER, DATA_SCALE
+
+        self.model, self.center, self.scale = model, DATA_CENTER, DATA_SCALE
+
+    def __call__(self, Y: np.ndarray, sigma: float) -> np.ndarray:
+        x0 = self.model.denoise(Y / self.scale + self.center, sigma / self.scale)
+        return (x0 - self.center) * self.scale
+
+
 def denoiser_psnr(model, X_test: np.ndarray, sigma: float, seed=0) -> float:
     """PSNR (dB) of ``model`` on ``X_test`` (m, d) with noise ``add_noise(X_test, sigma, seed)``.
 
@@ -104,7 +122,7 @@ def denoiser_psnr(model, X_test: np.ndarray, sigma: float, seed=0) -> float:
     module on (m, d) tensors, or a numpy callable (m, d) -> (m, d).
     """
     X_test = check_matrix(X_test, "X_test", min_rows=1)
-    return psnr(X_test, apply_denoiser(model, add_noise(X_test, sigma, seed)))
+    return psnr(X_test, apply_denoiser(model, add_noise(X_test, sigma, seed), sigma))
 
 
 def compare_psnr(
@@ -119,7 +137,7 @@ def compare_psnr(
     rows = []
     for sigma in sigmas:
         Y = add_noise(X_test, sigma, seed)
-        deep = psnr(X_test, apply_denoiser(model, Y))
+        deep = psnr(X_test, apply_denoiser(model, Y, sigma))
         linear = psnr(X_test, filt.denoise(Y, sigma))
         rows.append(
             {"sigma": float(sigma), "noisy": psnr(X_test, Y), "linear": linear, "deep": deep, "gain": deep - linear}

@@ -55,10 +55,9 @@ import pandas as pd
 import torch
 from torch import nn
 
+from lindiff.deep.config import JACOBIAN_METHODS as METHODS  # one list, torch-free for the config schema
 from lindiff.deep.models import frozen_gates
 from lindiff.errors import ConfigError, DataError
-
-METHODS = ("loop", "jacrev", "jacfwd", "gated")
 
 __all__ = [
     "METHODS",
@@ -340,18 +339,29 @@ def _check_path(path, sigma) -> tuple[np.ndarray, np.ndarray | None]:
     return path, sigma
 
 
-def _one_path(f, points: np.ndarray, K: int, method: str, chunk_size, bar) -> dict[str, np.ndarray]:
-    """Spectra along one path ``points`` (S+1, d)."""
+def _at_level(f, sigma: float | None):
+    """``f`` as a map (d,) -> (d,): a noise-conditional model fixed at ``sigma``."""
+    if not getattr(f, "conditional", False):
+        return f
+    from lindiff.deep.models import FixedLevel
+
+    return FixedLevel(f, sigma)
+
+
+def _one_path(f, points: np.ndarray, K: int, method: str, chunk_size, bar, sigma=None) -> dict[str, np.ndarray]:
+    """Spectra along one path ``points`` (S+1, d) (``sigma`` (S+1,): the levels, needed by a
+    noise-conditional ``f``)."""
     S1, d = points.shape
     eigvals = np.empty((S1, d))
     vectors = np.empty((S1, d, K), dtype=np.float32)
     asym, homog, sig = np.empty(S1), np.empty(S1), np.empty(S1)
     for s, y in enumerate(points):
-        J = jacobian(f, y, method, chunk_size)
+        f_s = _at_level(f, None if sigma is None else sigma[s])
+        J = jacobian(f_s, y, method, chunk_size)
         vals, vecs = symmetric_eigh(J)
         eigvals[s], vectors[s] = vals, vecs[:, :K]
-        asym[s], homog[s] = asymmetry(J), homogeneity_error(f, y, J)
-        sig[s] = _residual_sigma(f, y)
+        asym[s], homog[s] = asymmetry(J), homogeneity_error(f_s, y, J)
+        sig[s] = _residual_sigma(f_s, y)
         if bar is not None:
             bar.update(1)
     final, along = vectors[-1].astype(np.float64), vectors.astype(np.float64)
@@ -377,8 +387,9 @@ def path_jacobian_analysis(
 
     Parameters
     ----------
-    f : callable (d,) -> (d,)
-        The denoiser (a module is used in eval mode).
+    f : callable (d,) -> (d,), or a ConditionalDenoiser
+        The denoiser (a module is used in eval mode).  A noise-conditional model is analysed at
+        each point's level, ``y ↦ D(y, sigma)`` (its x₀-estimate; ``sigma`` is then required).
     path : array (S+1, d) or (S+1, n, d)
         Points ``x_T … x_0`` as returned by :mod:`lindiff.deep.sample` (last = generated).
     K : int
@@ -396,6 +407,8 @@ def path_jacobian_analysis(
     """
     path, sigma = _check_path(path, sigma)
     S1, n, d = path.shape
+    if sigma is None and getattr(f, "conditional", False):
+        raise ConfigError("sigma: a noise-conditional model's Jacobian needs the noise level of every point")
     if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or not 1 <= K <= d:
         raise ConfigError(f"K must be an integer in [1, d={d}], got K={K!r}")
     bar = None
@@ -404,7 +417,8 @@ def path_jacobian_analysis(
 
         bar = progress_bar(total=S1 * n, desc="path Jacobians")
     try:
-        runs = [_one_path(f, path[:, j], int(K), method, chunk_size, bar) for j in range(n)]
+        runs = [_one_path(f, path[:, j], int(K), method, chunk_size, bar, None if sigma is None else sigma[:, j])
+                for j in range(n)]
     finally:
         if bar is not None:
             bar.close()

@@ -43,7 +43,6 @@ import itertools
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -51,84 +50,30 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lindiff.deep.config import CONDITIONAL_KINDS, DATA_CENTER, DATA_SCALE, KINDS, DenoiserConfig
 from lindiff.errors import ConfigError
-from lindiff.validation import check_keys
-
-KINDS = ("bfcnn", "unet")
 
 __all__ = [
     "BFCNN",
     "KINDS",
     "BFBatchNorm2d",
     "BFUNet",
+    "CONDITIONAL_KINDS",
+    "ConditionalDenoiser",
     "DenoiserConfig",
+    "FixedLevel",
+    "NoiseConditionalUNet",
     "FlatDenoiser",
     "GatedReLU",
+    "ImageDenoiser",
+    "DATA_CENTER",
+    "DATA_SCALE",
     "ProjectionDenoiser",
     "build_denoiser",
     "count_parameters",
+    "wrap_denoiser",
     "frozen_gates",
 ]
-
-
-# --------------------------------------------------------------------------- config
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {name}={value}")
-    return int(value)
-
-
-@dataclass(frozen=True)
-class DenoiserConfig:
-    """Architecture of a bias-free denoiser.
-
-    Attributes
-    ----------
-    kind : {"bfcnn", "unet"}
-    channels : int
-        Feature maps (BF-CNN) or feature maps at the finest scale (UNet, doubled per scale).
-    depth : int
-        BF-CNN: number of conv layers (>= 2).  UNet: number of scales (>= 1).
-    blocks : int
-        UNet only: conv–BN–ReLU layers per scale on each side (>= 1).
-    kernel_size : int
-        Odd convolution size.
-    batch_norm : bool
-        Use the bias-free batch norm between convolutions.
-    """
-
-    kind: str = "bfcnn"
-    channels: int = 32
-    depth: int = 8
-    blocks: int = 2
-    kernel_size: int = 3
-    batch_norm: bool = True
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ConfigError(f"kind={self.kind!r}: must be one of {list(KINDS)}")
-        _check_int("channels", self.channels, 1)
-        _check_int("depth", self.depth, 2 if self.kind == "bfcnn" else 1)
-        _check_int("blocks", self.blocks, 1)
-        _check_int("kernel_size", self.kernel_size, 1)
-        if self.kernel_size % 2 == 0:
-            raise ConfigError(f"kernel_size must be odd, got kernel_size={self.kernel_size}")
-        if not isinstance(self.batch_norm, bool):
-            raise ConfigError(f"batch_norm must be a bool, got {self.batch_norm!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DenoiserConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
-        check_keys(data, (f.name for f in fields(cls)), "model config", ConfigError)
-        return cls(**data)
 
 
 # --------------------------------------------------------------------------- layers
@@ -316,11 +261,105 @@ class BFUNet(nn.Module):
         return self.out(x)[..., :h, :w]
 
 
+def _groups(channels: int) -> int:
+    """Group-norm groups: the largest divisor of ``channels`` that is at most 8."""
+    return max(g for g in range(1, 9) if channels % g == 0)
+
+
+def level_embedding(sigma: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal features (b, dim) of ``c = ln(σ)/4`` (Karras et al.'s ``c_noise``), σ (b,) > 0
+    clamped at 1e-4; frequencies geometric from 1 to 1000."""
+    c = torch.log(sigma.clamp_min(1e-4)) / 4
+    half = dim // 2
+    freqs = torch.exp(torch.linspace(0.0, math.log(1000.0), half, device=sigma.device, dtype=sigma.dtype))
+    angles = c[:, None] * freqs[None, :]
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+
+
+class _ResBlock(nn.Module):
+    """GroupNorm–SiLU–conv, plus a per-channel shift from the level embedding, GroupNorm–SiLU–conv,
+    with a (1×1 when the width changes) skip connection."""
+
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, k: int) -> None:
+        super().__init__()
+        self.norm1, self.conv1 = nn.GroupNorm(_groups(c_in), c_in), nn.Conv2d(c_in, c_out, k, padding=k // 2)
+        self.emb = nn.Linear(emb_dim, c_out)
+        self.norm2, self.conv2 = nn.GroupNorm(_groups(c_out), c_out), nn.Conv2d(c_out, c_out, k, padding=k // 2)
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x))) + self.emb(emb)[:, :, None, None]
+        return self.skip(x) + self.conv2(F.silu(self.norm2(h)))
+
+
+class NoiseConditionalUNet(nn.Module):
+    """The noise-conditional UNet of a DDPM (Ho et al.), small: ``(x_t, σ) -> ε̂``.
+
+    Input ``x_t`` (b, 1, h, w) in the variance-preserving coordinates of Eqs. 1–2
+    (``x_t = sqrt(ᾱ) x_0 + sqrt(1 − ᾱ) ε`` with ``x_0`` in [−1, 1]) and the noise level
+    ``σ = sqrt((1 − ᾱ)/ᾱ)`` (b,) of the equivalent variance-exploding process; output the
+    predicted noise ``ε̂`` (b, 1, h, w).  The level enters through :func:`level_embedding` and
+    an MLP, added as a per-channel shift in every residual block, so one network serves every
+    schedule and step count.  ``depth`` scales of ``channels·2^s`` maps, ``blocks`` residual
+    blocks per scale and side, average pooling down, nearest up-sampling plus a conv up, skip
+    connections by concatenation, one residual block at the coarsest scale; sides that are not
+    multiples of ``2^(depth-1)`` are zero-padded and the output cropped.
+    """
+
+    def __init__(self, cfg: DenoiserConfig) -> None:
+        super().__init__()
+        k, c = cfg.kernel_size, cfg.channels
+        widths = [c * 2**s for s in range(cfg.depth)]
+        self.levels, self.features = cfg.depth, 2 * (c // 2 + 1)
+        emb_dim = 4 * c
+        self.embed = nn.Sequential(nn.Linear(self.features, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.stem = nn.Conv2d(1, widths[0], k, padding=k // 2)
+        self.down = nn.ModuleList()
+        c_in = widths[0]
+        for width in widths:
+            self.down.append(nn.ModuleList(_ResBlock(c_in if b == 0 else width, width, emb_dim, k)
+                                           for b in range(cfg.blocks)))
+            c_in = width
+        self.mid = _ResBlock(widths[-1], widths[-1], emb_dim, k)
+        self.up_sample = nn.ModuleList(nn.Conv2d(widths[s + 1], widths[s], k, padding=k // 2)
+                                       for s in range(cfg.depth - 1))
+        self.up = nn.ModuleList(
+            nn.ModuleList(_ResBlock(2 * widths[s] if b == 0 else widths[s], widths[s], emb_dim, k)
+                          for b in range(cfg.blocks))
+            for s in range(cfg.depth - 1)
+        )
+        self.out_norm = nn.GroupNorm(_groups(widths[0]), widths[0])
+        self.out = nn.Conv2d(widths[0], 1, k, padding=k // 2)
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        h_in, w_in = x.shape[-2:]
+        multiple = 2 ** (self.levels - 1)
+        ph, pw = (-h_in) % multiple, (-w_in) % multiple
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph))
+        emb = self.embed(level_embedding(sigma.reshape(-1).to(x.dtype), self.features))
+        h, skips = self.stem(x), []
+        for s, blocks in enumerate(self.down):
+            if s > 0:
+                h = F.avg_pool2d(h, 2)
+            for block in blocks:
+                h = block(h, emb)
+            skips.append(h)
+        h = self.mid(h, emb)
+        for s in reversed(range(self.levels - 1)):
+            h = self.up_sample[s](F.interpolate(h, scale_factor=2, mode="nearest"))
+            h = torch.cat([skips[s], h], dim=1)
+            for block in self.up[s]:
+                h = block(h, emb)
+        return self.out(F.silu(self.out_norm(h)))[..., :h_in, :w_in]
+
+
 def build_denoiser(cfg: DenoiserConfig) -> nn.Module:
-    """The residual network of ``cfg`` (BF-CNN or UNet), predicting the noise."""
+    """The network of ``cfg``: a blind residual BF-CNN or UNet predicting the noise from ``y``,
+    or (``ddpm``) the :class:`NoiseConditionalUNet` predicting ``ε`` from ``(x_t, σ)``."""
     if not isinstance(cfg, DenoiserConfig):
         raise ConfigError(f"cfg must be a DenoiserConfig, got {type(cfg).__name__}")
-    return BFCNN(cfg) if cfg.kind == "bfcnn" else BFUNet(cfg)
+    return {"bfcnn": BFCNN, "unet": BFUNet, "ddpm": NoiseConditionalUNet}[cfg.kind](cfg)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -340,23 +379,22 @@ def check_image_shape(image_shape: Any) -> tuple[int, int]:
     return shape  # type: ignore[return-value]
 
 
-class FlatDenoiser(nn.Module):
-    """Denoiser ``D(y) = y − net(y)`` on flat images.
+class ImageDenoiser(nn.Module):
+    """Base of the flat-image wrappers: a network on (b, 1, h, w) images applied to flat rows.
 
     Parameters
     ----------
     net : nn.Module
-        Residual network on (b, 1, h, w) (see :func:`build_denoiser`).
+        The network (see :func:`build_denoiser`).
     image_shape : (h, w)
     config : DenoiserConfig, optional
         Kept for saving.
     channels_last : bool, optional
         Keep the weights (hence activations) in ``torch.channels_last`` memory format.
-        Default: True for the UNet, where oneDNN's convolutions were 1.5–2× faster here on
-        the batched Jacobian and ~10% on training; False for the BF-CNN (no gain measured).
-
-    ``forward`` takes ``(n, d)`` or ``(d,)`` with ``d = h·w`` and returns the same shape,
-    computed in the parameters' dtype.  :meth:`denoise` is the numpy entry point.
+        Default: True for the bias-free UNet, where oneDNN's convolutions were 1.5–2× faster
+        here on the batched Jacobian and ~10% on training; False for the BF-CNN (no gain
+        measured) and the noise-conditional UNet (no gain measured, and ``torch.func``'s vmap,
+        which its Jacobians use, does not take channels-last group norms).
     """
 
     def __init__(
@@ -379,34 +417,121 @@ class FlatDenoiser(nn.Module):
     def d(self) -> int:
         return math.prod(self.image_shape)
 
-    def _dtype(self) -> torch.dtype:
-        return next(self.parameters()).dtype
+    @property
+    def conditional(self) -> bool:
+        """Whether the denoiser takes the noise level: ``D(y, sigma)`` rather than ``D(y)``."""
+        return False
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        single = y.ndim == 1
+    def _tensor(self) -> torch.Tensor:
+        """A parameter (or buffer): the dtype and device the denoiser computes in."""
+        return next(itertools.chain(self.parameters(), self.buffers()))
+
+    def _dtype(self) -> torch.dtype:
+        return self._tensor().dtype
+
+    def _images(self, y: torch.Tensor) -> torch.Tensor:
+        """Flat ``(n, d)`` or ``(d,)`` -> (n, 1, h, w) in the parameters' dtype."""
         if y.shape[-1] != self.d or y.ndim not in (1, 2):
             raise ValueError(f"expected shape (n, {self.d}) or ({self.d},), got {tuple(y.shape)}")
-        images = y.reshape(-1, 1, *self.image_shape).to(self._dtype())
-        out = (images - self.net(images)).reshape(-1, self.d)
-        return out[0] if single else out
+        return y.reshape(-1, 1, *self.image_shape).to(self._dtype())
 
     @torch.no_grad()
-    def denoise(self, Y: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Denoise rows of ``Y`` (n, d) in eval mode; returns float64 (n, d)."""
+    def _denoise_rows(self, Y: np.ndarray, batch_size: int, *args) -> np.ndarray:
+        """``self(rows, *args)`` over batches of ``Y`` (n, d) in eval mode; float64 (n, d)."""
         Y = np.asarray(Y, dtype=np.float64)
         if Y.ndim != 2 or Y.shape[1] != self.d:
             raise ConfigError(f"Y must have shape (n, {self.d}), got {Y.shape}")
         was_training = self.training
         self.eval()
-        device = next(self.parameters()).device
+        device = self._tensor().device
         try:
             chunks = [
-                self(torch.as_tensor(Y[i : i + batch_size], device=device)).double().cpu().numpy()
+                self(torch.as_tensor(Y[i : i + batch_size], device=device), *args).double().cpu().numpy()
                 for i in range(0, len(Y), batch_size)
             ]
         finally:
             self.train(was_training)
         return np.concatenate(chunks, axis=0) if chunks else np.empty_like(Y)
+
+
+class FlatDenoiser(ImageDenoiser):
+    """Blind denoiser ``D(y) = y − net(y)`` on flat images (``net`` a residual BF-CNN / UNet).
+
+    ``forward`` takes ``(n, d)`` or ``(d,)`` with ``d = h·w`` and returns the same shape,
+    computed in the parameters' dtype.  :meth:`denoise` is the numpy entry point.
+    """
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        single = y.ndim == 1
+        images = self._images(y)
+        out = (images - self.net(images)).reshape(-1, self.d)
+        return out[0] if single else out
+
+    def denoise(self, Y: np.ndarray, sigma: float | None = None, batch_size: int = 1024) -> np.ndarray:
+        """Denoise rows of ``Y`` (n, d) in eval mode; returns float64 (n, d).  ``sigma`` is
+        accepted for a common interface with :class:`ConditionalDenoiser` and not used."""
+        return self._denoise_rows(Y, batch_size)
+
+
+class ConditionalDenoiser(ImageDenoiser):
+    """The x₀-estimate of a noise-conditional (ε-predicting) net, in data units.
+
+    For ``y = x_0 + σ z`` (variance-exploding coordinates, data in [0, 1], σ the noise std in
+    those units)::
+
+        y_s = (y − c)·s,  σ_s = s·σ,  ᾱ = 1/(1 + σ_s²),  x_t = sqrt(ᾱ) y_s,
+        D(y, σ) = c + (y_s − σ_s ε̂(x_t, σ_s)) / s,
+
+    with ``c, s = DATA_CENTER, DATA_SCALE`` (the net sees data in [−1, 1], DDPM's convention).
+    ``D`` is the x₀-estimate of Eq. 27 as a function of the noisy point; as a function of the
+    VP point ``x_t`` its Jacobian is ``∇_y D / (s·sqrt(ᾱ))`` — the same eigenvectors, the
+    eigenvalues scaled by one positive factor per level — so the Fig. 7 analysis (eigenvectors)
+    is the same in either coordinate, and ``∇_y D`` has the shrinkage scale of the linear
+    denoisers (eigenvalues in [0, 1] for a Wiener filter).
+
+    ``forward(y, sigma)``: ``y`` (n, d) or (d,), ``sigma`` a float or (n,) tensor; same shape out.
+    """
+
+    @property
+    def conditional(self) -> bool:
+        return True
+
+    def forward(self, y: torch.Tensor, sigma) -> torch.Tensor:
+        single = y.ndim == 1
+        images = self._images(y)
+        level = torch.as_tensor(sigma, dtype=images.dtype, device=images.device).reshape(-1)
+        level = level.expand(len(images)) if level.numel() == 1 else level
+        y_s = (images - DATA_CENTER) * DATA_SCALE
+        sigma_s = (level * DATA_SCALE)[:, None, None, None]
+        eps = self.net(torch.rsqrt(1.0 + sigma_s**2) * y_s, sigma_s.reshape(-1))
+        out = ((y_s - sigma_s * eps) / DATA_SCALE + DATA_CENTER).reshape(-1, self.d)
+        return out[0] if single else out
+
+    def denoise(self, Y: np.ndarray, sigma: float, batch_size: int = 1024) -> np.ndarray:
+        """``D(Y, sigma)`` for rows of ``Y`` (n, d) at one noise level (data units), eval mode;
+        float64 (n, d)."""
+        if sigma is None:
+            raise ConfigError("sigma: a noise-conditional denoiser needs the noise level")
+        return self._denoise_rows(Y, batch_size, float(sigma))
+
+
+class FixedLevel(nn.Module):
+    """``y ↦ D(y, sigma)``: a :class:`ConditionalDenoiser` at one noise level, as a map
+    (d,) -> (d,) for :mod:`lindiff.deep.jacobian`."""
+
+    def __init__(self, model: ConditionalDenoiser, sigma: float) -> None:
+        super().__init__()
+        self.model, self.sigma = model, float(sigma)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return self.model(y, self.sigma)
+
+
+def wrap_denoiser(cfg: DenoiserConfig, image_shape: tuple[int, int]) -> ImageDenoiser:
+    """A fresh denoiser of ``cfg`` on images of ``image_shape``: a :class:`FlatDenoiser` for the
+    blind kinds, a :class:`ConditionalDenoiser` for ``ddpm``."""
+    wrapper = ConditionalDenoiser if cfg.conditional else FlatDenoiser
+    return wrapper(build_denoiser(cfg), image_shape, cfg)
 
 
 class ProjectionDenoiser(nn.Module):

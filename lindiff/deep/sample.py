@@ -30,18 +30,28 @@ the generated samples) and ``sigma`` of shape ``(steps + 1, n)``.  All randomnes
 
 The start mean ``m`` (``init_mean``) defaults to 0.5 (mid-grey, as Kadkhodaie et al.) and may
 be a scalar or a (d,) vector such as the training mean.
+
+``sample_diffusion`` — DDPM / DDIM / ODE sampling of a noise-conditional model
+    A :class:`~lindiff.deep.models.ConditionalDenoiser` run by
+    :func:`lindiff.diffusion.samplers.sample` on a VP schedule (``vplinear``, ``vpcosine``,
+    ``karras`` of :func:`lindiff.diffusion.schedules.noise_levels`) in the model's units
+    (:class:`~lindiff.deep.evaluate.ScaledDenoiser`; ``x_T ~ N(0, I)``), the path mapped back to
+    data units: ``path[s] = c + y_s / s_data`` and ``sigma[s] = σ̄ / s_data`` (``c, s_data =
+    DATA_CENTER, DATA_SCALE``), so that ``path[s] = x_0 + sigma[s]·z`` in the units of the data
+    and ``D(path[s], sigma[s])`` is the model's x₀-estimate there.  ``record`` keeps every step of
+    the final part of the path (the Jacobian analysis of Fig. 7 reads it).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from lindiff.deep.evaluate import BlindDenoiser, apply_denoiser
+from lindiff.deep.evaluate import BlindDenoiser, ScaledDenoiser, apply_denoiser
 from lindiff.diffusion.samplers import SamplePath, Sampler, sample
 from lindiff.errors import ConfigError
 from lindiff.linear.schedules import Schedule
 
-__all__ = ["SamplePath", "sample_ascent", "sample_ve"]
+__all__ = ["SamplePath", "sample_ascent", "sample_diffusion", "sample_ve"]
 
 
 def _check_count(name: str, value, minimum: int = 1) -> int:
@@ -84,6 +94,7 @@ def sample_ascent(
     init_mean=0.5,
     max_steps: int = 1000,
     seed=0,
+    record: int | None = None,
 ) -> SamplePath:
     """Coarse-to-fine stochastic ascent (see the module docstring).
 
@@ -103,11 +114,15 @@ def sample_ascent(
     init_mean : float or (d,) array
     max_steps : int
     seed : int or Generator
+    record : int or None
+        Keep only the last ``record`` steps of the path (None: all; 0: the samples).
 
     Returns
     -------
     SamplePath with ``sigma`` the per-point residual estimates.
     """
+    if record is not None and (isinstance(record, bool) or not isinstance(record, (int, np.integer)) or record < 0):
+        raise ConfigError(f"record must be None or an integer >= 0, got record={record!r}")
     n, d, max_steps = _check_count("n", n), _check_count("d", d), _check_count("max_steps", max_steps)
     sigma_0 = _check_float("sigma_0", sigma_0, 0.0, np.inf)
     sigma_final = _check_float("sigma_final", sigma_final, 0.0, sigma_0)
@@ -128,8 +143,10 @@ def sample_ascent(
         z = rng.standard_normal((n, d))
         y = y + active[:, None] * (h * r + gamma[:, None] * z)
         path.append(y.copy())
+        if record is not None and len(path) > record + 1:
+            del path[0]
     params = {"sigma_0": sigma_0, "sigma_final": sigma_final, "h0": h0, "beta": beta, "max_steps": max_steps}
-    return SamplePath(np.stack(path), np.stack(sigmas), "ascent", params)
+    return SamplePath(np.stack(path), np.stack(sigmas[len(sigmas) - len(path):]), "ascent", params)
 
 
 def sample_ve(
@@ -171,3 +188,69 @@ def sample_ve(
                  stop=0 if denoise_last else 1, record=None)
     params = {"schedule": schedule.name, "T": schedule.T, "eta": eta, "denoise_last": bool(denoise_last)}
     return SamplePath(out.path, out.sigma, "ve", params)
+
+
+def sample_diffusion(
+    model,
+    schedule: Schedule,
+    sampler: Sampler,
+    n: int,
+    seed=0,
+    record: int | None = 0,
+    stop: int = 0,
+    record_sigma: float | None = None,
+    clip_denoised: bool = True,
+) -> SamplePath:
+    """Sample a noise-conditional model with a DDPM / DDIM / ODE sampler (module docstring).
+
+    Parameters
+    ----------
+    model : ConditionalDenoiser
+    schedule : Schedule
+        The VP schedule's levels in the model's units (``noise_levels(name, T)``).
+    sampler : lindiff.diffusion.samplers.Sampler
+        ``ddpm``, ``ddim`` (its ``eta``) or ``ode``.
+    n : int
+        Number of samples.
+    seed : int, SeedSequence or Generator
+    record : int or None
+        Keep the last ``record`` steps of the path (None: all; 0: only the samples).
+    stop : int
+        Stop at level ``stop`` (0: the generated samples).
+    record_sigma : float, optional
+        Instead of ``record``: keep every step from the first level whose noise (data units) is
+        at most ``record_sigma``.
+    clip_denoised : bool
+        Clip each x₀-estimate to the data range [0, 1] before the step (DDPM's
+        ``clip_denoised``; keeps an imperfect ε-model's large-σ estimates, ``y − σ ε̂``, from
+        throwing the path out of range).  The Jacobians of Fig. 7 are of the unclipped ``D``.
+
+    Returns
+    -------
+    SamplePath in data units: ``path`` (record + 1, n, d), ``sigma`` (record + 1, n).
+    """
+    from lindiff.deep.models import DATA_CENTER, DATA_SCALE
+
+    if not getattr(model, "conditional", False):
+        raise ConfigError("sample_diffusion needs a noise-conditional model (a ConditionalDenoiser, kind 'ddpm'); "
+                          "blind models are sampled with sample_ascent or sample_ve")
+    if not isinstance(schedule, Schedule):
+        raise ConfigError(f"schedule must be a lindiff.linear.schedules.Schedule, got {type(schedule).__name__}")
+    if sampler.name == "ve_chain":
+        raise ConfigError("sampler ve_chain is the paper's linear chain; a diffusion model takes ddpm, ddim or ode")
+    if record_sigma is not None:
+        record_sigma = _check_float("record_sigma", record_sigma, 0.0, np.inf)
+        record = int(np.sum(schedule.sigma_bar[stop + 1 :] / DATA_SCALE <= record_sigma))
+    denoiser = ScaledDenoiser(model)
+    if clip_denoised:
+        lo, hi = (0.0 - DATA_CENTER) * DATA_SCALE, (1.0 - DATA_CENTER) * DATA_SCALE
+
+        def clipped(Y, sigma, _base=denoiser):
+            return np.clip(_base(Y, sigma), lo, hi)
+
+        denoiser = clipped
+    out = sample(denoiser, schedule, sampler, _check_count("n", n), model.d, seed=seed,
+                 stop=stop, record=record)
+    params = {"schedule": schedule.name, "T": schedule.T, "sampler": sampler.name, "eta": sampler.eta,
+              "solver": sampler.solver, "record": record, "stop": stop, "clip_denoised": bool(clip_denoised)}
+    return SamplePath(out.path / DATA_SCALE + DATA_CENTER, out.sigma / DATA_SCALE, sampler.name, params)

@@ -9,6 +9,15 @@ Noise levels are drawn **uniformly in sqrt-space**: ``√σ ~ U(√σ_min, √σ
 ``σ = (√σ_min + (√σ_max − √σ_min) u)²`` with ``u ~ U(0, 1)``, default ``[0, 1]`` (images in
 [0, 1]), which puts more weight on small σ (density ∝ σ^(-1/2) on [0, 1]).
 
+A **noise-conditional** model (``model.kind = "ddpm"``) is trained instead as a DDPM (Ho et
+al.; Eqs. 1–2 of the paper) over a continuous noise range: per example a time
+``t ~ U(vp_t_min, 1)``, the level ``σ_t`` of the continuous ``vplinear`` schedule
+(:func:`lindiff.diffusion.schedules.vplinear_sigma`, ``ᾱ_t = 1/(1 + σ_t²)``), the data scaled to
+[−1, 1] (``x_0 = 2x − 1``), ``x_t = sqrt(ᾱ_t) x_0 + sqrt(1 − ᾱ_t) ε`` and the loss
+``mean (ε̂(x_t, σ_t) − ε)²``.  ``sigma_min``/``sigma_max`` do not apply to it.  With
+``ema_decay > 0`` an exponential moving average of the weights is kept (updated after every
+step, checkpointed with the rest) and is the model validated and returned, as in DDPM.
+
 Optimiser: Adam with a cosine learning-rate decay from ``lr`` to ``lr · lr_final_ratio``
 over the epochs (a function of the epoch, so it needs no scheduler state).  Batches are
 shuffled every epoch; an incomplete last batch is dropped (the bias-free batch norm
@@ -31,11 +40,12 @@ and its PSNR recorded in the history and passed to ``log_fn(epoch, record)``.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,17 +55,23 @@ import torch
 from lindiff.artifacts import atomic_write
 from lindiff.data import sha256_of_array
 from lindiff.deep.evaluate import add_noise, psnr
-from lindiff.deep.models import (
+from lindiff.deep.config import (
+    DATA_CENTER,
+    DATA_SCALE,
+    DEFAULT_CONFIGS,
     DenoiserConfig,
-    FlatDenoiser,
-    build_denoiser,
-    check_image_shape,
+    TrainConfig,
+    default_config,
+    preset_config,
 )
+from lindiff.deep.models import ImageDenoiser, check_image_shape, wrap_denoiser
+from lindiff.diffusion.schedules import vplinear_sigma
 from lindiff.errors import ConfigError, DataError
-from lindiff.validation import check_keys, check_matrix
+from lindiff.validation import check_matrix
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "DEFAULT_CONFIGS",
     "checkpoint_dir_for",
     "TrainConfig",
     "TrainResult",
@@ -72,137 +88,6 @@ CHECKPOINT_NAME = "checkpoint.pt"
 _FORMAT = 1
 
 
-# --------------------------------------------------------------------------- config
-
-
-def _positive(name: str, value: Any, integer: bool = False, allow_zero: bool = False) -> None:
-    if integer and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
-    if not integer and (isinstance(value, bool) or not isinstance(value, (int, float, np.number))):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {name}={value}")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training hyper-parameters (JSON-able through :meth:`to_dict`).
-
-    Attributes
-    ----------
-    model : DenoiserConfig
-    epochs : int
-    batch_size : int
-    lr : float
-        Initial Adam learning rate.
-    lr_final_ratio : float
-        Cosine decay to ``lr · lr_final_ratio`` at the last epoch (1 = constant).
-    sigma_min, sigma_max : float
-        Range of the training noise std (sampled uniformly in sqrt-space).
-    max_train : int or None
-        Use a random subset (chosen with the seed) of at most this many training rows.
-    val_fraction : float
-        Fraction of rows held out for validation (0 for none).
-    max_val : int
-        At most this many validation rows.
-    val_sigmas : tuple of float
-        Noise levels of the per-epoch validation PSNR.
-    checkpoint_every : int
-        Write a checkpoint every this many epochs (and after the last).
-    """
-
-    model: DenoiserConfig = field(default_factory=DenoiserConfig)
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 1e-3
-    lr_final_ratio: float = 0.05
-    sigma_min: float = 0.0
-    sigma_max: float = 1.0
-    max_train: int | None = None
-    val_fraction: float = 0.1
-    max_val: int = 512
-    val_sigmas: tuple[float, ...] = (0.1, 0.2, 0.4)
-    checkpoint_every: int = 1
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.model, DenoiserConfig):
-            raise ConfigError(f"model must be a DenoiserConfig, got {type(self.model).__name__}")
-        _positive("epochs", self.epochs, integer=True)
-        _positive("batch_size", self.batch_size, integer=True)
-        _positive("lr", self.lr)
-        _positive("lr_final_ratio", self.lr_final_ratio)
-        _positive("sigma_min", self.sigma_min, allow_zero=True)
-        _positive("sigma_max", self.sigma_max)
-        if self.sigma_min > self.sigma_max:
-            raise ConfigError(f"sigma_min={self.sigma_min} exceeds sigma_max={self.sigma_max}")
-        if self.max_train is not None:
-            _positive("max_train", self.max_train, integer=True)
-        _positive("val_fraction", self.val_fraction, allow_zero=True)
-        if self.val_fraction >= 1:
-            raise ConfigError(f"val_fraction must be < 1, got val_fraction={self.val_fraction}")
-        _positive("max_val", self.max_val, integer=True, allow_zero=True)
-        object.__setattr__(self, "val_sigmas", tuple(float(s) for s in self.val_sigmas))
-        for s in self.val_sigmas:
-            _positive("val_sigmas", s)
-        _positive("checkpoint_every", self.checkpoint_every, integer=True)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["val_sigmas"] = list(self.val_sigmas)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        data = dict(check_keys(data, (f.name for f in fields(cls)), "train config", ConfigError))
-        if isinstance(data.get("model"), dict):
-            data["model"] = DenoiserConfig.from_dict(data["model"])
-        if "val_sigmas" in data:
-            data["val_sigmas"] = tuple(data["val_sigmas"])
-        return cls(**data)
-
-
-DEFAULT_CONFIGS: dict[str, TrainConfig] = {
-    # 8×8 digits (~1600 training images): a 3-scale UNet (8→4→2), 150 epochs.
-    "digits": TrainConfig(
-        model=DenoiserConfig(kind="unet", channels=32, depth=3, blocks=1),
-        epochs=150,
-        batch_size=32,
-        lr=1e-3,
-    ),
-    # 28×28 MNIST: a 3-scale UNet (28→14→7) on a 16000-image subset; small enough for a
-    # full 784×784 Jacobian in well under 1 s on 2 CPU cores (benchmarks/bench_jacobian.py).
-    "mnist": TrainConfig(
-        model=DenoiserConfig(kind="unet", channels=16, depth=3, blocks=1),
-        epochs=10,
-        batch_size=64,
-        lr=2e-3,
-        max_train=16000,
-    ),
-}
-
-
-def default_config(dataset_name: str) -> TrainConfig:
-    """The default :class:`TrainConfig` for ``"digits"`` or ``"mnist"``.
-
-    Sized so that training meets its time budget on 2 CPU cores (digits ≤ 2 min, MNIST ≤
-    10 min) and beats the best linear denoiser at σ = 0.1, 0.2, 0.4 (see the package README
-    notes / the module docstring of :mod:`lindiff.deep`).
-    """
-    if dataset_name not in DEFAULT_CONFIGS:
-        raise ConfigError(f"dataset_name={dataset_name!r}: no default config; known: {sorted(DEFAULT_CONFIGS)}")
-    return DEFAULT_CONFIGS[dataset_name]
-
-
-def preset_config(preset: str, overrides: dict | None = None) -> TrainConfig:
-    """The :func:`default_config` preset ``preset`` with ``overrides`` applied: TrainConfig
-    fields, and ``model`` a dict of DenoiserConfig fields merged into the preset's model (the
-    workflow's named sizes, ``deep.sizes.<size>``, are such overrides)."""
-    base = default_config(preset).to_dict()
-    overrides = dict(overrides or {})
-    base["model"].update(overrides.pop("model", None) or {})
-    return TrainConfig.from_dict({**base, **overrides})
-
-
 # --------------------------------------------------------------------------- result
 
 
@@ -212,8 +97,9 @@ class TrainResult:
 
     Attributes
     ----------
-    model : FlatDenoiser
-        Trained denoiser in eval mode, on the training device.
+    model : FlatDenoiser or ConditionalDenoiser
+        Trained denoiser (the EMA weights when ``ema_decay > 0``) in eval mode, on the
+        training device.
     history : list of dict
         One record per epoch: ``epoch`` (1-based), ``loss`` (mean training MSE), ``lr``,
         ``psnr_<σ>`` (validation PSNR, dB) per validation σ, ``seconds`` (epoch wall time).
@@ -225,7 +111,7 @@ class TrainResult:
         Epoch of the checkpoint this call started from (0 for a fresh start).
     """
 
-    model: FlatDenoiser
+    model: ImageDenoiser
     history: list[dict[str, float]]
     config: TrainConfig
     seed: int
@@ -299,21 +185,48 @@ def _draw_sigma(n: int, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
     return ((lo + (hi - lo) * u) ** 2).reshape(n, 1, 1, 1)
 
 
-def _train_epoch(net, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, bar) -> float:
+def _blind_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+    """Residual MSE of a blind net: ``mean (net(x + σz) − σz)²``."""
+    noise = (_draw_sigma(len(x), cfg, gen) * torch.randn(x.shape, generator=gen)).to(x.device)
+    return torch.mean((net(x + noise) - noise) ** 2)
+
+
+def _ddpm_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+    """ε-prediction MSE of a noise-conditional net on the VP forward process (module docstring)."""
+    t = cfg.vp_t_min + (1.0 - cfg.vp_t_min) * torch.rand(len(x), generator=gen, dtype=torch.float64)
+    sigma = torch.as_tensor(vplinear_sigma(t.numpy()), dtype=x.dtype)
+    eps = torch.randn(x.shape, generator=gen)
+    sigma, eps = sigma.to(x.device), eps.to(x.device)
+    root_alpha = torch.rsqrt(1.0 + sigma**2)[:, None, None, None]
+    x_t = root_alpha * (x - DATA_CENTER) * DATA_SCALE + torch.sqrt(1.0 - root_alpha**2) * eps
+    return torch.mean((net(x_t, sigma) - eps) ** 2)
+
+
+@torch.no_grad()
+def _update_ema(ema: ImageDenoiser, model: ImageDenoiser, decay: float) -> None:
+    for avg, param in zip(ema.parameters(), model.parameters(), strict=True):
+        avg.lerp_(param, 1.0 - decay)
+    for avg, buf in zip(ema.buffers(), model.buffers(), strict=True):
+        avg.copy_(buf)
+
+
+def _train_epoch(model, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, bar, ema=None) -> float:
     """One epoch over ``images`` (n, 1, h, w) on the net's device; returns the mean batch loss."""
+    net = model.net
     net.train()
+    loss_fn = _ddpm_loss if cfg.model.conditional else _blind_loss
     n = len(images)
     batch = min(cfg.batch_size, n)
     order = torch.randperm(n, generator=gen)
     total, count = 0.0, 0
     for start in range(0, n - batch + 1, batch):
         idx = order[start : start + batch]
-        x = images[idx.to(images.device)]
-        noise = (_draw_sigma(batch, cfg, gen) * torch.randn(x.shape, generator=gen)).to(x.device)
-        loss = torch.mean((net(x + noise) - noise) ** 2)
+        loss = loss_fn(net, images[idx.to(images.device)], cfg, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if ema is not None:
+            _update_ema(ema, model, cfg.ema_decay)
         total, count = total + loss.item(), count + 1
         if bar is not None:
             bar.update(1)
@@ -321,13 +234,13 @@ def _train_epoch(net, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.Ge
     return total / count
 
 
-def _validate(model: FlatDenoiser, X_val: np.ndarray, sigmas: Sequence[float], seed: int) -> dict[str, float]:
+def _validate(model: ImageDenoiser, X_val: np.ndarray, sigmas: Sequence[float], seed: int) -> dict[str, float]:
     if len(X_val) == 0:
         return {}
     out = {}
     for j, sigma in enumerate(sigmas):
         Y = add_noise(X_val, sigma, np.random.default_rng([seed, 11, j]))
-        out[f"psnr_{sigma:g}"] = psnr(X_val, model.denoise(Y))
+        out[f"psnr_{sigma:g}"] = psnr(X_val, model.denoise(Y, sigma))
     return out
 
 
@@ -352,15 +265,21 @@ def _checkpoint_meta(cfg: TrainConfig, seed: int, image_shape, data_hash: str) -
     }
 
 
-def _save_checkpoint(path: Path, model, opt, epoch: int, gen: torch.Generator, history, meta) -> None:
+def _cpu_state(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
+def _save_checkpoint(path: Path, model, opt, epoch: int, gen: torch.Generator, history, meta, ema=None) -> None:
     state = {
         **meta,
         "epoch": int(epoch),
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "model": _cpu_state(model),
         "optimizer": opt.state_dict(),
         "rng": gen.get_state(),
         "history": history,
     }
+    if ema is not None:
+        state["ema"] = _cpu_state(ema)
     with atomic_write(path) as fh:
         torch.save(state, fh)
 
@@ -379,8 +298,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
-def _resume(path: Path, meta: dict[str, Any], model, opt, gen: torch.Generator) -> tuple[int, list]:
-    """Load ``path`` into model/opt/gen if it exists; returns (epoch done, history)."""
+def _resume(path: Path, meta: dict[str, Any], model, opt, gen: torch.Generator, ema=None) -> tuple[int, list]:
+    """Load ``path`` into model/opt/gen (and the EMA) if it exists; returns (epoch done, history)."""
     if not path.exists():
         return 0, []
     state = load_checkpoint(path)
@@ -391,6 +310,8 @@ def _resume(path: Path, meta: dict[str, Any], model, opt, gen: torch.Generator) 
                 f"({state.get(key)!r} != {meta[key]!r}); use a new checkpoint_dir or delete it"
             )
     model.load_state_dict(state["model"])
+    if ema is not None:
+        ema.load_state_dict(state["ema"])
     opt.load_state_dict(state["optimizer"])
     gen.set_state(state["rng"])
     return int(state["epoch"]), list(state["history"])
@@ -448,11 +369,13 @@ def train_denoiser(
     with _deterministic(dev):
         with torch.random.fork_rng(devices=[]):  # seed the initial weights, leave the caller's RNG alone
             torch.manual_seed(seed)
-            model = FlatDenoiser(build_denoiser(cfg.model), shape, cfg.model).to(dev)
+            model = wrap_denoiser(cfg.model, shape).to(dev)
+        ema = copy.deepcopy(model).eval() if cfg.ema_decay > 0 else None
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         gen = torch.Generator().manual_seed(seed)
         path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
-        done, history = _resume(path, meta, model, opt, gen) if path is not None else (0, [])
+        done, history = _resume(path, meta, model, opt, gen, ema) if path is not None else (0, [])
+        trained = model if ema is None else ema  # the model validated and returned
         images = torch.as_tensor(X_train, dtype=torch.float32, device=dev).reshape(-1, 1, *shape)
         batches = len(images) // min(cfg.batch_size, len(images))
         bar = _progress_bar(cfg.epochs * batches, done * batches, progress)
@@ -461,34 +384,35 @@ def train_denoiser(
                 t0 = time.perf_counter()
                 for group in opt.param_groups:
                     group["lr"] = _lr(cfg, epoch)
-                loss = _train_epoch(model.net, opt, images, cfg, gen, bar)
+                loss = _train_epoch(model, opt, images, cfg, gen, bar, ema)
                 model.eval()
                 record = {"epoch": epoch, "loss": loss, "lr": _lr(cfg, epoch)}
-                record.update(_validate(model, X_val, cfg.val_sigmas, seed))
+                record.update(_validate(trained, X_val, cfg.val_sigmas, seed))
                 record["seconds"] = time.perf_counter() - t0
                 record = {k: (int(v) if k == "epoch" else float(v)) for k, v in record.items()}
                 history.append(record)
                 if path is not None and (epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs):
-                    _save_checkpoint(path, model, opt, epoch, gen, history, meta)
+                    _save_checkpoint(path, model, opt, epoch, gen, history, meta, ema)
                 if log_fn is not None:
                     log_fn(epoch, dict(record))
         finally:
             if bar is not None:
                 bar.close()
-    model.eval()
-    return TrainResult(model, history, cfg, seed, time.perf_counter() - start, resumed_from=done)
+    trained.eval()
+    return TrainResult(trained, history, cfg, seed, time.perf_counter() - start, resumed_from=done)
 
 
 # --------------------------------------------------------------------------- save / load
 
 
-def save_model(path: str | Path, model: FlatDenoiser, extra: dict[str, Any] | None = None) -> Path:
+def save_model(path: str | Path, model: ImageDenoiser, extra: dict[str, Any] | None = None) -> Path:
     """Write ``model`` (state dict, architecture config, image shape, ``extra``) atomically.
 
     ``extra`` must hold only JSON-like values (it is read back with ``weights_only=True``).
     """
-    if not isinstance(model, FlatDenoiser) or model.config is None:
-        raise ConfigError("model must be a FlatDenoiser built with a DenoiserConfig (from train_denoiser)")
+    if not isinstance(model, ImageDenoiser) or model.config is None:
+        raise ConfigError("model must be a FlatDenoiser or ConditionalDenoiser built with a DenoiserConfig "
+                          "(from train_denoiser)")
     state = {
         "format": _FORMAT,
         "model_config": model.config.to_dict(),
@@ -502,10 +426,11 @@ def save_model(path: str | Path, model: FlatDenoiser, extra: dict[str, Any] | No
     return path
 
 
-def load_model(path: str | Path, device: str = "cpu") -> FlatDenoiser:
-    """Inverse of :func:`save_model`: a :class:`FlatDenoiser` in eval mode on ``device``.
+def load_model(path: str | Path, device: str = "cpu") -> ImageDenoiser:
+    """Inverse of :func:`save_model`: a :class:`FlatDenoiser` (blind) or
+    :class:`ConditionalDenoiser` in eval mode on ``device``.
 
-    Also accepts a training checkpoint (``checkpoint.pt``).
+    Also accepts a training checkpoint (``checkpoint.pt``; its EMA weights when it has them).
     """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -516,10 +441,10 @@ def load_model(path: str | Path, device: str = "cpu") -> FlatDenoiser:
     if "state_dict" in state:
         model_cfg, weights = DenoiserConfig.from_dict(state["model_config"]), state["state_dict"]
     elif "model" in state and "config" in state:  # a training checkpoint
-        model_cfg, weights = TrainConfig.from_dict(state["config"]).model, state["model"]
+        model_cfg, weights = TrainConfig.from_dict(state["config"]).model, state.get("ema", state["model"])
     else:
         raise DataError(f"{path}: neither a saved model nor a training checkpoint")
-    model = FlatDenoiser(build_denoiser(model_cfg), tuple(state["image_shape"]), model_cfg)
+    model = wrap_denoiser(model_cfg, tuple(state["image_shape"]))
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:

@@ -42,7 +42,7 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "karras": {"sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0},
 }
 
-__all__ = ["DEFAULTS", "SAMPLER_SCHEDULES", "alpha_bar", "check_levels", "noise_levels"]
+__all__ = ["DEFAULTS", "SAMPLER_SCHEDULES", "alpha_bar", "check_levels", "noise_levels", "vplinear_sigma"]
 
 
 def alpha_bar(sigma_bar) -> np.ndarray:
@@ -60,6 +60,23 @@ def _vplinear(t: np.ndarray, beta_min: float, beta_max: float) -> np.ndarray:
         raise ConfigError(f"beta_max must be >= beta_min, got beta_min={beta_min}, beta_max={beta_max}")
     log_alpha_bar = -beta_min * t - 0.5 * (beta_max - beta_min) * t**2
     return np.sqrt(np.expm1(-log_alpha_bar))  # sqrt(1/ᾱ − 1), exact near t = 0
+
+
+def vplinear_sigma(t, **params) -> np.ndarray:
+    """The continuous ``vplinear`` level ``σ(t) = sqrt(1/ᾱ(t) − 1)`` at times ``t`` in [0, 1]
+    (any shape): the noise levels a noise-conditional model is trained on (``t`` uniform, as
+    Ho et al.'s uniform step).  ``params`` override :data:`DEFAULTS` ``["vplinear"]``."""
+    return _vplinear(np.asarray(t, dtype=np.float64), **_shape_params("vplinear", params))
+
+
+def _shape_params(name: str, params: dict) -> dict[str, float]:
+    """``params`` over :data:`DEFAULTS` of ``name``, each checked positive; unknown keys raise."""
+    unknown = sorted(set(params) - set(DEFAULTS[name]))
+    if unknown:
+        raise ConfigError(f"schedule {name}: unknown parameter(s) {unknown}; allowed: {sorted(DEFAULTS[name])}")
+    return {key: _check_positive(key, params.get(key, default)) for key, default in DEFAULTS[name].items()}
+
+
 
 
 def _vpcosine(t: np.ndarray, s: float, max_beta: float) -> np.ndarray:
@@ -92,10 +109,7 @@ def noise_levels(name: str, T: int, **params) -> Schedule:
     if name not in SAMPLER_SCHEDULES:
         raise ConfigError(f"unknown sampler schedule {name!r}; allowed: {', '.join(SAMPLER_SCHEDULES)}")
     T = _check_T(T)
-    unknown = sorted(set(params) - set(DEFAULTS[name]))
-    if unknown:
-        raise ConfigError(f"schedule {name}: unknown parameter(s) {unknown}; allowed: {sorted(DEFAULTS[name])}")
-    values = {key: _check_positive(key, params.get(key, default)) for key, default in DEFAULTS[name].items()}
+    values = _shape_params(name, params)
     t = np.arange(T + 1, dtype=np.float64) / T
     if name == "vplinear":
         sigma_bar = _vplinear(t, **values)

@@ -17,9 +17,11 @@ from omegaconf import DictConfig
 from lindiff.errors import ConfigError
 from lindiff.pipeline.datasets import DataInfo
 from lindiff.pipeline.levels import FIELDS
-from lindiff.pipeline.schema import DATA_SCHEMAS, DESIGNED, SPECTRAL, LindiffConfig
+from lindiff.pipeline.schema import ASCENT, DATA_SCHEMAS, DESIGNED, SPECTRAL, LindiffConfig
 from lindiff.diffusion.denoisers import DENOISERS
-from lindiff.pipeline.sweep import grids, sampler_grids
+from lindiff.diffusion.samplers import Sampler
+from lindiff.diffusion.schedules import SAMPLER_SCHEDULES, noise_levels
+from lindiff.pipeline.sweep import deep_train_config, grids, sampler_grids
 
 
 def _nested_schema(tp):
@@ -156,24 +158,83 @@ def _check_design(name: str, params, k: int) -> None:
         raise ConfigError(f"{key}.components={design.components}: must be in [1, learn.k={k}] (or null = learn.k)")
 
 
+def _check_sampler_schedule(d, name: str, key: str):
+    """``name`` is a ``diffusion.schedules`` key whose entry is valid (``key``: where it was named)."""
+    if name not in d.schedules:
+        raise ConfigError(f"{key}.schedule: unknown sampler schedule {name!r}; allowed: {', '.join(d.schedules)}")
+    entry = d.schedules[name]
+    if entry.shape == DESIGNED:
+        if len(entry.params):
+            raise ConfigError(f"diffusion.schedules.{name}.params: a designed schedule takes none (see diffusion.design)")
+        return entry
+    try:
+        noise_levels(str(entry.shape), 1, **dict(entry.params))
+    except ConfigError as error:
+        raise ConfigError(f"diffusion.schedules.{name}: {error}") from None
+    return entry
+
+
+def _check_sampler_entry(d, name: str, key: str):
+    """``name`` is a ``diffusion.samplers`` key whose entry is valid (``key``: where it was named)."""
+    if name not in d.samplers:
+        raise ConfigError(f"{key}.sampler: unknown sampler {name!r}; allowed: {', '.join(d.samplers)}")
+    entry = d.samplers[name]
+    Sampler(str(entry.kind), eta=entry.eta, solver=str(entry.solver))
+    return entry
+
+
 def _check_deep(cfg, info: DataInfo | None) -> None:
     if not cfg.deep.enabled or not cfg.sweep.deep.n:
         return
-    for key in ("n", "size", "seed"):
-        values = list(cfg.sweep.deep[key])
-        if len(set(map(str, values))) != len(values):
-            raise ConfigError(f"sweep.deep.{key} has duplicate values: {values}")
-    for size in cfg.sweep.deep.size:
-        if size not in cfg.deep.sizes:
-            raise ConfigError(f"sweep.deep.size: unknown model size {size!r}; allowed: {', '.join(cfg.deep.sizes)}")
-    for n in cfg.sweep.deep.n:
+    key, sweep, deep = "sweep.deep", cfg.sweep.deep, cfg.deep
+    for axis in ("n", "size", "seed", "sampler", "schedule", "T"):
+        _check_axis(f"deep.{axis}", list(sweep[axis]), minimum=1 if axis == "T" else None)
+    for size in sweep.size:
+        if size not in deep.sizes:
+            raise ConfigError(f"{key}.size: unknown model size {size!r}; allowed: {', '.join(deep.sizes)}")
+    conditional = {size: deep_train_config(cfg, size).model.conditional for size in sweep.size}
+    diffusion_samplers = [name for name in sweep.sampler if name != ASCENT]
+    for name in diffusion_samplers:
+        if _check_sampler_entry(cfg.diffusion, name, key).kind == "ve_chain":
+            raise ConfigError(f"{key}.sampler={name}: the chain (ve_chain) is the linear model's sampler; "
+                              "a diffusion model takes ddpm, ddim or ode samplers")
+    for name in sweep.schedule:
+        if _check_sampler_schedule(cfg.diffusion, name, key).shape == DESIGNED:
+            raise ConfigError(f"{key}.schedule={name}: designed schedules belong to the samplers study (sweep.samplers)")
+    for size, is_conditional in conditional.items():
+        if is_conditional and not diffusion_samplers:
+            raise ConfigError(f"{key}.sampler={list(sweep.sampler)}: the noise-conditional size {size!r} needs a "
+                              f"diffusion sampler (a diffusion.samplers key: {', '.join(cfg.diffusion.samplers)})")
+        if not is_conditional and ASCENT not in sweep.sampler:
+            raise ConfigError(f"{key}.sampler={list(sweep.sampler)}: the blind size {size!r} is sampled with "
+                              f"{ASCENT!r}; add it (or drop the size)")
+    jac = deep.jacobian
+    if jac.sigma_max > deep.record_sigma:
+        raise ConfigError(f"deep.jacobian.sigma_max={jac.sigma_max} exceeds deep.record_sigma={deep.record_sigma}: "
+                          "the Jacobians are taken on the recorded part of the paths")
+    if deep.paths > deep.quality.n_samples:
+        raise ConfigError(f"deep.paths={deep.paths} exceeds deep.quality.n_samples={deep.quality.n_samples} "
+                          "(the recorded paths are among the generated samples)")
+    linear = deep.quality.linear
+    if linear.schedule not in cfg.schedules or cfg.schedules[linear.schedule].name == SPECTRAL:
+        allowed = [name for name in cfg.schedules if cfg.schedules[name].name != SPECTRAL]
+        raise ConfigError(f"deep.quality.linear.schedule={linear.schedule!r}: allowed: {', '.join(allowed)}")
+    if info is None:
+        return
+    if deep.jacobian.K > info.d:
+        raise ConfigError(f"deep.jacobian.K={deep.jacobian.K} exceeds the dimension d={info.d} of the data")
+    if not info.class_counts:
+        raise ConfigError(f"sweep.deep: the sample-quality classifier and the class-conditioned chain need labels; "
+                          f"{info.source} has none")
+    held_out = max(deep.n_test, 2 * deep.quality.n_samples)
+    for n in sweep.n:
+        if n + held_out > info.n_total:
+            raise ConfigError(f"sweep.deep.n={n} plus {held_out} held-out samples (max(deep.n_test={deep.n_test}, "
+                              f"2 x deep.quality.n_samples={deep.quality.n_samples})) exceed the {info.n_total} "
+                              f"samples of {info.source}")
+    for n in sweep.n:
         if n < 2:
             raise ConfigError(f"sweep.deep.n={n}: must be >= 2")
-        if info is not None and n + cfg.deep.n_test > info.n_total:
-            raise ConfigError(
-                f"sweep.deep.n={n} plus deep.n_test={cfg.deep.n_test} held-out samples exceed the "
-                f"{info.n_total} samples of the data set"
-            )
 
 
 AB_SAMPLER_KEYS = ("sigma_0", "sigma_final", "h0", "beta", "init_mean", "max_steps")
@@ -277,9 +338,6 @@ def _check_against_data(axes: dict, info: DataInfo, k: int) -> None:
 
 def _check_samplers(cfg, info: DataInfo | None) -> None:
     """sweep.samplers and the diffusion.* entries it names (only when the study is on)."""
-    from lindiff.diffusion.samplers import Sampler
-    from lindiff.diffusion.schedules import SAMPLER_SCHEDULES, noise_levels
-
     key = "sweep.samplers"
     axes_list = sampler_grids(cfg)
     if not axes_list:
@@ -294,30 +352,14 @@ def _check_samplers(cfg, info: DataInfo | None) -> None:
 
 
 def _check_sampler_axes(cfg, s: dict, info: DataInfo | None) -> None:
-    from lindiff.diffusion.samplers import Sampler
-    from lindiff.diffusion.schedules import SAMPLER_SCHEDULES, noise_levels
-
     key = "sweep.samplers"
     d = cfg.diffusion
     if d.n_samples < 2:
         raise ConfigError(f"diffusion.n_samples={d.n_samples}: a variance needs at least 2 samples")
     for name in s["schedule"]:
-        if name not in d.schedules:
-            raise ConfigError(f"{key}.schedule: unknown sampler schedule {name!r}; allowed: {', '.join(d.schedules)}")
-        entry = d.schedules[name]
-        if entry.shape == DESIGNED:
-            if len(entry.params):
-                raise ConfigError(f"diffusion.schedules.{name}.params: a designed schedule takes none (see diffusion.design)")
-            continue
-        try:
-            noise_levels(str(entry.shape), 1, **dict(entry.params))
-        except ConfigError as error:
-            raise ConfigError(f"diffusion.schedules.{name}: {error}") from None
+        _check_sampler_schedule(d, name, key)
     for name in s["sampler"]:
-        if name not in d.samplers:
-            raise ConfigError(f"{key}.sampler: unknown sampler {name!r}; allowed: {', '.join(d.samplers)}")
-        entry = d.samplers[name]
-        Sampler(str(entry.kind), eta=entry.eta, solver=str(entry.solver))
+        entry = _check_sampler_entry(d, name, key)
         if entry.kind == "ve_chain" and any(d.schedules[n].shape == DESIGNED for n in s["schedule"]):
             raise ConfigError(f"{key}: diffusion.samplers.{name} is the chain, whose schedule design is the linear "
                               f"sweep's (schedule=spectral); drop the designed schedule or the chain")

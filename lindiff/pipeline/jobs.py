@@ -318,15 +318,20 @@ def load_training_set(data_cfg, train_path) -> tuple[Any, Any]:
     return X, full
 
 
-def held_out_rows(X_full, train_path, count: int, seed) -> Any:
-    """Up to ``count`` rows of ``X_full`` not in the training set of ``train_path`` (a test set),
-    chosen with ``seed``; rows (m, d)."""
+def held_out_indices(n_total: int, train_path, count: int, seed) -> Any:
+    """Up to ``count`` sorted row indices of a data set of ``n_total`` rows that are not in the
+    training set of ``train_path`` (a test set), chosen with ``seed``."""
     import numpy as np
 
     train = artifacts.load_npz(train_path, {"indices": 1})
-    rest = np.setdiff1d(np.arange(len(X_full)), train["indices"])
+    rest = np.setdiff1d(np.arange(n_total), train["indices"])
     rng = np.random.default_rng(seed)
-    return X_full[np.sort(rng.permutation(rest)[:count])]
+    return np.sort(rng.permutation(rest)[:count])
+
+
+def held_out_rows(X_full, train_path, count: int, seed) -> Any:
+    """The rows (m, d) of :func:`held_out_indices` (up to ``count``, chosen with ``seed``)."""
+    return X_full[held_out_indices(len(X_full), train_path, count, seed)]
 
 
 def load_halves(path, dataset) -> tuple[Any, Any]:

@@ -160,7 +160,8 @@ class Level:
 _DATA = "{data}/{cond}/n{n}_s{seed}"
 _LEARN = _DATA + "/{schedule}_T{T}"
 _AB = "{data}/generalization/s{abseed}"
-_GAUSS = "{data}/all/n{n}_s{seed}/gaussian"
+_TRAINSET = "{data}/all/n{n}_s{seed}"
+_DEEP = _TRAINSET + "/deep_{size}"
 _SAMPLER = "{data}/all/n{n}_s{seed}/samplers/{schedule}_T{T}/{sampler}"
 
 LEVELS: dict[str, Level] = {
@@ -171,12 +172,18 @@ LEVELS: dict[str, Level] = {
         Level("learn", _LEARN, order=("data", "cond", "n", "schedule", "T", "seed")),
         Level("rank", _LEARN + "/r{rank}", order=("data", "cond", "n", "schedule", "T", "seed", "rank"),
               seed_level="learn", group_level="learn"),
-        # one deep denoiser, trained on the unconditional training set of (n, seed)
-        Level("deep", "{data}/all/n{n}_s{seed}/deep_{size}", order=("data", "n", "size", "seed")),
-        # the samplers study: the training set's Gaussian (Wiener filter), a sampler's noise levels
-        # (designed ones from that Gaussian), one sampler run with one denoiser; the denoisers of one
-        # (schedule, T, sampler) share their noise (seed) and their W&B group
-        Level("gaussian", _GAUSS),
+        # the unconditional training set of (n, seed) (the data level's cond=all directory): its
+        # Gaussian (samplers study, gaussian/), the digit classifier and the quality table (quality/)
+        Level("trainset", _TRAINSET),
+        # one deep denoiser trained on that set; one sampler run of it (ascent_adaptive_T<steps> for
+        # a blind model, <sampler>_<schedule>_T<T> for a noise-conditional one): its recorded
+        # paths, samples, Fig. 7 Jacobians and sample quality (the runs of one model share its W&B group)
+        Level("deep", _DEEP, order=("data", "n", "size", "seed")),
+        Level("deep_sample", _DEEP + "/{sampler}_{schedule}_T{T}",
+              order=("data", "n", "size", "seed", "sampler", "schedule", "T"), group_level="deep"),
+        # the samplers study: a sampler's noise levels (designed ones from the training set's
+        # Gaussian), one sampler run with one denoiser; the denoisers of one (schedule, T, sampler)
+        # share their noise (seed) and their W&B group
         Level("sampler_levels", _SAMPLER, order=("data", "n", "seed", "schedule", "T", "sampler")),
         Level("sampler_point", _SAMPLER + "/{denoiser}", order=("data", "n", "seed", "schedule", "T", "sampler", "denoiser"),
               seed_level="sampler_levels", group_level="sampler_levels"),

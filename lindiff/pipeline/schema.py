@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
 
+from lindiff.deep.config import JACOBIAN_METHODS
 from lindiff.diffusion.denoisers import DENOISERS
 from lindiff.diffusion.design import OBJECTIVES as SAMPLER_OBJECTIVES
 from lindiff.diffusion.samplers import ODE_SOLVERS, SAMPLERS
@@ -46,6 +47,7 @@ SamplerShape = StrEnum("SamplerShape", {v: v for v in (*SAMPLER_SCHEDULES, DESIG
 SamplerObjective = StrEnum("SamplerObjective", {v: v for v in SAMPLER_OBJECTIVES})
 DenoiserKind = StrEnum("DenoiserKind", {v: v for v in DENOISERS})
 MnistSplit = StrEnum("MnistSplit", {v: v for v in ("train", "test")})
+JacobianMethod = StrEnum("JacobianMethod", {v: v for v in ("auto", *JACOBIAN_METHODS)})
 
 MIN1 = {"min": 1}
 POSITIVE = {"positive": True}  # > 0 and finite
@@ -135,11 +137,21 @@ class ScheduleConfig:
 # --------------------------------------------------------------------------- sweeps
 
 
+ASCENT = "ascent"  # the blind models' sampler (deep.sampler), a value of sweep.deep.sampler
+
+
 @dataclass
 class DeepSweep:
+    """The deep study (Fig. 7, sample quality): one model per (n, size, seed); each model is
+    sampled by every sampler that applies to it: ``ascent`` for a blind size, every
+    ``diffusion.samplers`` key listed here × ``schedule`` × ``T`` for a noise-conditional one."""
+
     n: List[int] = field(default_factory=list)
     size: List[str] = field(default_factory=lambda: ["default"])
     seed: List[int] = field(default_factory=lambda: [0])
+    sampler: List[str] = field(default_factory=lambda: [ASCENT])
+    schedule: List[str] = field(default_factory=lambda: ["vplinear"])  # diffusion.schedules keys
+    T: List[int] = field(default_factory=lambda: [1000])
 
 
 @dataclass
@@ -212,13 +224,48 @@ class SweepConfig:
 
 
 @dataclass
+class DeepJacobianConfig:
+    """``deep.jacobian``: the Fig. 7 analysis along the recorded paths."""
+
+    K: int = field(default=20, metadata=MIN1)  # top eigenvectors traced
+    n_points: int = field(default=30, metadata={"min": 2})  # points per path, log-spaced in sigma
+    sigma_max: float = field(default=1.0, metadata=POSITIVE)  # highest noise level analysed (data units)
+    method: JacobianMethod = JacobianMethod.auto
+
+
+@dataclass
+class LinearChainConfig:
+    """``deep.quality.linear``: the class-conditioned linear chain of the quality table."""
+
+    rank: int = field(default=30, metadata=MIN1)
+    T: int = field(default=65, metadata=MIN1)
+    schedule: str = "linear"  # a schedules key
+
+
+@dataclass
+class DeepQualityConfig:
+    """``deep.quality``: the sample-quality table (lindiff.deep.quality)."""
+
+    # generated samples per (model, sampler), and held-out real images in the Frechet reference and
+    # in the real "floor" set each (one size, so the finite-sample bias of the distance is the same)
+    n_samples: int = field(default=500, metadata={"min": 2})
+    confidence: float = field(default=0.9, metadata={"min": 0.0, "max": 1.0})
+    classifier: Dict[str, Any] = field(default_factory=dict)  # overrides of the classifier preset (the data's name)
+    linear: LinearChainConfig = field(default_factory=LinearChainConfig)
+
+
+@dataclass
 class DeepConfig:
     enabled: bool = False
     preset: str = "digits"
     device: Device = Device.auto
     sizes: Dict[str, Any] = field(default_factory=dict)
-    sampler: Dict[str, Any] = field(default_factory=dict)
-    jacobian: Dict[str, Any] = field(default_factory=dict)
+    sampler: Dict[str, Any] = field(default_factory=dict)  # the coarse-to-fine ascent (sampler=ascent)
+    paths: int = field(default=16, metadata=MIN1)  # recorded paths per (model, sampler): the Fig. 7 Jacobians
+    record_sigma: float = field(default=1.0, metadata=POSITIVE)  # record every step below this level (data units)
+    clip_denoised: bool = True  # DDPM/DDIM/ODE runs clip each x0-estimate to [0, 1] (DDPM's clip_denoised)
+    jacobian: DeepJacobianConfig = field(default_factory=DeepJacobianConfig)
+    quality: DeepQualityConfig = field(default_factory=DeepQualityConfig)
     psnr_sigmas: List[float] = field(default_factory=lambda: [0.1, 0.2, 0.4])
     n_test: int = field(default=500, metadata=MIN1)
 

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from lindiff.errors import ConfigError
 from lindiff.linear.schedules import Schedule, make_schedule
 from lindiff.pipeline.levels import FIELDS, LEVELS, Point, ab_linear_model
-from lindiff.pipeline.schema import DESIGNED, SPECTRAL
+from lindiff.pipeline.schema import ASCENT, DESIGNED, SPECTRAL
 
 #: the sweep axes of the linear chain (``sweep.<axis>`` and keys of ``sweep.grids`` entries)
 SWEEP_AXES = tuple(FIELDS[f].axis for f in LEVELS["rank"].fields if FIELDS[f].axis)
@@ -85,6 +85,46 @@ def deep_points(cfg) -> list[Point]:
     sweep = cfg.sweep.deep
     return sorted({LEVELS["deep"].point(data=cfg.data.name, n=int(n), size=str(size), seed=int(seed))
                    for n in sweep.n for size in sweep.size for seed in sweep.seed})
+
+
+#: the schedule field of a blind model's ascent runs (its T field is deep.sampler.max_steps)
+ADAPTIVE = "adaptive"
+
+
+def deep_train_config(cfg, size: str):
+    """The :class:`lindiff.deep.config.TrainConfig` of the model variant ``deep.sizes.<size>``
+    (a ConfigError naming that key when its overrides are not valid)."""
+    from lindiff.deep.config import preset_config
+
+    overrides = OmegaConf.to_container(cfg.deep.sizes[size], resolve=True) if cfg.deep.sizes[size] else {}
+    try:
+        return preset_config(str(cfg.deep.preset), overrides)
+    except ConfigError as exc:
+        raise ConfigError(f"deep.sizes.{size}: {exc}") from None
+
+
+def ascent_steps(cfg) -> int:
+    """The T field of an ascent run: its most steps (``deep.sampler.max_steps``, default of
+    :func:`lindiff.deep.sample.sample_ascent`: 1000)."""
+    return int(cfg.deep.sampler.get("max_steps", 1000))
+
+
+def deep_sample_points(cfg) -> list[Point]:
+    """The sampler runs of the deep models (``deep_sample`` level): ``ascent`` for a blind size,
+    every non-ascent ``sweep.deep.sampler`` × ``schedule`` × ``T`` for a noise-conditional one."""
+    sweep, points, models = cfg.sweep.deep, set(), deep_points(cfg)
+    if not models:
+        return []
+    conditional = {size: deep_train_config(cfg, size).model.conditional for size in sweep.size}
+    for model in models:
+        values = model.as_dict()
+        if not conditional[model.size]:
+            if ASCENT in sweep.sampler:
+                points.add(LEVELS["deep_sample"].point(**values, sampler=ASCENT, schedule=ADAPTIVE, T=ascent_steps(cfg)))
+            continue
+        points |= {LEVELS["deep_sample"].point(**values, sampler=str(sampler), schedule=str(schedule), T=int(T))
+                   for sampler in sweep.sampler if sampler != ASCENT for schedule in sweep.schedule for T in sweep.T}
+    return sorted(points)
 
 
 def generalization_points(cfg) -> list[Point]:

@@ -212,3 +212,225 @@ def path_snapshots(
     fig = Figure(figsize=(1.1 * len(steps), 1.2 * n_samples + 0.3), layout="constrained")
     _tile_grid(fig, np.array(images), titles, len(steps), symmetric=False)
     return fig
+
+
+# --------------------------------------------------------------------------- Fig. 7 statistics
+
+__all__ += ["fig7_index_statistics", "fig7_panels"]  # extended here, next to the functions
+
+_SUMMARY_COLUMNS = ("sigma", "index", "median")
+
+
+def _wrap_title(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def _spread_indices(indices: Sequence[int], count: int) -> list[int]:
+    """Up to ``count`` of ``indices`` spread evenly, first and last included."""
+    indices = list(indices)
+    if len(indices) <= count:
+        return indices
+    picks = np.unique(np.round(np.linspace(0, len(indices) - 1, count)).astype(int))
+    return [indices[i] for i in picks]
+
+
+def _stats_title(stats: dict | None, label: str) -> str:
+    if stats is None:
+        return label
+    from lindiff.studies.fig7 import verdict
+
+    return f"{label}: {verdict(stats)}"
+
+
+def _summary_panel(fig: Figure, ax, summary: pd.DataFrame, band_count: int, title: str, width: int) -> None:
+    """One median-sin-θ-per-index panel of :func:`fig7_panels` (log σ axis, reference dropped
+    when at σ = 0), with the band for ``band_count`` spread indices and a colour bar."""
+    indices = sorted(int(i) for i in summary["index"].unique())
+    low, high = summary.attrs.get("band", ("q25", "q75"))
+    has_band = low in summary.columns and high in summary.columns
+    norm = Normalize(vmin=min(indices), vmax=max(max(indices), min(indices) + 1))
+    cmap = _cmap()
+    rows = summary[summary["sigma"] > 0]
+    for i in _spread_indices(indices, band_count) if has_band else []:
+        part = rows[rows["index"] == i].sort_values("sigma")
+        ax.fill_between(part["sigma"], part[low], part[high], color=cmap(0.9 * norm(i)), alpha=0.18, lw=0)
+    for i in sorted(indices, reverse=True):
+        part = rows[rows["index"] == i].sort_values("sigma")
+        ax.plot(part["sigma"], part["median"], color=cmap(0.9 * norm(i)), lw=1.0)
+    ax.set_xscale("log")
+    ax.set_ylim(0.0, 1.05)
+    ax.set_xlabel(r"noise level $\sigma$")
+    ax.grid(alpha=0.3)
+    ax.set_title(_wrap_title(title, width), fontsize=8)
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax)
+    bar.set_label("index i (0 = largest eigenvalue)")
+
+
+def fig7_panels(
+    deep_summary: pd.DataFrame,
+    linear_summary: pd.DataFrame | None = None,
+    deep_stats: dict | None = None,
+    linear_stats: dict | None = None,
+    title: str = "Fig. 7: eigenvectors along the noise levels vs at the reference (deep Jacobian | linear PCA)",
+    band_count: int = 3,
+) -> Figure:
+    """Fig. 7 next to Fig. 2 on the same data: median ``sin θ_i`` per index against ``σ``.
+
+    Parameters
+    ----------
+    deep_summary : DataFrame
+        :func:`lindiff.studies.fig7.index_summary` of the deep Jacobian angles
+        (columns ``sigma, index, median`` and the band columns, default ``q25, q75``).
+    linear_summary : DataFrame, optional
+        The same for :func:`lindiff.studies.fig7.linear_reference`; adds panel (b), drawn
+        on the same ``σ`` range.
+    deep_stats, linear_stats : dict, optional
+        :func:`lindiff.studies.fig7.fig7_statistics`; each panel is titled with its verdict.
+    title : str
+        Figure title.
+    band_count : int
+        Number of spread indices whose inter-quantile band is drawn.
+
+    Returns
+    -------
+    Figure with 2 Axes per panel (the plot and its colour bar): 2 or 4.  Darker = lower
+    index, as in :func:`fig7_sin_theta_jacobian`; points at ``σ = 0`` are not drawn (log axis).
+    """
+    panels = [("(a) deep denoiser Jacobian", deep_summary, deep_stats, "deep_summary")]
+    if linear_summary is not None:
+        panels.append(("(b) linear PCA on the same data", linear_summary, linear_stats, "linear_summary"))
+    for _, summary, _, name in panels:
+        if not isinstance(summary, pd.DataFrame):
+            raise DataError(f"fig7_panels: {name} must be a DataFrame from index_summary, got {type(summary).__name__}")
+        _check_table(summary, _SUMMARY_COLUMNS, f"fig7_panels ({name})")
+        if not (summary["sigma"] > 0).any():
+            raise DataError(f"fig7_panels: {name} has no point with sigma > 0 to draw on a log axis")
+    positive = np.concatenate([s["sigma"][s["sigma"] > 0].to_numpy(float) for _, s, _, _ in panels])
+    lo, hi = float(positive.min()), float(positive.max())
+    width = 55 if len(panels) > 1 else 90
+    fig = Figure(figsize=(6.4 * len(panels), 4.9), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (label, summary, stats, _) in zip(axes, panels):
+        _summary_panel(fig, ax, summary, band_count, _stats_title(stats, label), width)
+        ax.set_xlim(lo / 1.1, hi * 1.1)
+    axes[0].set_ylabel(r"median $\sin\theta_i = \sqrt{1 - \langle v_i^{\sigma}, v_i^{\mathrm{ref}}\rangle^2}$")
+    fig.suptitle(_wrap_title(title, 110), fontsize=10)
+    return fig
+
+
+def fig7_index_statistics(
+    deep_cross: pd.DataFrame,
+    deep_slopes: pd.DataFrame,
+    linear_cross: pd.DataFrame | None = None,
+    linear_slopes: pd.DataFrame | None = None,
+) -> Figure:
+    """Per-index Fig. 7 statistics: the crossing noise level vs index, and the small-σ slope
+    vs eigenvalue (log-log, the Eq. 12 comparison), deep (circles) and linear (squares).
+
+    Parameters
+    ----------
+    deep_cross, linear_cross : DataFrame
+        :func:`lindiff.studies.fig7.crossing_sigma` (``index, sigma_cross``).
+    deep_slopes, linear_slopes : DataFrame
+        :func:`lindiff.studies.fig7.small_sigma_slopes` (``index, slope, eigval, n_fit``).
+
+    Returns
+    -------
+    Figure with 2 Axes.  Eigenvalues are divided by each set's largest (the deep Jacobian's
+    shrinkage factors and the linear covariance eigenvalues have different units); the
+    legend gives each set's log-log slope (Eq. 12: −1 against ``λ_i``, −1/2 against the
+    covariance eigenvalue ``λ_i²``).  NaN entries (no crossing, no fit) are left out.
+    """
+    from lindiff.studies.fig7 import loglog_slope
+
+    sets = [("deep", "o", "C0", deep_cross, deep_slopes)]
+    if linear_cross is not None or linear_slopes is not None:
+        sets.append(("linear", "s", "C3", linear_cross, linear_slopes))
+    fig = Figure(figsize=(10.0, 4.2), layout="constrained")
+    ax_cross, ax_slope = fig.subplots(1, 2)
+    for label, marker, color, cross, slopes in sets:
+        if cross is not None:
+            cross = _check_table(cross, ["index", "sigma_cross"], f"fig7_index_statistics ({label}_cross)")
+            ok = cross[np.isfinite(cross["sigma_cross"]) & (cross["sigma_cross"] > 0)]
+            ax_cross.plot(ok["index"], ok["sigma_cross"], marker, color=color, ms=4, ls="none",
+                          label=f"{label} ({len(ok)} of {len(cross)} cross)")
+        if slopes is not None:
+            slopes = _check_table(slopes, ["slope", "eigval"], f"fig7_index_statistics ({label}_slopes)")
+            ok = slopes[np.isfinite(slopes["slope"]) & np.isfinite(slopes["eigval"])
+                        & (slopes["slope"] > 0) & (slopes["eigval"] > 0)]
+            if len(ok):
+                rel = ok["eigval"] / ok["eigval"].max()
+                fit = loglog_slope(ok["eigval"].to_numpy(), ok["slope"].to_numpy())
+                ax_slope.plot(rel, ok["slope"], marker, color=color, ms=4, ls="none",
+                              label=f"{label}: log-log slope {fit:+.2f}" if np.isfinite(fit) else label)
+    ax_cross.set_yscale("log")
+    ax_cross.set_xlabel("eigenvector index i")
+    ax_cross.set_ylabel(r"$\sigma$ where median $\sin\theta_i$ first reaches the level")
+    ax_cross.set_title("crossing noise level (paper: decreasing in i)", fontsize=9)
+    ax_slope.set_xscale("log")
+    ax_slope.set_yscale("log")
+    ax_slope.set_xlabel("eigenvalue / largest eigenvalue")
+    ax_slope.set_ylabel(r"small-$\sigma$ slope of median $\sin\theta_i$")
+    ax_slope.set_title(r"small-noise slope vs eigenvalue (Eq. 12: slope $\propto 1/\lambda_i$)", fontsize=9)
+    for ax in (ax_cross, ax_slope):
+        ax.grid(alpha=0.3, which="both")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- samples and their quality
+
+__all__ += ["quality_figure", "sample_grid"]
+
+
+def _mosaic(samples: np.ndarray, image_shape: tuple[int, int], count: int, ncols: int) -> np.ndarray:
+    """The first ``count`` rows of ``samples`` (n, d) tiled into one image (rows of ``ncols``),
+    one pixel of padding (NaN) between tiles."""
+    h, w = image_shape
+    samples = np.asarray(samples, dtype=np.float64)[:count]
+    nrows = max(1, math.ceil(len(samples) / ncols))
+    mosaic = np.full((nrows * (h + 1) - 1, ncols * (w + 1) - 1), np.nan)
+    for k, row in enumerate(samples):
+        i, j = divmod(k, ncols)
+        mosaic[i * (h + 1): i * (h + 1) + h, j * (w + 1): j * (w + 1) + w] = row.reshape(h, w)
+    return mosaic
+
+
+def sample_grid(samples: np.ndarray, image_shape: tuple[int, int], count: int = 64, ncols: int = 8,
+                title: str = "") -> Figure:
+    """The first ``count`` generated samples (n, d) as a grid, gray scale clipped to [0, 1]."""
+    samples = np.asarray(samples)
+    if samples.ndim != 2 or samples.shape[1] != math.prod(image_shape):
+        raise DataError(f"sample_grid: samples must have shape (n, {math.prod(image_shape)}), got {samples.shape}")
+    fig = Figure(figsize=(6.0, 6.3), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(_mosaic(samples, image_shape, count, ncols), cmap="gray", vmin=0.0, vmax=1.0)
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=8)
+    return fig
+
+
+def quality_figure(table: pd.DataFrame, grids: Sequence[tuple[str, np.ndarray]], image_shape: tuple[int, int],
+                   count: int = 32, ncols: int = 8) -> Figure:
+    """The quality table as panels: per row of ``table`` (columns ``model, confident_fraction,
+    frechet_distance, class_entropy``), the first ``count`` of its samples (``grids``: pairs
+    ``(model, samples (n, d))`` in the table's order) titled with its numbers."""
+    table = _check_table(table, ["model", "confident_fraction", "frechet_distance", "class_entropy"], "quality_figure")
+    if len(grids) != len(table):
+        raise DataError(f"quality_figure: {len(grids)} sample sets for {len(table)} table rows")
+    ncols_fig = min(3, len(table))
+    nrows_fig = math.ceil(len(table) / ncols_fig)
+    fig = Figure(figsize=(4.2 * ncols_fig, 2.6 * nrows_fig + 0.4), layout="constrained")
+    axes = fig.subplots(nrows_fig, ncols_fig, squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, (_, row), (model, samples) in zip(axes.ravel(), table.iterrows(), grids):
+        ax.imshow(_mosaic(samples, image_shape, count, ncols), cmap="gray", vmin=0.0, vmax=1.0)
+        ax.set_title(f"{model}\nconfident {row['confident_fraction']:.0%} · FD {row['frechet_distance']:.3g} · "
+                     f"class entropy {row['class_entropy']:.2f}", fontsize=7)
+    fig.suptitle(f"Sample quality (classifier confidence, Fréchet distance to held-out images; "
+                 f"max entropy ln 10 = {math.log(10):.2f})", fontsize=9)
+    return fig

@@ -59,7 +59,8 @@ localrules:
 
 # The levels' path patterns (relative to RESULTS): every sweep axis an artifact depends on is
 # in its path, and only those.
-JOB, LEARN_JOB, RANK_JOB, DEEP_JOB = (LEVELS[name].pattern for name in ("data", "learn", "rank", "deep"))
+JOB, LEARN_JOB, RANK_JOB, DEEP_JOB, DEEP_SAMPLE_JOB, TRAINSET_JOB = (
+    LEVELS[name].pattern for name in ("data", "learn", "rank", "deep", "deep_sample", "trainset"))
 
 
 DATA_SHAPE = ldr.data_shape(LD.data)
@@ -80,9 +81,9 @@ def job_mem(stage, floor):
     return mem_mb
 
 
-def level_path(level, name):
-    """results/<the level's pattern>/<name>, wildcards left in."""
-    return LEVELS[level].path(RESULTS, name)
+def level_path(level, *names):
+    """results/<the level's pattern>/<names...>, wildcards left in."""
+    return LEVELS[level].path(RESULTS, *names)
 
 
 def deep_path(name):
@@ -185,6 +186,58 @@ def deep_params(wildcards):
 
 
 DEEP_POINTS = lds.deep_points(LD)
+# one sampler run of a model: results/.../deep_{size}/{sampler}_{schedule}_T{T} (ascent_adaptive_T<steps> for a
+# blind model); the quality table of (data, n, seed) under results/{data}/all/n{n}_s{seed}/quality
+DEEP_SAMPLE_POINTS = lds.deep_sample_points(LD)
+QUALITY_POINTS = sorted({point.at("trainset") for point in DEEP_SAMPLE_POINTS})
+
+
+QUALITY_OUTPUTS = ("quality.parquet", "fig_quality.png")
+
+
+def deep_sample_path(name):
+    """results/.../deep_{size}/{sampler}_{schedule}_T{T}/<name>: one sampler run of a deep model."""
+    return level_path("deep_sample", name)
+
+
+def quality_path(name):
+    """results/{data}/all/n{n}_s{seed}/quality/<name>: the classifier, references and quality table."""
+    return level_path("trainset", "quality", name)
+
+
+def trainset_input(wildcards):
+    """The unconditional training set (data/train.npz) of the job's (data, n, seed)."""
+    return os.path.join(RESULTS, LEVELS["data"].fix(cond="all"), "data", "train.npz").format(**dict(wildcards.items()))
+
+
+def deep_sample_params(wildcards):
+    """One sampler run: the model's config (deep_params), the sampler and its noise levels
+    (diffusion.samplers / diffusion.schedules entries; the ascent's options for sampler=ascent)."""
+    params = {**deep_params(wildcards), **LEVELS["deep_sample"].typed(wildcards), "data": RESOLVED["data"]}
+    if wildcards.sampler != lds.ASCENT:
+        params["sampler"] = {"name": wildcards.sampler, **RESOLVED["diffusion"]["samplers"][wildcards.sampler]}
+        params["schedule"] = {"name": wildcards.schedule, **RESOLVED["diffusion"]["schedules"][wildcards.schedule]}
+    return params
+
+
+def quality_params(wildcards):
+    """The classifier, the references and the linear chain of (data, n, seed)."""
+    deep = RESOLVED["deep"]
+    linear = deep["quality"]["linear"]
+    return {**level_params("trainset", wildcards), "quality": deep["quality"], "device": deep["device"],
+            "linear": {**linear, "schedule": schedule_params(linear["schedule"])},
+            "learn": RESOLVED["learn"], "generate": RESOLVED["generate"]}
+
+
+def quality_table_rows(wildcards):
+    """The sampler runs of (data, n, seed), one row of the quality table each."""
+    here = LEVELS["trainset"].point(**LEVELS["trainset"].typed(wildcards))
+    return [{**point.as_dict(), "id": point.id, "dir": point.dir(RESULTS)}
+            for point in DEEP_SAMPLE_POINTS if point.at("trainset") == here]
+
+
+def quality_table_inputs(wildcards):
+    return sorted(os.path.join(row["dir"], "samples.npz") for row in quality_table_rows(wildcards))
 
 
 # --------------------------------------------------------------------------- samplers study
@@ -195,8 +248,8 @@ DEEP_POINTS = lds.deep_points(LD)
 #     .../samplers/{schedule}_T{T}/{sampler}/{denoiser}/spectrum.parquet, metrics.json, fig_spectrum.png
 
 SAMPLER_POINTS = lds.sampler_points(LD)
-SAMPLER_FAMILY = ("gaussian", "sampler_levels", "sampler_point")
-GAUSS_JOB, SAMPLER_LEVELS_JOB, SAMPLER_JOB = (LEVELS[name].pattern for name in SAMPLER_FAMILY)
+SAMPLER_FAMILY = ("sampler_levels", "sampler_point")
+SAMPLER_LEVELS_JOB, SAMPLER_JOB = (LEVELS[name].pattern for name in SAMPLER_FAMILY)
 SAMPLERS_OUTPUTS = ("samplers.parquet", "fig_samplers_w2.png", "fig_frequency_response.png",
                     "fig_sampler_schedules.png", "fig_denoisers.png")
 
@@ -223,7 +276,7 @@ def sampler_levels_inputs(wildcards):
     """{"gaussian": gaussian.npz} for a designed schedule, else {} (a hand schedule needs no data)."""
     if not is_designed_levels(wildcards.schedule):
         return {}
-    return {"gaussian": level_path("gaussian", "gaussian.npz").format(**dict(wildcards.items()))}
+    return {"gaussian": level_path("trainset", "gaussian", "gaussian.npz").format(**dict(wildcards.items()))}
 
 
 def sample_sampler_params(wildcards):
@@ -243,7 +296,7 @@ def sample_sampler_params(wildcards):
 def sample_sampler_inputs(wildcards):
     values = dict(wildcards.items())
     inputs = {"train": os.path.join(RESULTS, LEVELS["data"].fix(cond="all"), "data", "train.npz").format(**values),
-              "gaussian": level_path("gaussian", "gaussian.npz").format(**values),
+              "gaussian": level_path("trainset", "gaussian", "gaussian.npz").format(**values),
               "levels": level_path("sampler_levels", "levels.npz").format(**values)}
     if wildcards.denoiser == "deep":
         inputs["model"] = deep_path("model.pt").format(**values, size=RESOLVED["diffusion"]["deep_size"])
@@ -324,8 +377,11 @@ def all_targets():
         targets += [os.path.join(RESULTS, "sweeps", SWEEP, name)
                     for name in ("spectral_schedule.parquet", "fig_spectral_schedule.png")]
     for point in DEEP_POINTS:
-        folder = point.dir(RESULTS)
-        targets += [os.path.join(folder, name) for name in ("fig7_sin_theta_jacobian.png", "train_metrics.json")]
+        targets.append(os.path.join(point.dir(RESULTS), "train_metrics.json"))
+    for point in DEEP_SAMPLE_POINTS:
+        targets += [os.path.join(point.dir(RESULTS), name) for name in ("fig7_sin_theta_jacobian.png", "jacobian_metrics.json")]
+    for point in QUALITY_POINTS:
+        targets += [os.path.join(point.dir(RESULTS), "quality", name) for name in QUALITY_OUTPUTS]
     for point in SAMPLER_POINTS:
         targets += [os.path.join(point.dir(RESULTS), name) for name in ("fig_spectrum.png", "metrics.json")]
     if SAMPLER_POINTS:
@@ -441,7 +497,7 @@ def points_at(level):
     """Every point of this configuration (sweep, deep and A/B points) seen at ``level``: those
     whose fields reach it (a rank point's learn and data points ...)."""
     fields = set(LEVELS[level].fields)
-    family = SAMPLER_POINTS if level in SAMPLER_FAMILY else [*POINTS, *DEEP_POINTS, *AB_POINTS]
+    family = SAMPLER_POINTS if level in SAMPLER_FAMILY else [*POINTS, *DEEP_POINTS, *DEEP_SAMPLE_POINTS, *AB_POINTS, *SAMPLER_POINTS]
     return {point.at(level) for point in family if fields <= set(point.as_dict())}
 
 
@@ -475,20 +531,26 @@ SIDECAR_RULES = {
     "data": ("prepare_data",),
     "learn": ("learn",),
     "rank": ("generate", "analyze"),
-    "deep": ("train_denoiser", "sample_deep", "jacobian_analysis"),
-    "gaussian": ("fit_gaussian",),
+    "deep": ("train_denoiser",),
+    "deep_sample": ("sample_deep", "jacobian_analysis"),
     "sampler_levels": ("sampler_levels",),
     "sampler_point": ("sample_sampler",),
+}
+# the rules at the training-set level, with the points that have them (a linear point has neither)
+TRAINSET_SIDECAR_RULES = {
+    "fit_gaussian": lambda: {p.at("trainset") for p in SAMPLER_POINTS},
+    "train_classifier": lambda: QUALITY_POINTS,
+    "linear_chain_samples": lambda: QUALITY_POINTS,
 }
 
 
 def sidecar_targets():
     targets = set()
-    for level, names in SIDECAR_RULES.items():
-        points = points_at(level)
-        for name in names:
-            pattern = str(getattr(rules, name).output.sidecar)
-            targets.update(pattern.format(**point.as_dict()) for point in points)
+    jobs = [(name, points_at(level)) for level, names in SIDECAR_RULES.items() for name in names]
+    jobs += [(name, points()) for name, points in TRAINSET_SIDECAR_RULES.items()]
+    for name, points in jobs:
+        pattern = str(getattr(rules, name).output.sidecar)
+        targets.update(pattern.format(**point.as_dict()) for point in points)
     for point in {p.at("learn") for p in POINTS if is_designed(p.schedule)}:
         targets.add(str(rules.design_schedule.output.sidecar).format(**point.as_dict()))
     return sorted(targets)

@@ -8,14 +8,14 @@ rule fit_gaussian:
     input:
         train=os.path.join(RESULTS, LEVELS["data"].fix(cond="all"), "data", "train.npz"),
     output:
-        gaussian=level_path("gaussian", "gaussian.npz"),
-        sidecar=level_path("gaussian", "config.yaml"),
+        gaussian=level_path("trainset", "gaussian", "gaussian.npz"),
+        sidecar=level_path("trainset", "gaussian", "config.yaml"),
     params:
         cfg=gaussian_params,
     log:
-        log_path("fit_gaussian", GAUSS_JOB),
+        log_path("fit_gaussian", TRAINSET_JOB),
     benchmark:
-        benchmark_path("fit_gaussian", GAUSS_JOB)
+        benchmark_path("fit_gaussian", TRAINSET_JOB)
     conda:
         "../envs/lindiff.yaml"
     threads: 1

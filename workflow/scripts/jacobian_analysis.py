@@ -1,44 +1,76 @@
-"""Rule jacobian_analysis: Jacobian eigenbasis of the deep denoiser along the sampling path (Fig. 7)."""
+"""Rule jacobian_analysis: Fig. 7, the Jacobian eigenbasis of a deep denoiser along its sampling paths.
+
+The Jacobians are taken at ``deep.jacobian.n_points`` points of each recorded path, log-spaced in
+the noise level from the final iteration up to ``deep.jacobian.sigma_max``
+(lindiff.studies.fig7.analysis_points); a noise-conditional model is analysed as its x₀-estimate
+``D(y, σ)`` at each point's level.  Beside it, the linear Fig. 2 on the model's training set at the
+same noise levels (lindiff.studies.fig7.linear_reference), with the same statistics: the noise
+level at which sin θ(i) crosses 0.5 against i (Spearman), and the small-σ slope against the
+eigenvalue (the Eq. 12 analogue).
+"""
 
 import time
 
 import numpy as np
 
 from lindiff import artifacts
-from lindiff.plots import deep as deep_plots
 from lindiff.deep.jacobian import path_jacobian_analysis
 from lindiff.deep.train import load_model
-from lindiff.pipeline.jobs import rule_job
+from lindiff.pipeline.jobs import load_training_set, rule_job
+from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
+from lindiff.studies import fig7
 
 with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
     settings = p["deep"]["jacobian"]
     model = load_model(inp.model, device=p["deep"]["device"])
     stored = artifacts.load_npz(inp.path, {"points": 3, "sigma": 2})
-    steps = stored["points"].shape[0]
-    chosen = np.unique(np.linspace(0, steps - 1, min(steps, int(settings["n_points"]))).round().astype(int))
+    chosen = fig7.analysis_points(stored["sigma"].T, int(settings["n_points"]), float(settings["sigma_max"]))
+    K = min(int(settings["K"]), model.d)
     start = time.perf_counter()
-    result = path_jacobian_analysis(model, stored["points"][chosen].astype(np.float64), int(settings["K"]),
+    result = path_jacobian_analysis(model, stored["points"][chosen].astype(np.float64), K,
                                     sigma=stored["sigma"][chosen], method=settings["method"], progress=True)
     seconds = time.perf_counter() - start
-    table = result.table()
-    artifacts.write_parquet(out.table, table)
+    eigvals = fig7.reference_eigvals(result.eigvals, K)
+    deep_stats = fig7.fig7_statistics(result.sigma, result.sin_theta, eigvals)
+    subspace_stats = fig7.fig7_statistics(result.sigma, result.sin_theta_subspace, eigvals)
+    X, _ = load_training_set(job.cfg("data"), inp.train)
+    linear_sigma, linear_sin, linear_eigvals = fig7.linear_reference(
+        X, np.median(result.sigma, axis=0), min(K, *X.shape), seed=job.seed())
+    linear_stats = fig7.fig7_statistics(linear_sigma, linear_sin, linear_eigvals)
+
+    artifacts.write_parquet(out.table, result.table())
     artifacts.save_npz(out.spectra, t=result.t, sigma=result.sigma, sin_theta=result.sin_theta,
-                       eigvals=result.eigvals, asymmetry=result.asymmetry, homogeneity=result.homogeneity,
-                       path_steps=chosen)
-    save_figure(deep_plots.fig7_sin_theta_jacobian(result), out.fig7)
+                       sin_theta_subspace=result.sin_theta_subspace, eigvals=result.eigvals,
+                       asymmetry=result.asymmetry, homogeneity=result.homogeneity, path_steps=chosen,
+                       linear_sigma=linear_sigma, linear_sin_theta=linear_sin, linear_eigvals=linear_eigvals)
+    deep_summary = fig7.index_summary(result.sigma, result.sin_theta)
+    linear_summary = fig7.index_summary(linear_sigma, linear_sin)
+    title = f"Fig. 7, {job.point}: deep Jacobian ({len(chosen)} points x {result.sigma.shape[0]} paths) | linear PCA"
+    save_figure(deep_plots.fig7_panels(deep_summary, linear_summary, deep_stats, linear_stats, title=title), out.fig7)
+    save_figure(deep_plots.fig7_index_statistics(
+        fig7.crossing_sigma(result.sigma, result.sin_theta), fig7.small_sigma_slopes(result.sigma, result.sin_theta, eigvals),
+        fig7.crossing_sigma(linear_sigma, linear_sin), fig7.small_sigma_slopes(linear_sigma, linear_sin, linear_eigvals)),
+        out.statistics)
     save_figure(deep_plots.shrinkage_spectra(result), out.shrinkage)
     save_figure(deep_plots.eigenvector_images(result, model.image_shape), out.eigenvectors)
+    n_jacobians = result.sin_theta.shape[0] * len(chosen)
     metrics = {
-        "n_points": int(len(chosen)), "K": result.K, "jacobian_seconds_total": seconds,
-        "jacobian_seconds_per_point": seconds / max(1, result.sin_theta.shape[0] * len(chosen)),
+        "n_points": int(len(chosen)), "n_paths": int(result.sin_theta.shape[0]), "K": result.K,
+        "jacobian_seconds_total": seconds, "jacobian_seconds_per_point": seconds / max(1, n_jacobians),
         "asymmetry_mean": float(result.asymmetry.mean()), "homogeneity_error_mean": float(result.homogeneity.mean()),
-        "sin_theta_first_index_at_noisiest": float(result.sin_theta[:, 0, 0].mean()),
+        **{f"deep/{k}": v for k, v in deep_stats.items()},
+        **{f"deep_subspace/{k}": v for k, v in subspace_stats.items()},
+        **{f"linear/{k}": v for k, v in linear_stats.items()},
+        "verdict/deep": fig7.verdict(deep_stats), "verdict/linear": fig7.verdict(linear_stats),
     }
     artifacts.write_json(out.metrics, metrics)
     job.write_sidecar(out.sidecar, data_sha256="")
-    job.tracker.set_summary(metrics)
-    job.tracker.log_images({key: out[key] for key in ("fig7", "shrinkage", "eigenvectors")})
-    job.log.info("Jacobians at %d points in %.1f s; asymmetry %.3f, homogeneity error %.2e",
-                 len(chosen), seconds, metrics["asymmetry_mean"], metrics["homogeneity_error_mean"])
+    job.tracker.set_summary({k: v for k, v in metrics.items() if not isinstance(v, str)})
+    job.tracker.log_images({key: out[key] for key in ("fig7", "statistics", "shrinkage", "eigenvectors")})
+    job.log.info("Jacobians at %d points x %d paths in %.1f s (%.2f s each); asymmetry %.3f, homogeneity error %.2e",
+                 len(chosen), result.sin_theta.shape[0], seconds, metrics["jacobian_seconds_per_point"],
+                 metrics["asymmetry_mean"], metrics["homogeneity_error_mean"])
+    job.log.info("deep: %s", metrics["verdict/deep"])
+    job.log.info("linear: %s", metrics["verdict/linear"])

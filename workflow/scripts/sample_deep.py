@@ -1,23 +1,53 @@
-"""Rule sample_deep: generate with the deep denoiser (coarse-to-fine ascent), recording the path."""
+"""Rule sample_deep: one sampler run of a deep model, recording the final part of each path.
+
+A blind model is sampled with the coarse-to-fine ascent (``sampler=ascent``), a noise-conditional
+one with a DDPM / DDIM / ODE sampler of ``diffusion.samplers`` on a ``diffusion.schedules`` entry
+(lindiff.deep.sample.sample_diffusion).  ``deep.paths`` paths are recorded at every step whose
+noise level is at most ``deep.record_sigma`` (the Jacobian analysis reads them); the rest of the
+``deep.quality.n_samples`` samples are drawn without recording (the quality table reads them all).
+"""
 
 import numpy as np
 
 from lindiff import artifacts
-from lindiff.plots import deep as deep_plots
-from lindiff.deep.sample import sample_ascent
+from lindiff.deep.sample import SamplePath, sample_ascent, sample_diffusion
 from lindiff.deep.train import load_model
+from lindiff.diffusion.samplers import Sampler
+from lindiff.diffusion.schedules import noise_levels
 from lindiff.pipeline.jobs import rule_job
+from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
 
 with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
     p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
-    sampler = dict(p["deep"]["sampler"])
-    model = load_model(inp.model, device=p["deep"]["device"])
-    n_samples = int(sampler.pop("n_samples", 2))
-    path = sample_ascent(model, n_samples, model.d, seed=np.random.default_rng(job.seed()), **sampler)
+    deep = p["deep"]
+    model = load_model(inp.model, device=deep["device"])
+    n_paths, n_samples = int(deep["paths"]), int(deep["quality"]["n_samples"])
+    path_seed, rest_seed = job.seed().spawn(2)
+    if p["sampler"] == "ascent":
+        options = dict(deep["sampler"])
+        path = sample_ascent(model, n_paths, model.d, seed=np.random.default_rng(path_seed), **options)
+        rest = sample_ascent(model, n_samples - n_paths, model.d, seed=np.random.default_rng(rest_seed),
+                             record=0, **options) if n_samples > n_paths else None
+        first = int(np.argmax(path.sigma.mean(axis=1) <= deep["record_sigma"]))  # the recorded final part
+        path = SamplePath(path.path[first:], path.sigma[first:], path.method, path.params)
+    else:
+        entry, levels = p["sampler"], p["schedule"]
+        sampler = Sampler(entry["kind"], eta=entry["eta"], solver=entry["solver"])
+        schedule = noise_levels(levels["shape"], p["T"], **levels["params"])
+        clip = bool(deep["clip_denoised"])
+        path = sample_diffusion(model, schedule, sampler, n_paths, seed=path_seed, record_sigma=deep["record_sigma"],
+                                clip_denoised=clip)
+        rest = sample_diffusion(model, schedule, sampler, n_samples - n_paths, seed=rest_seed, record=0,
+                                clip_denoised=clip) if n_samples > n_paths else None
+    samples = path.samples if rest is None else np.concatenate([path.samples, rest.samples])
     artifacts.save_npz(out.path, points=path.path.astype(np.float32), sigma=path.sigma)
+    artifacts.save_npz(out.samples, samples=samples.astype(np.float32))
     save_figure(deep_plots.path_snapshots(path, model.image_shape), out.fig)
-    job.write_sidecar(out.sidecar, data_sha256="", steps=path.steps)
-    job.log.info("sampled %d paths of %d steps; final sigma %s", n_samples, path.steps, path.sigma[-1])
-    job.tracker.set_summary({"steps": path.steps, "final_sigma_mean": float(np.mean(path.sigma[-1]))})
-    job.tracker.log_image("sample_path", out.fig)
+    save_figure(deep_plots.sample_grid(samples, model.image_shape, title=job.point), out.grid)
+    job.write_sidecar(out.sidecar, data_sha256="", recorded_points=int(path.path.shape[0]))
+    job.log.info("%s: %d samples, %d paths recorded over %d points (sigma %.3g .. %.3g)", p["sampler"], len(samples),
+                 n_paths, path.path.shape[0], float(path.sigma[0].mean()), float(path.sigma[-1].mean()))
+    job.tracker.set_summary({"n_samples": len(samples), "recorded_points": int(path.path.shape[0]),
+                             "sample_min": float(samples.min()), "sample_max": float(samples.max())})
+    job.tracker.log_images({"sample_path": out.fig, "samples": out.grid})

@@ -1,0 +1,267 @@
+"""Configuration of the deep denoisers: architecture (:class:`DenoiserConfig`), training
+(:class:`TrainConfig`) and the named presets (:func:`default_config`, :func:`preset_config`).
+
+Plain dataclasses without torch, so that the pipeline validates a sweep's model variants at
+config time (before any job) without paying for the torch import; :mod:`lindiff.deep.models`
+and :mod:`lindiff.deep.train` re-export them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from lindiff.errors import ConfigError
+from lindiff.validation import check_keys
+
+KINDS = ("bfcnn", "unet", "ddpm")
+#: kinds whose network takes the noise level as an input (the others are blind)
+CONDITIONAL_KINDS = ("ddpm",)
+#: data in [0, 1] enter a noise-conditional net as ``(x − DATA_CENTER) · DATA_SCALE`` in [−1, 1]
+#: (the DDPM convention); its noise levels are in those units too
+DATA_CENTER, DATA_SCALE = 0.5, 2.0
+#: Jacobian methods of :mod:`lindiff.deep.jacobian` (``auto`` picks one of them)
+JACOBIAN_METHODS = ("loop", "jacrev", "jacfwd", "gated")
+
+__all__ = [
+    "CONDITIONAL_KINDS",
+    "DATA_CENTER",
+    "DATA_SCALE",
+    "DEFAULT_CONFIGS",
+    "DenoiserConfig",
+    "JACOBIAN_METHODS",
+    "KINDS",
+    "TrainConfig",
+    "default_config",
+    "preset_config",
+]
+
+
+# --------------------------------------------------------------------------- config
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {name}={value}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class DenoiserConfig:
+    """Architecture of a bias-free denoiser.
+
+    Attributes
+    ----------
+    kind : {"bfcnn", "unet", "ddpm"}
+        ``bfcnn`` and ``unet`` are blind and bias-free; ``ddpm`` is the noise-conditional UNet
+        of :class:`NoiseConditionalUNet` (biases, group norm, a noise-level embedding).
+    channels : int
+        Feature maps (BF-CNN) or feature maps at the finest scale (UNets, doubled per scale).
+    depth : int
+        BF-CNN: number of conv layers (>= 2).  UNets: number of scales (>= 1).
+    blocks : int
+        UNets only: conv–BN–ReLU layers (``ddpm``: residual blocks) per scale on each side (>= 1).
+    kernel_size : int
+        Odd convolution size.
+    batch_norm : bool
+        Use the bias-free batch norm between convolutions (blind kinds; ``ddpm`` always uses
+        group norm).
+    """
+
+    kind: str = "bfcnn"
+    channels: int = 32
+    depth: int = 8
+    blocks: int = 2
+    kernel_size: int = 3
+    batch_norm: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"kind={self.kind!r}: must be one of {list(KINDS)}")
+        _check_int("channels", self.channels, 1)
+        _check_int("depth", self.depth, 2 if self.kind == "bfcnn" else 1)
+        _check_int("blocks", self.blocks, 1)
+        _check_int("kernel_size", self.kernel_size, 1)
+        if self.kernel_size % 2 == 0:
+            raise ConfigError(f"kernel_size must be odd, got kernel_size={self.kernel_size}")
+        if not isinstance(self.batch_norm, bool):
+            raise ConfigError(f"batch_norm must be a bool, got {self.batch_norm!r}")
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the network takes the noise level as an input (``kind in CONDITIONAL_KINDS``)."""
+        return self.kind in CONDITIONAL_KINDS
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DenoiserConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
+        check_keys(data, (f.name for f in fields(cls)), "model config", ConfigError)
+        return cls(**data)
+
+
+# --------------------------------------------------------------------------- config
+
+
+def _positive(name: str, value: Any, integer: bool = False, allow_zero: bool = False) -> None:
+    if integer and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    if not integer and (isinstance(value, bool) or not isinstance(value, (int, float, np.number))):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {name}={value}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyper-parameters (JSON-able through :meth:`to_dict`).
+
+    Attributes
+    ----------
+    model : DenoiserConfig
+    epochs : int
+    batch_size : int
+    lr : float
+        Initial Adam learning rate.
+    lr_final_ratio : float
+        Cosine decay to ``lr · lr_final_ratio`` at the last epoch (1 = constant).
+    sigma_min, sigma_max : float
+        Range of the training noise std (sampled uniformly in sqrt-space).
+    max_train : int or None
+        Use a random subset (chosen with the seed) of at most this many training rows.
+    val_fraction : float
+        Fraction of rows held out for validation (0 for none).
+    max_val : int
+        At most this many validation rows.
+    val_sigmas : tuple of float
+        Noise levels of the per-epoch validation PSNR.
+    checkpoint_every : int
+        Write a checkpoint every this many epochs (and after the last).
+    ema_decay : float in [0, 1)
+        Decay of the moving average of the weights (0: none; the model is the last iterate).
+    vp_t_min : float in [0, 1)
+        Noise-conditional kinds: the smallest training time ``t`` (the level ``σ(t)``).
+    """
+
+    model: DenoiserConfig = field(default_factory=DenoiserConfig)
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    lr_final_ratio: float = 0.05
+    sigma_min: float = 0.0
+    sigma_max: float = 1.0
+    max_train: int | None = None
+    val_fraction: float = 0.1
+    max_val: int = 512
+    val_sigmas: tuple[float, ...] = (0.1, 0.2, 0.4)
+    checkpoint_every: int = 1
+    ema_decay: float = 0.0
+    vp_t_min: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, DenoiserConfig):
+            raise ConfigError(f"model must be a DenoiserConfig, got {type(self.model).__name__}")
+        _positive("epochs", self.epochs, integer=True)
+        _positive("batch_size", self.batch_size, integer=True)
+        _positive("lr", self.lr)
+        _positive("lr_final_ratio", self.lr_final_ratio)
+        _positive("sigma_min", self.sigma_min, allow_zero=True)
+        _positive("sigma_max", self.sigma_max)
+        if self.sigma_min > self.sigma_max:
+            raise ConfigError(f"sigma_min={self.sigma_min} exceeds sigma_max={self.sigma_max}")
+        if self.max_train is not None:
+            _positive("max_train", self.max_train, integer=True)
+        _positive("val_fraction", self.val_fraction, allow_zero=True)
+        if self.val_fraction >= 1:
+            raise ConfigError(f"val_fraction must be < 1, got val_fraction={self.val_fraction}")
+        _positive("max_val", self.max_val, integer=True, allow_zero=True)
+        object.__setattr__(self, "val_sigmas", tuple(float(s) for s in self.val_sigmas))
+        for s in self.val_sigmas:
+            _positive("val_sigmas", s)
+        _positive("checkpoint_every", self.checkpoint_every, integer=True)
+        for name in ("ema_decay", "vp_t_min"):
+            _positive(name, getattr(self, name), allow_zero=True)
+            if getattr(self, name) >= 1:
+                raise ConfigError(f"{name} must be < 1, got {name}={getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["val_sigmas"] = list(self.val_sigmas)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        data = dict(check_keys(data, (f.name for f in fields(cls)), "train config", ConfigError))
+        if isinstance(data.get("model"), dict):
+            data["model"] = DenoiserConfig.from_dict(data["model"])
+        if "val_sigmas" in data:
+            data["val_sigmas"] = tuple(data["val_sigmas"])
+        return cls(**data)
+
+
+DEFAULT_CONFIGS: dict[str, TrainConfig] = {
+    # 8×8 digits (~1600 training images): a 3-scale UNet (8→4→2), 150 epochs.
+    "digits": TrainConfig(
+        model=DenoiserConfig(kind="unet", channels=32, depth=3, blocks=1),
+        epochs=150,
+        batch_size=32,
+        lr=1e-3,
+    ),
+    # 28×28 MNIST: a 3-scale UNet (28→14→7) on a 16000-image subset; small enough for a
+    # full 784×784 Jacobian in well under 1 s on 2 CPU cores (benchmarks/bench_jacobian.py).
+    "mnist": TrainConfig(
+        model=DenoiserConfig(kind="unet", channels=16, depth=3, blocks=1),
+        epochs=10,
+        batch_size=64,
+        lr=2e-3,
+        max_train=16000,
+    ),
+    # Noise-conditional DDPM UNets (model.kind = "ddpm"): trained on the VP forward process,
+    # sampled with DDPM / DDIM; an EMA of the weights is the model.
+    "digits_ddpm": TrainConfig(
+        model=DenoiserConfig(kind="ddpm", channels=32, depth=2, blocks=1),
+        epochs=200,
+        batch_size=64,
+        lr=2e-3,
+        ema_decay=0.995,
+    ),
+    "mnist_ddpm": TrainConfig(
+        model=DenoiserConfig(kind="ddpm", channels=16, depth=3, blocks=1),
+        epochs=4,
+        batch_size=128,
+        lr=2e-3,
+        ema_decay=0.999,
+    ),
+}
+
+
+def default_config(dataset_name: str) -> TrainConfig:
+    """The default :class:`TrainConfig` of a preset: ``"digits"``, ``"mnist"`` (blind
+    bias-free UNets) or ``"digits_ddpm"``, ``"mnist_ddpm"`` (noise-conditional DDPM UNets).
+
+    Sized so that training meets its time budget on 2 CPU cores (digits ≤ 2 min, MNIST ≤
+    10 min blind and ≤ 15 min DDPM) and the blind ones beat the best linear denoiser at
+    σ = 0.1, 0.2, 0.4 (see the README's deep-denoiser section).
+    """
+    if dataset_name not in DEFAULT_CONFIGS:
+        raise ConfigError(f"dataset_name={dataset_name!r}: no default config; known: {sorted(DEFAULT_CONFIGS)}")
+    return DEFAULT_CONFIGS[dataset_name]
+
+
+def preset_config(preset: str, overrides: dict | None = None) -> TrainConfig:
+    """The :func:`default_config` preset ``preset`` with ``overrides`` applied: TrainConfig
+    fields, ``model`` a dict of DenoiserConfig fields merged into the preset's model, and
+    ``preset`` another preset to start from (the workflow's named model variants,
+    ``deep.sizes.<size>``, are such overrides)."""
+    overrides = dict(overrides or {})
+    base = default_config(overrides.pop("preset", preset)).to_dict()
+    base["model"].update(overrides.pop("model", None) or {})
+    return TrainConfig.from_dict({**base, **overrides})

@@ -1,0 +1,219 @@
+"""Noise-conditional DDPM denoisers (issue 14): the model and its x₀-estimate, DDPM training,
+sampling through lindiff.diffusion.samplers in the model's units, Jacobians at each point's level,
+the Fig. 7 point selection, and the deep-study config checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lindiff.data import load_digits
+from lindiff.deep.config import DATA_CENTER, DATA_SCALE, DenoiserConfig, TrainConfig, preset_config
+from lindiff.deep.jacobian import jacobian, path_jacobian_analysis
+from lindiff.deep.models import ConditionalDenoiser, FixedLevel, wrap_denoiser
+from lindiff.deep.sample import sample_ascent, sample_diffusion
+from lindiff.deep.train import load_model, save_model, train_denoiser
+from lindiff.diffusion.denoisers import fit_wiener
+from lindiff.diffusion.samplers import Sampler
+from lindiff.diffusion.schedules import noise_levels, vplinear_sigma
+from lindiff.errors import ConfigError
+from lindiff.pipeline import config as ldc
+from lindiff.pipeline import sweep as lds
+from lindiff.studies.fig7 import analysis_points
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
+TINY = TrainConfig(model=DenoiserConfig(kind="ddpm", channels=8, depth=2, blocks=1), epochs=4, batch_size=32,
+                   lr=3e-3, val_sigmas=(0.2,), max_val=64, ema_decay=0.9)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    return train_denoiser(digits.X[:400], digits.image_shape, TINY, seed=0, device="cpu", progress=False)
+
+
+def test_a_tiny_ddpm_model_trains_and_lowers_its_loss(trained):
+    history = trained.history
+    assert isinstance(trained.model, ConditionalDenoiser) and trained.model.conditional
+    assert history[-1]["loss"] < 0.7 * history[0]["loss"]  # ε-MSE, 1 = predicting zero
+    assert history[-1]["psnr_0.2"] > history[0]["psnr_0.2"]
+
+
+def test_training_is_deterministic_and_resumes_to_the_same_weights(digits, tmp_path):
+    X = digits.X[:200]
+    cfg = TrainConfig(**{**TINY.__dict__, "epochs": 2})
+    full = train_denoiser(X, digits.image_shape, cfg, seed=3, progress=False)
+    first = train_denoiser(X, digits.image_shape, TrainConfig(**{**cfg.__dict__, "epochs": 2}), seed=3,
+                           checkpoint_dir=tmp_path, progress=False)
+    resumed = train_denoiser(X, digits.image_shape, cfg, seed=3, checkpoint_dir=tmp_path, progress=False)
+    assert resumed.resumed_from == 2
+    for a, b in zip(full.model.state_dict().values(), first.model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_the_saved_model_is_the_ema_and_reloads_identically(trained, tmp_path, digits):
+    path = save_model(tmp_path / "model.pt", trained.model)
+    loaded = load_model(path)
+    assert isinstance(loaded, ConditionalDenoiser)
+    Y = digits.X[:5] + 0.3 * np.random.default_rng(0).standard_normal((5, 64))
+    np.testing.assert_array_equal(loaded.denoise(Y, 0.3), trained.model.denoise(Y, 0.3))
+    with pytest.raises(ConfigError, match="sigma"):
+        loaded.denoise(Y, None)
+
+
+class _LinearEps(torch.nn.Module):
+    """ε̂(x_t, σ) = A x_t (an affine-free linear 'network')."""
+
+    def __init__(self, A):
+        super().__init__()
+        self.register_buffer("A", torch.as_tensor(A))
+
+    def forward(self, x, sigma):
+        return (x.reshape(len(x), -1) @ self.A.T).reshape(x.shape)
+
+
+def test_the_jacobian_of_d_is_the_linear_map_of_a_linear_model():
+    rng = np.random.default_rng(0)
+    d = 16
+    A = 0.1 * rng.standard_normal((d, d))
+    model = ConditionalDenoiser(_LinearEps(A), (4, 4))
+    sigma = 0.3
+    sigma_s = DATA_SCALE * sigma
+    # D(y) = c + (y_s − σ_s A sqrt(ᾱ) y_s)/s with y_s = s(y − c): J = I − σ_s sqrt(ᾱ) A
+    expected = np.eye(d) - sigma_s / np.sqrt(1 + sigma_s**2) * A
+    y = rng.random(d)
+    for method in ("jacrev", "jacfwd", "loop"):
+        np.testing.assert_allclose(jacobian(FixedLevel(model, sigma), y, method), expected, atol=1e-12)
+    path = np.stack([rng.random(d), y])  # two points, their own levels
+    result = path_jacobian_analysis(model, path, K=4, sigma=np.array([1.0, sigma]))
+    np.testing.assert_allclose(np.sort(result.eigvals[0, 1])[::-1],
+                               np.linalg.eigvalsh(0.5 * (expected + expected.T))[::-1], atol=1e-10)
+    with pytest.raises(ConfigError, match="sigma"):
+        path_jacobian_analysis(model, path, K=4)
+
+
+class _GaussianModel:
+    """The exact posterior mean of N(μ, C) data as a ConditionalDenoiser (data units)."""
+
+    conditional = True
+
+    def __init__(self, X):
+        self.filter, self.d = fit_wiener(X), X.shape[1]
+
+    def denoise(self, Y, sigma):
+        return self.filter.denoise(Y, sigma)
+
+
+@pytest.mark.parametrize("sampler", [Sampler("ddpm"), Sampler("ddim", eta=0.0), Sampler("ddim", eta=1.0)])
+def test_ddpm_and_ddim_with_the_exact_gaussian_denoiser_reproduce_the_data_covariance(sampler):
+    """An independent check of the unit conversions (data <-> the model's [−1, 1]) and of the
+    samplers: Gaussian data, its exact denoiser, 20000 samples; the covariance of the samples is the
+    data's within Monte Carlo error (the samplers' own discretization error, ~6% for DDIM at
+    T = 200, is below 1% at T = 1000)."""
+    rng = np.random.default_rng(1)
+    d = 6
+    basis = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    scales = np.array([0.3, 0.2, 0.12, 0.08, 0.05, 0.03])
+    X = 0.5 + (rng.standard_normal((200000, d)) * scales) @ basis.T
+    model = _GaussianModel(X)
+    out = sample_diffusion(model, noise_levels("vplinear", 1000), sampler, 20000, seed=2, clip_denoised=False)
+    cov_true = np.cov(X.T, bias=True)
+    cov = np.cov(out.samples.T)
+    # per-entry standard error of a sample covariance: sqrt((C_ii C_jj + C_ij²)/n)
+    stderr = np.sqrt((np.outer(np.diag(cov_true), np.diag(cov_true)) + cov_true**2) / 20000)
+    assert np.max(np.abs(cov - cov_true) / stderr) < 5
+    np.testing.assert_allclose(out.samples.mean(axis=0), X.mean(axis=0), atol=5 * scales.max() / np.sqrt(20000))
+
+
+def test_sample_diffusion_records_the_final_part_in_data_units(trained):
+    schedule = noise_levels("vplinear", 40)
+    out = sample_diffusion(trained.model, schedule, Sampler("ddpm"), 3, seed=0, record_sigma=0.5)
+    expected_steps = int(np.sum(schedule.sigma_bar[1:] / DATA_SCALE <= 0.5))
+    assert out.path.shape == (expected_steps + 1, 3, 64)
+    assert out.sigma[0, 0] <= 0.5 and out.sigma[-1, 0] == 0.0
+    np.testing.assert_allclose(out.sigma[:, 0], schedule.sigma_bar[expected_steps::-1] / DATA_SCALE)
+    again = sample_diffusion(trained.model, schedule, Sampler("ddpm"), 3, seed=0, record=0)
+    np.testing.assert_array_equal(again.samples, out.samples)  # recording changes no number
+    with pytest.raises(ConfigError, match="noise-conditional"):
+        sample_diffusion(lambda Y: Y, schedule, Sampler("ddpm"), 3)
+
+
+def test_the_ascent_records_only_its_last_steps(digits):
+    def shrink(Y):
+        return 0.5 + 0.9 * (Y - 0.5)
+
+    full = sample_ascent(shrink, 2, 64, sigma_final=0.05, seed=0)
+    last = sample_ascent(shrink, 2, 64, sigma_final=0.05, seed=0, record=3)
+    np.testing.assert_array_equal(last.path, full.path[-4:])
+    np.testing.assert_array_equal(last.sigma, full.sigma[-4:])
+
+
+def test_training_levels_follow_the_continuous_vplinear_schedule():
+    t = np.array([0.0, 0.5, 1.0])
+    np.testing.assert_allclose(vplinear_sigma(t), np.sqrt(np.expm1(0.1 * t + 0.5 * 19.9 * t**2)))
+    np.testing.assert_allclose(noise_levels("vplinear", 2).sigma_bar, vplinear_sigma(t))
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        vplinear_sigma(t, beta=3)
+
+
+def test_analysis_points_are_log_spaced_from_the_final_iteration():
+    sigma = np.concatenate([np.geomspace(2.0, 0.01, 200), [0.0]])  # a recorded path, last = the sample
+    chosen = analysis_points(sigma, 10, 1.0)
+    assert chosen[-1] == 199  # the final iteration (sigma > 0) is the reference
+    assert sigma[chosen].max() <= 1.0 + 1e-12 and len(chosen) == 10
+    ratios = sigma[chosen][:-1] / sigma[chosen][1:]
+    np.testing.assert_allclose(ratios, ratios.mean(), rtol=0.1)
+    with pytest.raises(ConfigError, match="n_points"):
+        analysis_points(sigma, 1, 1.0)
+
+
+def test_presets_and_data_units():
+    assert preset_config("mnist", {"preset": "mnist_ddpm"}).model.kind == "ddpm"
+    assert (DATA_CENTER, DATA_SCALE) == (0.5, 2.0)
+    model = wrap_denoiser(DenoiserConfig(kind="ddpm", channels=8, depth=3), (28, 28))
+    with torch.no_grad():
+        out = model(torch.rand(2, 784), torch.tensor([0.1, 2.0]))
+    assert out.shape == (2, 784)
+    with pytest.raises(ConfigError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0)
+
+
+# --------------------------------------------------------------------------- the deep study's config
+
+
+def test_the_default_sweep_samples_each_model_with_its_samplers():
+    cfg = ldc.load([], check_data=False)
+    points = lds.deep_sample_points(cfg)
+    runs = {(p.size, p.sampler, p.schedule, p.T) for p in points}
+    assert runs == {("quick", "ascent", "adaptive", 400), ("ddpmquick", "ddpm", "vplinear", 100),
+                    ("ddpmquick", "ddim", "vplinear", 100)}
+    assert points[0].at("deep").id.startswith("digits/all/n1297_s0/deep_")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["sweep.deep.sampler=[euler]"], r"sweep\.deep\.sampler: unknown sampler 'euler'"),
+    (["sweep.deep.sampler=[ascent]"], r"noise-conditional size 'ddpmquick' needs a diffusion sampler"),
+    (["sweep.deep.sampler=[ddim]"], r"blind size 'quick' is sampled with 'ascent'"),
+    (["sweep.deep.sampler=[ascent,chain]"], r"sweep\.deep\.sampler=chain: the chain"),
+    (["sweep.deep.schedule=[designed]"], r"sweep\.deep\.schedule=designed: designed schedules"),
+    (["sweep.deep.schedule=[warp]"], r"sweep\.deep\.schedule: unknown sampler schedule 'warp'"),
+    (["sweep.deep.T=[0]"], r"sweep\.deep\.T=0: must be >= 1"),
+    (["+deep.sizes.ddpmquick.model={kind: transformer}"], r"deep\.sizes\.ddpmquick: kind='transformer'"),
+    (["+deep.sizes.ddpmquick.ema_decay=2"], r"deep\.sizes\.ddpmquick: ema_decay must be < 1"),
+    (["deep.sizes.ddpmquick.preset=cifar"], r"deep\.sizes\.ddpmquick: .*cifar"),
+    (["deep.jacobian.sigma_max=2"], r"deep\.jacobian\.sigma_max=2\.0 exceeds deep\.record_sigma"),
+    (["deep.jacobian.n_points=1"], r"deep\.jacobian\.n_points=1: must be >= 2"),
+    (["deep.jacobian.method=magic"], r"deep\.jacobian\.method"),
+    (["deep.quality.n_samples=400"], r"sweep\.deep\.n=1297 plus 800 held-out samples"),
+    (["deep.paths=300"], r"deep\.paths=300 exceeds deep\.quality\.n_samples=250"),
+    (["deep.quality.linear.schedule=spectral"], r"deep\.quality\.linear\.schedule='spectral'"),
+])
+def test_bad_deep_config_fails_naming_the_key(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        ldc.load(overrides)
