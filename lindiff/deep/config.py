@@ -111,11 +111,13 @@ class DenoiserConfig:
 # --------------------------------------------------------------------------- config
 
 
-def _positive(name: str, value: Any, integer: bool = False, allow_zero: bool = False) -> None:
+def check_number(name: str, value: Any, integer: bool = False, allow_zero: bool = False) -> None:
+    """``value`` is a finite number (an integer with ``integer``), > 0 (>= 0 with ``allow_zero``),
+    else a ConfigError naming ``name`` (the deep configs' one field check)."""
     if integer and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
+        raise ConfigError(f"{name} must be an integer, got {name}={value!r}")
     if not integer and (isinstance(value, bool) or not isinstance(value, (int, float, np.number))):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
+        raise ConfigError(f"{name} must be a number, got {name}={value!r}")
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {name}={value}")
 
@@ -169,26 +171,26 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.model, DenoiserConfig):
             raise ConfigError(f"model must be a DenoiserConfig, got {type(self.model).__name__}")
-        _positive("epochs", self.epochs, integer=True)
-        _positive("batch_size", self.batch_size, integer=True)
-        _positive("lr", self.lr)
-        _positive("lr_final_ratio", self.lr_final_ratio)
-        _positive("sigma_min", self.sigma_min, allow_zero=True)
-        _positive("sigma_max", self.sigma_max)
+        check_number("epochs", self.epochs, integer=True)
+        check_number("batch_size", self.batch_size, integer=True)
+        check_number("lr", self.lr)
+        check_number("lr_final_ratio", self.lr_final_ratio)
+        check_number("sigma_min", self.sigma_min, allow_zero=True)
+        check_number("sigma_max", self.sigma_max)
         if self.sigma_min > self.sigma_max:
             raise ConfigError(f"sigma_min={self.sigma_min} exceeds sigma_max={self.sigma_max}")
         if self.max_train is not None:
-            _positive("max_train", self.max_train, integer=True)
-        _positive("val_fraction", self.val_fraction, allow_zero=True)
+            check_number("max_train", self.max_train, integer=True)
+        check_number("val_fraction", self.val_fraction, allow_zero=True)
         if self.val_fraction >= 1:
             raise ConfigError(f"val_fraction must be < 1, got val_fraction={self.val_fraction}")
-        _positive("max_val", self.max_val, integer=True, allow_zero=True)
+        check_number("max_val", self.max_val, integer=True, allow_zero=True)
         object.__setattr__(self, "val_sigmas", tuple(float(s) for s in self.val_sigmas))
         for s in self.val_sigmas:
-            _positive("val_sigmas", s)
-        _positive("checkpoint_every", self.checkpoint_every, integer=True)
+            check_number("val_sigmas", s)
+        check_number("checkpoint_every", self.checkpoint_every, integer=True)
         for name in ("ema_decay", "vp_t_min"):
-            _positive(name, getattr(self, name), allow_zero=True)
+            check_number(name, getattr(self, name), allow_zero=True)
             if getattr(self, name) >= 1:
                 raise ConfigError(f"{name} must be < 1, got {name}={getattr(self, name)}")
 

@@ -55,6 +55,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lindiff.artifacts import atomic_write
+from lindiff.deep.config import check_number
 from lindiff.deep.models import check_image_shape
 from lindiff.deep.train import _deterministic, resolve_device
 from lindiff.errors import ConfigError, DataError
@@ -82,15 +83,6 @@ _POOLED = 4  # side of the adaptive average pool before the feature layer
 
 
 # --------------------------------------------------------------------------- config
-
-
-def _check_number(name: str, value: Any, integer: bool = False, allow_zero: bool = False) -> None:
-    if integer and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
-        raise ConfigError(f"{name} must be an integer, got {name}={value!r}")
-    if not integer and (isinstance(value, bool) or not isinstance(value, (int, float, np.number))):
-        raise ConfigError(f"{name} must be a number, got {name}={value!r}")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {name}={value}")
 
 
 @dataclass(frozen=True)
@@ -126,16 +118,16 @@ class ClassifierConfig:
     val_fraction: float = 0.1
 
     def __post_init__(self) -> None:
-        _check_number("channels", self.channels, integer=True)
-        _check_number("hidden", self.hidden, integer=True)
-        _check_number("epochs", self.epochs, integer=True)
-        _check_number("batch_size", self.batch_size, integer=True)
-        _check_number("lr", self.lr)
-        _check_number("lr_final_ratio", self.lr_final_ratio)
+        check_number("channels", self.channels, integer=True)
+        check_number("hidden", self.hidden, integer=True)
+        check_number("epochs", self.epochs, integer=True)
+        check_number("batch_size", self.batch_size, integer=True)
+        check_number("lr", self.lr)
+        check_number("lr_final_ratio", self.lr_final_ratio)
         if self.lr_final_ratio > 1:
             raise ConfigError(f"lr_final_ratio must be <= 1, got lr_final_ratio={self.lr_final_ratio}")
-        _check_number("weight_decay", self.weight_decay, allow_zero=True)
-        _check_number("val_fraction", self.val_fraction, allow_zero=True)
+        check_number("weight_decay", self.weight_decay, allow_zero=True)
+        check_number("val_fraction", self.val_fraction, allow_zero=True)
         if self.val_fraction >= 1:
             raise ConfigError(f"val_fraction must be < 1, got val_fraction={self.val_fraction}")
 
@@ -260,7 +252,7 @@ class Classifier:
     @torch.no_grad()
     def _apply(self, X: Any, name: str, fn, batch_size: int) -> np.ndarray:
         X = check_matrix(X, name, d=self.d, min_rows=1)
-        _check_number("batch_size", batch_size, integer=True)
+        check_number("batch_size", batch_size, integer=True)
         was_training = self.net.training
         self.net.eval()
         device = self.device
