@@ -6,8 +6,10 @@
 
 For each data set it measures, in the same process and run:
 
-* ``naive`` and ``exact`` learn (``lindiff.linear.learn.learn_bases``): wall seconds and peak
-  memory allocated during the call (``tracemalloc``, which traces numpy's buffers);
+* ``naive`` and ``exact`` learn (``lindiff.linear.learn.learn_bases``), the exact one with its
+  default eigensolver (mixed precision at d >= 256) and with ``precision="double"``: wall
+  seconds and peak memory allocated during the call (``tracemalloc``, which traces numpy's
+  buffers);
 * the eigh floor ``(T + 1) · eigh(d × d)``: full ``scipy.linalg.eigh`` of a noisy
   covariance of the same size, timed ``T + 1`` times;
 
@@ -75,11 +77,17 @@ def bench(name: str, X: np.ndarray, T: int, k: int, sigma_max: float) -> dict:
     schedule = make_schedule("linear", T, sigma_max=sigma_max)
     row = {"data": name, "n": X.shape[0], "d": X.shape[1], "T": T, "k": k}
     row["floor_s"] = eigh_floor(X, T + 1, sigma_max)
-    for method in ("naive", "exact"):
-        seconds, peak, _ = measure(lambda: learn_bases(X, schedule, k, method=method, seed=0))
-        row[f"{method}_s"], row[f"{method}_peak_mib"] = seconds, peak
-        print(f"  {name:7s} {method:6s} {seconds:8.2f} s   peak {peak:8.1f} MiB", flush=True)
+    runs = {
+        "naive": {"method": "naive"},
+        "exact": {"method": "exact"},  # precision="auto": mixed where d >= 256
+        "exact_double": {"method": "exact", "precision": "double"},
+    }
+    for label, kwargs in runs.items():
+        seconds, peak, _ = measure(lambda: learn_bases(X, schedule, k, seed=0, **kwargs))
+        row[f"{label}_s"], row[f"{label}_peak_mib"] = seconds, peak
+        print(f"  {name:7s} {label:12s} {seconds:8.2f} s   peak {peak:8.1f} MiB", flush=True)
     row["speedup"] = row["naive_s"] / row["exact_s"]
+    row["speedup_double"] = row["naive_s"] / row["exact_double_s"]
     row["exact_over_floor"] = row["exact_s"] / row["floor_s"]
     row["memory_ratio"] = row["exact_peak_mib"] / row["naive_peak_mib"]
     return row
@@ -104,14 +112,16 @@ def main(argv=None) -> int:
 
     print()
     header = (
-        f"{'data':7s} {'n':>6s} {'d':>4s} {'naive s':>8s} {'exact s':>8s} {'floor s':>8s} "
-        f"{'naive/exact':>11s} {'exact/floor':>11s} {'naive MiB':>9s} {'exact MiB':>9s} {'mem ratio':>9s}"
+        f"{'data':7s} {'n':>6s} {'d':>4s} {'naive s':>8s} {'exact s':>8s} {'double s':>8s} {'floor s':>8s} "
+        f"{'naive/exact':>11s} {'(double)':>8s} {'exact/floor':>11s} {'naive MiB':>9s} {'exact MiB':>9s} "
+        f"{'mem ratio':>9s}"
     )
     print(header)
     for r in rows:
         print(
             f"{r['data']:7s} {r['n']:6d} {r['d']:4d} {r['naive_s']:8.2f} {r['exact_s']:8.2f} "
-            f"{r['floor_s']:8.2f} {r['speedup']:11.1f} {r['exact_over_floor']:11.2f} "
+            f"{r['exact_double_s']:8.2f} {r['floor_s']:8.2f} {r['speedup']:11.1f} {r['speedup_double']:8.1f} "
+            f"{r['exact_over_floor']:11.2f} "
             f"{r['naive_peak_mib']:9.1f} {r['exact_peak_mib']:9.1f} {r['memory_ratio']:9.3f}"
         )
     if args.json:

@@ -33,8 +33,8 @@ def test_signs_aligned_step_to_step():
     assert np.all(cos >= 0)
 
 
-# n chosen so the complement dimension m = n - d hits every branch of the exact sampler:
-# m >= 2d (Bartlett), d < m < 2d (explicit remainder), m <= d (direct walk), n < d (m = 0).
+# n chosen so the exact sampler's walk (m = n noise directions, n - 1 centered) hits every branch:
+# m - d >= d (Bartlett), 0 < m - d < d (explicit remainder), m <= d (the walk is X_t itself).
 @pytest.mark.parametrize("n", [30, 14, 9, 4])
 @pytest.mark.parametrize("centered", [False, True])
 @pytest.mark.parametrize("method", ["exact", "naive"])
@@ -186,3 +186,50 @@ def test_top_eigh_refuses_non_finite_input():
     sym[2, 1] = np.inf
     with pytest.raises(DataError, match="NaN or infinite"):
         top_eigh(sym, 2)
+
+
+def _mnist_like(n, d, seed=0):
+    """Data with MNIST's scale: d = 784, a power-law spectrum, a non-zero mean."""
+    rng = np.random.default_rng(seed)
+    basis = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    scales = 2.0 * (1.0 + np.arange(d)) ** -0.75
+    return 0.3 + (rng.standard_normal((n, d)) * scales) @ basis.T
+
+
+def test_mixed_precision_eigh_matches_double_at_mnist_scale():
+    """The single-precision reduction + double Rayleigh–Ritz agrees with dsyevr at d = 784."""
+    from lindiff.linear.learn import top_eigh
+
+    X = _mnist_like(3000, 784)
+    sched = make_schedule("linear", 4, sigma_max=2.0)
+    for gram in noisy_grams(X, sched, seed=0):
+        vals_double, vecs_double = top_eigh(gram, 30, precision="double")
+        vals_mixed, vecs_mixed = top_eigh(gram, 30, precision="mixed")
+        np.testing.assert_allclose(vecs_mixed.T @ vecs_mixed, np.eye(30), atol=1e-12)
+        np.testing.assert_allclose(vals_mixed, vals_double, rtol=1e-7)  # measured <= 2.3e-9
+        cos = np.abs(np.einsum("di,di->i", vecs_mixed, vecs_double))
+        assert np.sqrt(1 - cos**2).max() < 2e-4  # measured <= 5.2e-5 (eigengaps of 3 in 2e5)
+        # the residual of a double-precision eigenpair, not of a single-precision one
+        residual = gram @ vecs_mixed - vecs_mixed * vals_mixed
+        assert np.linalg.norm(residual, axis=0).max() < 1e-4 * vals_double[0]
+
+
+def test_learn_mixed_and_double_agree_on_the_same_noise_path():
+    """At d = 784 the default (mixed) learn equals the double-precision one draw for draw."""
+    X = _mnist_like(2000, 784, seed=1)
+    sched = make_schedule("linear", 3, sigma_max=1.0)
+    auto = learn_bases(X, sched, k=20, seed=5)
+    double = learn_bases(X, sched, k=20, seed=5, precision="double")
+    np.testing.assert_allclose(auto.eigvals, double.eigvals, rtol=1e-9)
+    cos = np.einsum("tdi,tdi->ti", auto.U, double.U)
+    assert cos.min() > 1 - 1e-8  # same signs, same vectors
+    # the small-d default is double precision itself: bit-identical
+    small = _data(60, 8)
+    np.testing.assert_array_equal(
+        learn_bases(small, sched, k=3, seed=2).U, learn_bases(small, sched, k=3, seed=2, precision="double").U
+    )
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(ConfigError, match="precision 'half'"):
+        learn_bases(_data(30, 6), make_schedule("linear", 2), k=2, precision="half")
