@@ -2,6 +2,7 @@
 
     python benchmarks/bench_jobs.py                      # the smoke and default sweeps
     python benchmarks/bench_jobs.py --sweeps smoke --cores 2
+    python benchmarks/bench_jobs.py --overrides "wandb=disabled"   # the cost without W&B
 
 Runs each sweep from scratch in a temporary working directory with the real ``snakemake`` CLI and
 reports, per rule, the median of each job's wall time (Snakemake's ``benchmark:`` file, ``s``), its
@@ -28,10 +29,11 @@ SETUP = re.compile(r"set-up: ([0-9.]+) s")
 WORK = re.compile(r"work: ([0-9.]+) s; tracking after it: ([0-9.]+) s")
 
 
-def run_sweep(sweep: str, cores: int, workdir: Path) -> float:
+def run_sweep(sweep: str, cores: int, workdir: Path, overrides: str = "") -> float:
     start = time.perf_counter()
+    config = f"overrides=sweep={sweep} {overrides}".strip()
     result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
-                             str(workdir), "--cores", str(cores), "--config", f"overrides=sweep={sweep}"],
+                             str(workdir), "--cores", str(cores), "--config", config],
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"sweep={sweep} failed:\n{result.stderr[-3000:]}")
@@ -68,10 +70,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweeps", nargs="+", default=["smoke", "default"])
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--overrides", default="", help='more Hydra overrides, e.g. "wandb=disabled"')
     args = parser.parse_args(argv)
     for sweep in args.sweeps:
         with tempfile.TemporaryDirectory(prefix=f"bench_jobs_{sweep}_") as tmp:
-            wall = run_sweep(sweep, args.cores, Path(tmp))
+            wall = run_sweep(sweep, args.cores, Path(tmp), args.overrides)
             print(report(sweep, wall, job_table(Path(tmp) / "results")), flush=True)
             print()
     return 0

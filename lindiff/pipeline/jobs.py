@@ -223,6 +223,7 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
         init_timeout=float(wandb_cfg.get("init_timeout", 60.0)),
         logger=log,
         unreachable_marker=wandb_unreachable_marker(results_dir),
+        save_requirements=point == "sweep",  # once per sweep (its sweep-level jobs), not per job
     )
     threads = max(1, int(getattr(snakemake, "threads", 1) or 1))
     limits = limit_threads(threads)
