@@ -290,3 +290,40 @@ def test_log_images_puts_a_jobs_figures_in_one_history_row(tmp_path: Path, empty
     rows = [row for row in run.history if set(pngs) & set(row)]
     assert len(rows) == 1 and set(pngs) <= set(rows[0])
     assert all(rows[0][key]["_type"] == "image-file" for key in pngs)
+
+
+def test_offline_start_does_not_import_wandb_launch_and_saves_requirements_on_request(tmp_path: Path) -> None:
+    """A fresh interpreter: the job's wandb.init leaves W&B Launch unimported (0.44 s saved per
+    job), and requirements.txt is written only where asked for (the sweep-level runs)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from lindiff.pipeline.tracking import start_run\n"
+        "for name, save in (('point', False), ('sweep', True)):\n"
+        "    t = start_run('offline', 'p', group=None, job_type='j', config={'a': 1},\n"
+        "                  run_dir=sys.argv[1] + '/' + name, save_requirements=save)\n"
+        "    assert t.active, t.reason\n"
+        "    t.log({'x': 1.0})\n"
+        "    t.finish()\n"
+        "print('launch imported:', 'wandb.sdk.launch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "launch imported: False" in result.stdout
+    for name, saved in (("point", False), ("sweep", True)):
+        (run_file,) = find_wandb_files(tmp_path / name)
+        assert read_wandb_file(run_file).exit_code == 0
+        assert (run_file.parent / "files" / "requirements.txt").is_file() is saved
+
+
+def test_staged_launch_inputs_are_still_applied(tmp_path: Path, empty_cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once W&B Launch's inputs module is imported (a Launch job), W&B's own method runs."""
+    from wandb.sdk.launch.inputs import internal
+
+    applied = []
+    monkeypatch.setattr(internal.StagedLaunchInputs, "apply", lambda self, run: applied.append(run.id))
+    tracker = start_run("offline", "p", group=None, job_type="j", config={}, run_dir=tmp_path / "job")
+    tracker.finish()
+    assert applied == [tracker.run_id]
