@@ -16,6 +16,9 @@ Modules
   and always checked by md5; :func:`read_idx`, :func:`find_mnist_file`.
 * :mod:`lindiff.data.spiked` -- :func:`make_spiked`: the spiked covariance model with a
   known basis (:class:`SpikedData`).
+* :mod:`lindiff.data.geometric` -- synthetic images with known geometry (Kadkhodaie et al.):
+  :func:`make_calpha` (C^α contour images), :func:`make_disks` (the five-parameter disk manifold,
+  with its exact tangents :func:`disk_tangents`), and :func:`subspace_alignment`.
 * :mod:`lindiff.data.files` -- :func:`load_array_file`: a user's ``.npy`` / ``.npz`` file.
 * :mod:`lindiff.data.transforms` -- preprocessing, each returning a new :class:`Dataset`:
   :func:`subset` (:func:`subset_indices`), :func:`select_classes`, :func:`split_by_class`,
@@ -34,6 +37,15 @@ from typing import Any
 from lindiff.data.dataset import SCALE_RANGE, Dataset, check_scale, rank_at_least, sha256_of_array
 from lindiff.data.digits import load_digits
 from lindiff.data.files import array_file_shape, load_array_file
+from lindiff.data.geometric import (
+    DISK_PARAMETERS,
+    DiskData,
+    disk_images,
+    disk_tangents,
+    make_calpha,
+    make_disks,
+    subspace_alignment,
+)
 from lindiff.data.mnist import (
     MNIST_FILES,
     MNIST_MIRRORS,
@@ -73,6 +85,13 @@ __all__ = [
     "download_mnist",
     "load_mnist",
     "make_spiked",
+    "make_calpha",
+    "make_disks",
+    "DiskData",
+    "DISK_PARAMETERS",
+    "disk_images",
+    "disk_tangents",
+    "subspace_alignment",
     "load_array_file",
     "array_file_shape",
     "load_dataset",
@@ -95,6 +114,10 @@ def _load_spiked(**kwargs: Any) -> Dataset:
     return make_spiked(**kwargs).dataset
 
 
+def _load_disks(**kwargs: Any) -> Dataset:
+    return make_disks(**kwargs).dataset
+
+
 def _load_file(path: str | os.PathLike[str] | None = None) -> Dataset:
     if path is None:
         raise ConfigError("path: data='file' needs path=<.npy or .npz file>")
@@ -105,9 +128,11 @@ _LOADERS: dict[str, Callable[..., Dataset]] = {
     "digits": load_digits,
     "mnist": load_mnist,
     "spiked": _load_spiked,
+    "calpha": make_calpha,
+    "disks": _load_disks,
     "file": _load_file,
 }
-_SIGNATURES: dict[str, Callable[..., Any]] = {"spiked": make_spiked}
+_SIGNATURES: dict[str, Callable[..., Any]] = {"spiked": make_spiked, "disks": make_disks}
 
 DATASET_NAMES: tuple[str, ...] = tuple(_LOADERS)
 """Names accepted by :func:`load_dataset`."""
@@ -118,9 +143,10 @@ def load_dataset(name: str, **kwargs: Any) -> Dataset:
 
     Parameters
     ----------
-    name : {"digits", "mnist", "spiked", "file"}
+    name : {"digits", "mnist", "spiked", "calpha", "disks", "file"}
         ``"digits"``: :func:`load_digits`; ``"mnist"``: :func:`load_mnist`;
-        ``"spiked"``: :func:`make_spiked` (its ``.dataset``); ``"file"``:
+        ``"spiked"``: :func:`make_spiked` (its ``.dataset``); ``"calpha"``:
+        :func:`make_calpha`; ``"disks"``: :func:`make_disks` (its ``.dataset``); ``"file"``:
         :func:`load_array_file` (requires ``path``).
     **kwargs
         Passed to the loader.

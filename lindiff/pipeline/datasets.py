@@ -49,11 +49,33 @@ def load_data(data_cfg) -> datasets.Dataset:
         "mnist": lambda: {"directory": mnist_dir(data_cfg), "split": data_cfg.split, "download": data_cfg.download},
         "spiked": lambda: {"d": data_cfg.d, "n": data_cfg.n_total, "lambdas": list(data_cfg.lambdas),
                            "floor": data_cfg.floor, "seed": data_cfg.data_seed},
+        "calpha": lambda: {"n": data_cfg.n_total, "size": data_cfg.size, "alpha": data_cfg.alpha,
+                           "alpha_background": data_cfg.alpha_background,
+                           "intensities": list(data_cfg.intensities),
+                           "contour_amplitude": data_cfg.contour_amplitude, "texture": data_cfg.texture,
+                           "blur": data_cfg.blur, "seed": data_cfg.data_seed},
+        "disks": lambda: {"n": data_cfg.n_total, "size": data_cfg.size,
+                          "radius": None if data_cfg.radius is None else list(data_cfg.radius),
+                          "foreground": list(data_cfg.foreground), "background": list(data_cfg.background),
+                          "edge": data_cfg.edge, "seed": data_cfg.data_seed},
         "file": lambda: {"path": data_cfg.path},
     }
     if name not in kwargs:
         raise ConfigError(f"data.name={name!r} is unknown; allowed: {', '.join(datasets.DATASET_NAMES)}")
-    return datasets.load_dataset(name, **kwargs[name]())
+    arguments = kwargs[name]()
+    try:
+        return datasets.load_dataset(name, **arguments)
+    except ConfigError as exc:  # a loader's argument error, named by its config key
+        message = str(exc)
+        argument = message.split("=", 1)[0]
+        if argument not in arguments:
+            raise
+        key = _CONFIG_KEYS.get(argument, argument)
+        raise ConfigError(f"data.{key}{message[len(argument):]}") from exc
+
+
+#: Loader arguments whose config key has another name.
+_CONFIG_KEYS = {"n": "n_total", "seed": "data_seed", "directory": "dir"}
 
 
 def data_info(data_cfg, rank_needed: int = 0, pools=("all",), centered: bool = False) -> DataInfo:
@@ -98,7 +120,8 @@ def data_files(data_cfg) -> list[str]:
 
     ``file``: ``data.path``; ``mnist``: the split's two IDX files in ``data.dir``,
     ``$LINDIFF_MNIST_DIR`` or the download cache (none before a download); ``digits`` (embedded)
-    and ``spiked`` (synthetic, every parameter in the job's params): none.
+    and the synthetic ``spiked``, ``calpha`` and ``disks`` (every parameter in the job's params):
+    none.
     """
     if data_cfg.name == "file":
         return [str(data_cfg.path)]

@@ -61,6 +61,8 @@ def data_shape(data_cfg) -> tuple[int, int] | None:
         return (60000 if str(data_cfg.split) == "train" else 10000), 784
     if name == "spiked":
         return int(data_cfg.n_total), int(data_cfg.d)
+    if name in ("calpha", "disks"):
+        return int(data_cfg.n_total), int(data_cfg.size) ** 2
     if name == "file" and data_cfg.path:
         shape = array_file_shape(data_cfg.path)
         if shape is not None and len(shape) == 2:

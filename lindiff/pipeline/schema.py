@@ -96,11 +96,42 @@ class SpikedData(DataConfig):
 
 
 @dataclass
+class CAlphaData(DataConfig):
+    """Geometric C^α images (lindiff.data.make_calpha): two textures split by a C^α contour."""
+
+    size: int = field(default=32, metadata={"min": 8})  # pixels per side
+    n_total: int = field(default=2000, metadata={"min": 2})
+    alpha: float = field(default=2.0, metadata=POSITIVE)  # the contour's regularity
+    alpha_background: Optional[float] = None  # the textures' regularity; null = alpha
+    intensities: List[float] = field(default_factory=lambda: [0.3, 0.7])  # above, below the contour
+    contour_amplitude: float = 0.12  # std of the contour's row offset, as a fraction of size
+    texture: float = 0.05  # std of each texture around its mean
+    blur: float = 0.5  # pixels
+    data_seed: int = field(default=0, metadata=SEED)
+
+
+@dataclass
+class DisksData(DataConfig):
+    """One disk on a flat background (lindiff.data.make_disks): a five-dimensional manifold."""
+
+    size: int = field(default=32, metadata={"min": 8})  # pixels per side
+    n_total: int = field(default=2000, metadata={"min": 2})
+    radius: Optional[List[float]] = None  # [min, max] in pixels; null = [size / 8, size / 4]
+    foreground: List[float] = field(default_factory=lambda: [0.6, 1.0])
+    background: List[float] = field(default_factory=lambda: [0.0, 0.4])
+    edge: float = field(default=0.5, metadata=POSITIVE)  # width of the Gaussian edge profile, pixels
+    data_seed: int = field(default=0, metadata=SEED)
+
+
+@dataclass
 class FileData(DataConfig):
     path: str = MISSING  # .npy (n, d) or .npz with X (and optional labels)
 
 
-DATA_SCHEMAS: dict[str, type] = {"digits": DigitsData, "mnist": MnistData, "spiked": SpikedData, "file": FileData}
+DATA_SCHEMAS: dict[str, type] = {
+    "digits": DigitsData, "mnist": MnistData, "spiked": SpikedData, "calpha": CAlphaData, "disks": DisksData,
+    "file": FileData,
+}
 
 
 # --------------------------------------------------------------------------- schedules
