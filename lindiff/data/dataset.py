@@ -13,14 +13,21 @@ from typing import Any
 
 import numpy as np
 
-from lindiff.errors import DataError
+from lindiff.errors import ConfigError, DataError
 from lindiff.validation import check_matrix
 
-__all__ = ["SCALE_RANGE", "Dataset", "check_scale", "rank_at_least", "sha256_of_array"]
+__all__ = ["SCALE_RANGE", "Dataset", "check_integer", "check_scale", "rank_at_least", "sha256_of_array"]
 
 #: Largest magnitudes of data the float64 algebra handles (the Gram ``XᵀX`` of n ≤ 10⁸ rows of
 #: d ≤ 10⁶ entries neither overflows nor underflows to zero).
 SCALE_RANGE = (1e-100, 1e100)
+
+
+def check_integer(value: Any, name: str, minimum: int = 1) -> int:
+    """A generator's integer parameter (a count, a size): an int (not a bool) ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{name}={value!r}: must be an integer >= {minimum}")
+    return int(value)
 
 
 def _as_labels(labels: Any, n: int, where: str) -> np.ndarray:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from lindiff.data.dataset import Dataset
+from lindiff.data.dataset import Dataset, check_integer
 from lindiff.errors import ConfigError, DataError
 
 __all__ = [
@@ -54,18 +54,6 @@ DISK_PARAMETERS = ("center_row", "center_col", "radius", "foreground", "backgrou
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _check_size(size: Any) -> int:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < MIN_SIZE:
-        raise ConfigError(f"size={size!r}: must be an integer >= {MIN_SIZE} (pixels per side)")
-    return int(size)
-
-
-def _check_count(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ConfigError(f"n={n!r}: must be an integer >= 1 (number of images)")
-    return int(n)
 
 
 def _check_positive(value: Any, name: str, allow_zero: bool = False) -> float:
@@ -187,7 +175,7 @@ def make_calpha(
     Dataset
         ``X`` of shape ``(n, size**2)`` in ``[0, 1]`` (clipped), ``image_shape=(size, size)``.
     """
-    n, size = _check_count(n), _check_size(size)
+    n, size = check_integer(n, "n"), check_integer(size, "size", MIN_SIZE)
     alpha = _check_positive(alpha, "alpha")
     alpha_background = alpha if alpha_background is None else _check_positive(alpha_background, "alpha_background")
     upper, lower = _check_intensities(intensities)
@@ -257,7 +245,7 @@ def disk_images(params: np.ndarray, size: int, edge: float = 0.5) -> np.ndarray:
     """
     from scipy.special import ndtr
 
-    size, edge = _check_size(size), _check_positive(edge, "edge")
+    size, edge = check_integer(size, "size", MIN_SIZE), _check_positive(edge, "edge")
     params, _, _, _, margin = _disk_geometry(params, size, edge)
     fg, bg = params[:, 3, None, None], params[:, 4, None, None]
     return (bg + (fg - bg) * ndtr(margin)).reshape(len(params), size * size)
@@ -272,7 +260,7 @@ def disk_tangents(params: np.ndarray, size: int, edge: float = 0.5) -> np.ndarra
     """
     from scipy.special import ndtr
 
-    size, edge = _check_size(size), _check_positive(edge, "edge")
+    size, edge = check_integer(size, "size", MIN_SIZE), _check_positive(edge, "edge")
     params, d_row, d_col, distance, margin = _disk_geometry(params, size, edge)
     contrast = params[:, 3, None, None] - params[:, 4, None, None]
     slope = contrast * np.exp(-0.5 * margin**2) / (math.sqrt(2 * math.pi) * edge)
@@ -304,7 +292,7 @@ def make_disks(
     DiskData
         The images (values in ``[0, 1]``), their parameters and the edge width.
     """
-    n, size = _check_count(n), _check_size(size)
+    n, size = check_integer(n, "n"), check_integer(size, "size", MIN_SIZE)
     edge = _check_positive(edge, "edge")
     radius = (size / 8, size / 4) if radius is None else radius
     r_min, r_max = _check_range(radius, "radius", 0.0, size / 2)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from lindiff.data.dataset import Dataset
+from lindiff.data.dataset import Dataset, check_integer
 from lindiff.errors import ConfigError
 
 __all__ = ["SpikedData", "SPIKED_STREAM", "make_spiked"]
@@ -40,12 +40,6 @@ class SpikedData:
         """Population covariance ``Σ λ_i² u_i u_iᵀ + floor² I``, shape (d, d)."""
         d = self.basis.shape[0]
         return (self.basis * self.lambdas**2) @ self.basis.T + self.floor**2 * np.eye(d)
-
-
-def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name}={value!r}: must be an integer >= {minimum}")
-    return int(value)
 
 
 def _check_lambdas(lambdas: Any, d: int) -> np.ndarray:
@@ -107,8 +101,8 @@ def make_spiked(
     ConfigError
         For invalid ``d``, ``n``, ``lambdas`` or ``floor``.
     """
-    d = _check_positive_int(d, "d")
-    n = _check_positive_int(n, "n")
+    d = check_integer(d, "d")
+    n = check_integer(n, "n")
     lam = _check_lambdas(lambdas, d)
     if isinstance(floor, bool) or not isinstance(floor, (int, float, np.floating, np.integer)):
         raise ConfigError(f"floor={floor!r}: must be a finite number >= 0")

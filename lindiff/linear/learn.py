@@ -187,7 +187,7 @@ def top_eigh(sym: np.ndarray, k: int, precision: str = "auto") -> tuple[np.ndarr
     import scipy.linalg
     check_precision(precision)
     d = sym.shape[0]
-    if not np.isfinite(sym).all() and not np.isfinite(np.tril(sym)).all():
+    if not _lower_is_finite(sym):
         raise DataError(
             "top_eigh: the matrix holds NaN or infinite entries (its data overflowed?); "
             "rescale the data so that its Gram stays finite"
@@ -206,12 +206,18 @@ def top_eigh(sym: np.ndarray, k: int, precision: str = "auto") -> tuple[np.ndarr
     return vals[::-1].copy(), vecs[:, ::-1].copy()
 
 
+def _lower_is_finite(sym: np.ndarray) -> bool:
+    """Whether the lower triangle (all that the solvers read) is finite; the whole matrix is
+    checked first, which needs no copy, and the triangle only if that fails."""
+    return bool(np.isfinite(sym).all() or np.isfinite(np.tril(sym)).all())
+
+
 def _top_eigh_mixed(sym: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
     """``top_eigh(precision="mixed")``; ``None`` where single precision cannot be used."""
     import scipy.linalg
     d = sym.shape[0]
     single = np.asfortranarray(sym, dtype=np.float32)
-    if not np.isfinite(np.tril(single)).all():
+    if not _lower_is_finite(single):
         return None  # beyond single precision's range
     try:
         _, approx = scipy.linalg.eigh(
