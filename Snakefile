@@ -21,6 +21,7 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/deep.smk"
 include: "workflow/rules/generalization.smk"
 include: "workflow/rules/samplers.smk"
+include: "workflow/rules/gahb.smk"
 
 
 rule all:

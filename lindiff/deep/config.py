@@ -226,6 +226,16 @@ DEFAULT_CONFIGS: dict[str, TrainConfig] = {
         lr=2e-3,
         max_train=16000,
     ),
+    # 32×32 synthetic images of known geometry (C^α contours, disks; the GAHB study): a small
+    # 3-scale blind UNet (32→16→8) trained over σ ∈ [0, 0.6], the range of the denoising curve;
+    # the study fixes the number of optimizer steps (sweep.gahb.steps), not the epochs.
+    "geometric": TrainConfig(
+        model=DenoiserConfig(kind="unet", channels=8, depth=3, blocks=1),
+        epochs=20,
+        batch_size=32,
+        lr=2e-3,
+        sigma_max=0.6,
+    ),
     # Noise-conditional DDPM UNets (model.kind = "ddpm"): trained on the VP forward process,
     # sampled with DDPM / DDIM; an EMA of the weights is the model.
     "digits_ddpm": TrainConfig(
@@ -246,8 +256,8 @@ DEFAULT_CONFIGS: dict[str, TrainConfig] = {
 
 
 def default_config(dataset_name: str) -> TrainConfig:
-    """The default :class:`TrainConfig` of a preset: ``"digits"``, ``"mnist"`` (blind
-    bias-free UNets) or ``"digits_ddpm"``, ``"mnist_ddpm"`` (noise-conditional DDPM UNets).
+    """The default :class:`TrainConfig` of a preset: ``"digits"``, ``"mnist"``, ``"geometric"``
+    (blind bias-free UNets) or ``"digits_ddpm"``, ``"mnist_ddpm"`` (noise-conditional DDPM UNets).
 
     Sized so that training meets its time budget on 2 CPU cores (digits ≤ 2 min, MNIST ≤
     10 min blind and ≤ 15 min DDPM) and the blind ones beat the best linear denoiser at

@@ -43,6 +43,19 @@ def mnist_dir(data_cfg) -> Path | None:
 
 def load_data(data_cfg) -> datasets.Dataset:
     """Load the configured data set (samples as rows) through :func:`lindiff.data.load_dataset`."""
+    return _call_loader(data_cfg, lambda **arguments: datasets.load_dataset(data_cfg.name, **arguments))
+
+
+def load_disk_data(data_cfg) -> datasets.DiskData:
+    """The configured ``data=disks`` set with its parameters (:func:`lindiff.data.make_disks`):
+    the images of :func:`load_data` and each image's coordinates on the manifold."""
+    if data_cfg.name != "disks":
+        raise ConfigError(f"data.name={data_cfg.name!r}: disk parameters need data=disks")
+    return _call_loader(data_cfg, datasets.make_disks)
+
+
+def _loader_arguments(data_cfg) -> dict:
+    """The keyword arguments of the configured data set's loader."""
     name = data_cfg.name
     kwargs = {
         "digits": lambda: {},
@@ -62,10 +75,15 @@ def load_data(data_cfg) -> datasets.Dataset:
     }
     if name not in kwargs:
         raise ConfigError(f"data.name={name!r} is unknown; allowed: {', '.join(datasets.DATASET_NAMES)}")
-    arguments = kwargs[name]()
+    return kwargs[name]()
+
+
+def _call_loader(data_cfg, loader):
+    """``loader(**arguments)`` with a loader's argument error named by its config key."""
+    arguments = _loader_arguments(data_cfg)
     try:
-        return datasets.load_dataset(name, **arguments)
-    except ConfigError as exc:  # a loader's argument error, named by its config key
+        return loader(**arguments)
+    except ConfigError as exc:
         message = str(exc)
         argument = message.split("=", 1)[0]
         if argument not in arguments:

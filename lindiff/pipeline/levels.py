@@ -34,6 +34,11 @@ def cond_name(value) -> str:
     return "all" if str(value) == "all" else f"c{int(value)}"
 
 
+def alpha_name(value) -> str:
+    """The ``alpha`` path field of a ``sweep.gahb.alpha`` value: ``2`` for 2.0, ``1.5`` for 1.5."""
+    return format(float(value), "g")
+
+
 @dataclass(frozen=True)
 class Field:
     """One wildcard of the path patterns.
@@ -76,6 +81,7 @@ FIELDS: dict[str, Field] = {
         Field("half", "A|B"),
         Field("sampler", "[a-z]+"),  # a diffusion.samplers key
         Field("denoiser", "projection|wiener|empirical|deep"),
+        Field("alpha", r"[0-9]+(\.[0-9]+)?", from_axis=alpha_name),  # sweep.gahb.alpha (the C^α regularity)
     )
 }
 
@@ -163,6 +169,7 @@ _AB = "{data}/generalization/s{abseed}"
 _TRAINSET = "{data}/all/n{n}_s{seed}"
 _DEEP = _TRAINSET + "/deep_{size}"
 _SAMPLER = "{data}/all/n{n}_s{seed}/samplers/{schedule}_T{T}/{sampler}"
+_GAHB = "gahb/s{seed}"
 
 LEVELS: dict[str, Level] = {
     level.name: level
@@ -198,6 +205,15 @@ LEVELS: dict[str, Level] = {
         Level("ab_deep_half", _AB + "/deep_{size}/n{n}/{half}"),
         Level("ab_point", _AB + "/{abmodel}/n{n}", order=("data", "abseed", "abmodel", "n")),
         Level("ab_study", _AB + "/{abmodel}"),
+        # the GAHB study (sweep.gahb): per C^α regularity and per disk training-set size, the
+        # generated data's split (train/test rows) and one blind denoiser per model size; one
+        # summary (tables, figures) per (seed, size)
+        Level("gahb_calpha_data", _GAHB + "/calpha/a{alpha}", order=("seed", "alpha")),
+        Level("gahb_calpha", _GAHB + "/calpha/a{alpha}/deep_{size}", order=("seed", "size", "alpha"),
+              group_level="gahb_study"),
+        Level("gahb_disks_data", _GAHB + "/disks/n{n}", order=("seed", "n")),
+        Level("gahb_disks", _GAHB + "/disks/n{n}/deep_{size}", order=("seed", "size", "n"), group_level="gahb_study"),
+        Level("gahb_study", _GAHB + "/deep_{size}", order=("seed", "size")),
     )
 }
 

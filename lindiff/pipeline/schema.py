@@ -232,6 +232,21 @@ class SamplersSweep:
 
 
 @dataclass
+class GahbSweep:
+    """The GAHB study (Kadkhodaie et al.) on synthetic images with known geometry: one blind
+    denoiser per C^α regularity ``alpha`` and per disk training-set size ``n``, for every model
+    size (``gahb.sizes``) and seed.  Empty ``alpha`` and ``n`` = off."""
+
+    alpha: List[float] = field(default_factory=list)  # C^α models: the contour's (and textures') regularity
+    n: List[int] = field(default_factory=list)  # disk models: training images
+    size: List[str] = field(default_factory=lambda: ["default"])  # gahb.sizes keys
+    seed: List[int] = field(default_factory=lambda: [0])  # weights, training draws, the noise of the measurements
+    n_train: int = field(default=4000, metadata={"min": 2})  # C^α training images (every alpha)
+    steps: int = field(default=1500, metadata=MIN1)  # optimizer steps per model, the same for every alpha and n
+    disk_images: int = field(default=20, metadata=MIN1)  # held-out disks at which the Jacobians are taken
+
+
+@dataclass
 class SweepConfig:
     name: str = MISSING
     n: List[int] = MISSING
@@ -249,6 +264,8 @@ class SweepConfig:
     generalization: GeneralizationSweep = field(default_factory=GeneralizationSweep)
     # Samplers and their spectral transfer function (diffusion.*); empty n = off.
     samplers: SamplersSweep = field(default_factory=SamplersSweep)
+    # Geometry-adaptive harmonic bases on C^α images and disks (gahb.*); empty alpha and n = off.
+    gahb: GahbSweep = field(default_factory=GahbSweep)
 
 
 # --------------------------------------------------------------------------- stages
@@ -344,6 +361,40 @@ class DiffusionConfig:
 
 
 @dataclass
+class GahbCalpha:
+    """``gahb.calpha``: the C^α images of the study (``data`` is a ``data=calpha`` config whose
+    ``alpha`` and ``alpha_background`` the sweep sets) and the denoising curve measured on them."""
+
+    data: CAlphaData = field(default_factory=lambda: CAlphaData(name="calpha"))
+    n_test: int = field(default=200, metadata=MIN1)  # held-out images of the curve
+    sigmas: List[float] = field(default_factory=lambda: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5])
+    slope_range: List[float] = field(default_factory=lambda: [0.05, 0.5])  # [min, max] sigma of the slope fit
+
+
+@dataclass
+class GahbDisks:
+    """``gahb.disks``: the disks of the study (``data`` a ``data=disks`` config) and the Jacobian
+    measurement at ``sweep.gahb.disk_images`` held-out noisy disks (the same for every ``n``)."""
+
+    data: DisksData = field(default_factory=lambda: DisksData(name="disks"))
+    sigmas: List[float] = field(default_factory=lambda: [0.02, 0.05, 0.1])
+    K: int = field(default=20, metadata=MIN1)  # eigenvalues kept per Jacobian
+    n_vectors: int = field(default=10, metadata=MIN1)  # eigenvectors of the first image shown
+
+
+@dataclass
+class GahbConfig:
+    """The GAHB study's models and measurements (``sweep.gahb`` gives its points)."""
+
+    preset: str = "geometric"  # lindiff.deep.config preset the sizes start from
+    device: Device = Device.auto
+    sizes: Dict[str, Any] = field(default_factory=dict)  # named model variants: overrides of the preset
+    psnr_sigmas: List[float] = field(default_factory=lambda: [0.05, 0.1, 0.2])  # train_denoiser's PSNR vs linear
+    calpha: GahbCalpha = field(default_factory=GahbCalpha)
+    disks: GahbDisks = field(default_factory=GahbDisks)
+
+
+@dataclass
 class WandbConfig:
     mode: WandbMode = WandbMode.offline
     project: str = "lindiff"
@@ -384,6 +435,7 @@ class LindiffConfig:
     analyze: AnalyzeConfig = field(default_factory=AnalyzeConfig)
     deep: DeepConfig = field(default_factory=DeepConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    gahb: GahbConfig = field(default_factory=GahbConfig)
     results_dir: str = "results"
     # the most memory one job may need (MiB; null: this machine's memory); checked before any job runs
     max_job_mem_mb: Optional[int] = field(default=None, metadata=MIN1)

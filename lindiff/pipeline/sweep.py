@@ -91,16 +91,17 @@ def deep_points(cfg) -> list[Point]:
 ADAPTIVE = "adaptive"
 
 
-def deep_train_config(cfg, size: str):
-    """The :class:`lindiff.deep.config.TrainConfig` of the model variant ``deep.sizes.<size>``
-    (a ConfigError naming that key when its overrides are not valid)."""
+def deep_train_config(cfg, size: str, section: str = "deep"):
+    """The :class:`lindiff.deep.config.TrainConfig` of the model variant ``<section>.sizes.<size>``
+    (``deep`` or ``gahb``; a ConfigError naming that key when its overrides are not valid)."""
     from lindiff.deep.config import preset_config
 
-    overrides = OmegaConf.to_container(cfg.deep.sizes[size], resolve=True) if cfg.deep.sizes[size] else {}
+    models = cfg[section]
+    overrides = OmegaConf.to_container(models.sizes[size], resolve=True) if models.sizes[size] else {}
     try:
-        return preset_config(str(cfg.deep.preset), overrides)
+        return preset_config(str(models.preset), overrides)
     except ConfigError as exc:
-        raise ConfigError(f"deep.sizes.{size}: {exc}") from None
+        raise ConfigError(f"{section}.sizes.{size}: {exc}") from None
 
 
 def ascent_steps(cfg) -> int:
@@ -137,6 +138,58 @@ def generalization_points(cfg) -> list[Point]:
         models.append((f"deep_{g.deep.size}", list(g.deep.n)))
     return sorted({LEVELS["ab_point"].point(data=cfg.data.name, abseed=int(seed), abmodel=model, n=int(n))
                    for seed in g.seed for model, ns in models for n in ns})
+
+
+#: the GAHB study's two families: (sweep.gahb axis, data level, model level)
+GAHB_FAMILIES = {"calpha": ("alpha", "gahb_calpha_data", "gahb_calpha"), "disks": ("n", "gahb_disks_data", "gahb_disks")}
+
+
+def gahb_data_points(cfg) -> list[Point]:
+    """The GAHB study's data splits (``gahb_calpha_data``, ``gahb_disks_data`` levels): one per
+    ``sweep.gahb.alpha`` (or ``n``) and seed; empty when the study is off."""
+    g = cfg.sweep.gahb
+    points = set()
+    for family, (axis, data_level, _) in GAHB_FAMILIES.items():
+        convert = FIELDS[axis].from_axis or FIELDS[axis].type
+        points |= {LEVELS[data_level].point(seed=int(seed), **{axis: convert(value)}) for value in g[axis] for seed in g.seed}
+    return sorted(points)
+
+
+def gahb_points(cfg) -> list[Point]:
+    """The GAHB study's models (``gahb_calpha`` and ``gahb_disks`` levels): every data split of
+    :func:`gahb_data_points` × ``sweep.gahb.size``."""
+    levels = {data_level: model_level for _, data_level, model_level in GAHB_FAMILIES.values()}
+    return sorted(LEVELS[levels[p.level]].point(**p.as_dict(), size=str(size))
+                  for p in gahb_data_points(cfg) for size in cfg.sweep.gahb.size)
+
+
+def gahb_data_config(cfg, family: str, value) -> dict:
+    """The data config (a ``data=calpha`` or ``data=disks`` entry, plain dict) of one GAHB split.
+
+    C^α: ``gahb.calpha.data`` with ``alpha`` (and ``alpha_background`` when null) set to the
+    point's regularity and ``n_total = sweep.gahb.n_train + gahb.calpha.n_test``.  Disks:
+    ``gahb.disks.data`` with ``n_total = max(sweep.gahb.n) + sweep.gahb.disk_images``, so that
+    every training set is a prefix of one generated set and the test images (its last rows) are
+    the same for every ``n``.
+    """
+    data = OmegaConf.to_container(cfg.gahb[family].data, resolve=True, enum_to_str=True)
+    n_train, n_test = gahb_sizes(cfg, family, value)
+    if family == "calpha":
+        data.update(alpha=float(value), n_total=n_train + n_test)
+        if data.get("alpha_background") is None:
+            data["alpha_background"] = float(value)
+    else:
+        data["n_total"] = max(int(n) for n in cfg.sweep.gahb.n) + n_test
+    return data
+
+
+def gahb_sizes(cfg, family: str, value) -> tuple[int, int]:
+    """``(n_train, n_test)`` of a GAHB split: its training rows are the first ``n_train`` of the
+    generated data, its test rows the last ``n_test``."""
+    g = cfg.sweep.gahb
+    if family == "calpha":
+        return int(g.n_train), int(cfg.gahb.calpha.n_test)
+    return int(value), int(g.disk_images)
 
 
 #: the axes of the samplers study (``sweep.samplers.<axis>``), with their types

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -31,8 +32,8 @@ from lindiff.studies.fig7 import loglog_slope
 from lindiff.validation import check_matrix
 
 __all__ = [
-    "denoising_curve", "linear_baseline", "optimal_calpha_slope", "psnr_slope", "tangent_capture",
-    "wiener_tangent_alignment",
+    "DiskJacobians", "denoising_curve", "disk_jacobians", "linear_baseline", "optimal_calpha_slope", "psnr_slope",
+    "tangent_capture", "wiener_tangent_alignment",
 ]
 
 Denoiser = Callable[[np.ndarray, float], np.ndarray]
@@ -117,6 +118,105 @@ def tangent_capture(basis: np.ndarray, tangents: np.ndarray, top: int = 5) -> np
     inside = np.einsum("dp,ndk->npk", span, tangents)
     norms = np.einsum("ndk,ndk->nk", tangents, tangents)
     return np.einsum("npk,npk->nk", inside, inside) / np.where(norms > 0, norms, np.inf)
+
+
+@dataclass(frozen=True)
+class DiskJacobians:
+    """The Jacobian of a denoiser at noisy disk images, one entry per (noise level, image).
+
+    Attributes
+    ----------
+    sigma : ndarray (s,)
+        The noise levels.
+    eigvals : ndarray (s, m, K)
+        The top ``K`` eigenvalues of the symmetrized Jacobian ``(J + Jᵀ)/2`` at ``x_j + σ z_j``,
+        descending.
+    alignment : ndarray (s, m)
+        :func:`lindiff.data.subspace_alignment` of its top ``top`` eigenvectors with the exact
+        tangent space at the clean image ``x_j``.
+    capture : ndarray (s, m, 5)
+        :func:`tangent_capture` of each tangent direction by the same eigenvectors.
+    asymmetry : ndarray (s, m)
+        ``‖J − Jᵀ‖_F / ‖J‖_F``.
+    vectors : ndarray (s, d, n_vectors)
+        The top eigenvectors at the first image, per noise level (the GAHB pictures).
+    noisy : ndarray (s, d)
+        That image with its noise, per noise level.
+    top : int
+        How many eigenvectors are compared with the tangent space.
+    """
+
+    sigma: np.ndarray
+    eigvals: np.ndarray
+    alignment: np.ndarray
+    capture: np.ndarray
+    asymmetry: np.ndarray
+    vectors: np.ndarray
+    noisy: np.ndarray
+    top: int
+
+    def table(self) -> pd.DataFrame:
+        """One row per (sigma, image): ``sigma, image, alignment, asymmetry,
+        captured_<parameter>`` and ``eigval_<i>`` for ``i < K``."""
+        from lindiff.data.geometric import DISK_PARAMETERS
+
+        s, m, K = self.eigvals.shape
+        level, image = np.meshgrid(np.arange(s), np.arange(m), indexing="ij")
+        columns = {"sigma": self.sigma[level].ravel(), "image": image.ravel(),
+                   "alignment": self.alignment.ravel(), "asymmetry": self.asymmetry.ravel()}
+        columns.update({f"captured_{name}": self.capture[:, :, k].ravel() for k, name in enumerate(DISK_PARAMETERS)})
+        columns.update({f"eigval_{i}": self.eigvals[:, :, i].ravel() for i in range(K)})
+        return pd.DataFrame(columns)
+
+
+def disk_jacobians(denoiser, X: np.ndarray, tangents: np.ndarray, sigmas: Sequence[float], K: int = 20,
+                   top: int = 5, n_vectors: int = 10, seed=0, method: str = "auto") -> DiskJacobians:
+    """The Jacobian of ``denoiser`` at noisy disk images and its alignment with the manifold.
+
+    Parameters
+    ----------
+    denoiser : torch callable (d,) -> (d,)
+        A blind denoiser on flat images (a :class:`lindiff.deep.models.FlatDenoiser`; a module is
+        evaluated in eval mode), differentiated by :func:`lindiff.deep.jacobian.jacobian`.
+    X : ndarray (m, d)
+        Clean disk images.
+    tangents : ndarray (m, d, top)
+        Their exact tangent vectors (:func:`lindiff.data.disk_tangents`: ``top = 5``).
+    sigmas : sequence of float
+        Noise levels; the image ``j`` is ``x_j + σ z_j`` with the same ``z_j`` at every level.
+    K, top, n_vectors : int
+        Eigenvalues kept, eigenvectors compared with the tangent space, eigenvectors kept for the
+        pictures (of the first image).
+    """
+    from lindiff.deep.jacobian import asymmetry, jacobian, symmetric_eigh
+
+    X = check_matrix(X, "X", min_rows=1)
+    m, d = X.shape
+    tangents = np.asarray(tangents, dtype=np.float64)
+    if tangents.ndim != 3 or tangents.shape != (m, d, top):
+        raise DataError(f"tangents must have shape ({m}, {d}, top={top}), got {tangents.shape}")
+    for name, value, high in (("K", K, d), ("top", top, d), ("n_vectors", n_vectors, d)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= high:
+            raise ConfigError(f"{name}={value!r}: must be an integer in [1, d={high}]")
+    sigmas = np.asarray(sigmas, dtype=np.float64)
+    if sigmas.ndim != 1 or sigmas.size == 0 or not np.all(np.isfinite(sigmas)) or np.any(sigmas <= 0):
+        raise ConfigError(f"sigmas={sigmas.tolist()}: must be a non-empty list of positive numbers")
+    noise = np.random.default_rng(seed).standard_normal(X.shape)
+    shape = (len(sigmas), m)
+    eigvals, alignment, asym = np.empty((*shape, K)), np.empty(shape), np.empty(shape)
+    capture = np.empty((*shape, top))
+    vectors, noisy = np.empty((len(sigmas), d, n_vectors)), np.empty((len(sigmas), d))
+    for s, sigma in enumerate(sigmas):
+        for j in range(m):
+            y = X[j] + sigma * noise[j]
+            J = jacobian(denoiser, y, method)
+            vals, vecs = symmetric_eigh(J)
+            eigvals[s, j], asym[s, j] = vals[:K], asymmetry(J)
+            alignment[s, j] = subspace_alignment(vecs[:, :top], tangents[j])
+            capture[s, j] = tangent_capture(vecs[:, :top], tangents[j][None], top)[0]
+            if j == 0:
+                vectors[s], noisy[s] = vecs[:, :n_vectors], y
+    return DiskJacobians(sigmas, eigvals, alignment, capture, asym, vectors, noisy, int(top))
 
 
 def linear_baseline(size: int = 32, alphas: Sequence[float] = (1, 2, 3, 4, 5), n_train: int = 2000,

@@ -1,0 +1,162 @@
+# Geometry-adaptive harmonic bases (Kadkhodaie et al.), sweep.gahb: blind bias-free denoisers
+# trained on synthetic images with known geometry, against the Wiener filter of the same data.
+#   results/gahb/s{seed}/calpha/a{alpha}/train.npz, test.npz     (one C^alpha data set per alpha)
+#     .../a{alpha}/deep_{size}/model.pt ... curve.parquet, curve_metrics.json, fig_curve.png
+#   results/gahb/s{seed}/disks/n{n}/train.npz, test.npz          (the same test disks for every n)
+#     .../n{n}/deep_{size}/model.pt ... disk_jacobians.parquet, disk_metrics.json, fig_eigenvectors.png
+#   results/gahb/s{seed}/deep_{size}/calpha_slopes.parquet, fig_calpha_psnr.png,
+#     disks_alignment.parquet, fig_disks_alignment.png            (the study's tables and figures)
+# Paths and params helpers: common.smk.
+
+
+rule gahb_calpha_subset:
+    output:
+        train=gahb_path("gahb_calpha_data", "train.npz"),
+        test=gahb_path("gahb_calpha_data", "test.npz"),
+        sidecar=gahb_path("gahb_calpha_data", "subset.config.yaml"),
+    params:
+        cfg=gahb_subset_params,
+    log:
+        log_path("gahb_calpha_subset", GAHB_JOBS["gahb_calpha_data"]),
+    benchmark:
+        benchmark_path("gahb_calpha_subset", GAHB_JOBS["gahb_calpha_data"])
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../scripts/gahb_subset.py"
+
+
+use rule gahb_calpha_subset as gahb_disks_subset with:
+    output:
+        train=gahb_path("gahb_disks_data", "train.npz"),
+        test=gahb_path("gahb_disks_data", "test.npz"),
+        sidecar=gahb_path("gahb_disks_data", "subset.config.yaml"),
+    log:
+        log_path("gahb_disks_subset", GAHB_JOBS["gahb_disks_data"]),
+    benchmark:
+        benchmark_path("gahb_disks_subset", GAHB_JOBS["gahb_disks_data"])
+
+
+# One model per (split, size): the sweep's train_denoiser stage with a step budget
+# (sweep.gahb.steps, the same for every alpha and n) on the split's training rows.
+use rule train_denoiser as gahb_calpha_train with:
+    input:
+        train=gahb_path("gahb_calpha_data", "train.npz"),
+        test=gahb_path("gahb_calpha_data", "test.npz"),
+    output:
+        model=gahb_path("gahb_calpha", "model.pt"),
+        history=gahb_path("gahb_calpha", "train_history.parquet"),
+        metrics=gahb_path("gahb_calpha", "train_metrics.json"),
+        curves=gahb_path("gahb_calpha", "fig_training.png"),
+        sidecar=gahb_path("gahb_calpha", "train.config.yaml"),
+    params:
+        cfg=gahb_train_params,
+    log:
+        log_path("gahb_calpha_train", GAHB_JOBS["gahb_calpha"]),
+    benchmark:
+        benchmark_path("gahb_calpha_train", GAHB_JOBS["gahb_calpha"])
+    resources:
+        mem_mb=3000,
+        runtime=30,
+
+
+use rule gahb_calpha_train as gahb_disks_train with:
+    input:
+        train=gahb_path("gahb_disks_data", "train.npz"),
+        test=gahb_path("gahb_disks_data", "test.npz"),
+    output:
+        model=gahb_path("gahb_disks", "model.pt"),
+        history=gahb_path("gahb_disks", "train_history.parquet"),
+        metrics=gahb_path("gahb_disks", "train_metrics.json"),
+        curves=gahb_path("gahb_disks", "fig_training.png"),
+        sidecar=gahb_path("gahb_disks", "train.config.yaml"),
+    log:
+        log_path("gahb_disks_train", GAHB_JOBS["gahb_disks"]),
+    benchmark:
+        benchmark_path("gahb_disks_train", GAHB_JOBS["gahb_disks"])
+
+
+rule gahb_calpha_curve:
+    input:
+        model=rules.gahb_calpha_train.output.model,
+        train=gahb_path("gahb_calpha_data", "train.npz"),
+        test=gahb_path("gahb_calpha_data", "test.npz"),
+    output:
+        curve=gahb_path("gahb_calpha", "curve.parquet"),
+        metrics=gahb_path("gahb_calpha", "curve_metrics.json"),
+        fig=report(gahb_path("gahb_calpha", "fig_curve.png"), category="GAHB: C^alpha images",
+                   subcategory="s{seed} {size}", labels={"alpha": "{alpha}"}),
+        sidecar=gahb_path("gahb_calpha", "curve.config.yaml"),
+    params:
+        cfg=gahb_measure_params,
+    log:
+        log_path("gahb_calpha_curve", GAHB_JOBS["gahb_calpha"]),
+    benchmark:
+        benchmark_path("gahb_calpha_curve", GAHB_JOBS["gahb_calpha"])
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/gahb_calpha_curve.py"
+
+
+rule gahb_disks_jacobian:
+    input:
+        model=rules.gahb_disks_train.output.model,
+        train=gahb_path("gahb_disks_data", "train.npz"),
+        test=gahb_path("gahb_disks_data", "test.npz"),
+    output:
+        table=gahb_path("gahb_disks", "disk_jacobians.parquet"),
+        vectors=gahb_path("gahb_disks", "disk_eigenvectors.npz"),
+        metrics=gahb_path("gahb_disks", "disk_metrics.json"),
+        fig=report(gahb_path("gahb_disks", "fig_eigenvectors.png"), category="GAHB: disks",
+                   subcategory="s{seed} {size}", labels={"n": "{n}"}),
+        sidecar=gahb_path("gahb_disks", "jacobian.config.yaml"),
+    params:
+        cfg=gahb_measure_params,
+    log:
+        log_path("gahb_disks_jacobian", GAHB_JOBS["gahb_disks"]),
+    benchmark:
+        benchmark_path("gahb_disks_jacobian", GAHB_JOBS["gahb_disks"])
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    script:
+        "../scripts/gahb_disks_jacobian.py"
+
+
+rule gahb_summary:
+    input:
+        calpha=gahb_summary_inputs("gahb_calpha", "curve.parquet", "curve_metrics.json"),
+        disks=gahb_summary_inputs("gahb_disks", "disk_jacobians.parquet", "disk_metrics.json"),
+    output:
+        slopes=gahb_path("gahb_study", "calpha_slopes.parquet"),
+        alignment=gahb_path("gahb_study", "disks_alignment.parquet"),
+        calpha_fig=report(gahb_path("gahb_study", "fig_calpha_psnr.png"), category="GAHB: C^alpha images",
+                          subcategory="s{seed} {size}", labels={"figure": "PSNR curves and slopes"}),
+        disks_fig=report(gahb_path("gahb_study", "fig_disks_alignment.png"), category="GAHB: disks",
+                         subcategory="s{seed} {size}", labels={"figure": "tangent alignment and eigenvalues"}),
+    params:
+        cfg=gahb_summary_params,
+    log:
+        log_path("gahb_summary", GAHB_JOBS["gahb_study"]),
+    benchmark:
+        benchmark_path("gahb_summary", GAHB_JOBS["gahb_study"])
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../scripts/gahb_summary.py"

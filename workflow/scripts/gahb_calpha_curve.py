@@ -1,0 +1,42 @@
+"""Rule gahb_calpha_curve: the denoising curve of one C^α model against the Wiener filter of its
+training set (lindiff.studies.gahb.denoising_curve), and both PSNR slopes over
+``gahb.calpha.slope_range`` beside the optimal α/(α+1)."""
+
+import pandas as pd
+
+from lindiff import artifacts
+from lindiff.deep.evaluate import apply_denoiser
+from lindiff.deep.train import load_model
+from lindiff.diffusion.denoisers import fit_wiener
+from lindiff.pipeline.jobs import load_training_set, rule_job
+from lindiff.plots import gahb as gahb_plots
+from lindiff.plots import save_figure
+from lindiff.studies import gahb
+
+with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
+    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+    measure, alpha = p["measure"], float(p["data"]["alpha"])
+    model = load_model(inp.model, device=p["device"])
+    X, _ = load_training_set(job.cfg("data"), inp.train)
+    X_test, _ = load_training_set(job.cfg("data"), inp.test)
+    wiener = fit_wiener(X)
+    denoisers = {"deep": lambda Y, sigma: apply_denoiser(model, Y, sigma), "wiener": wiener.denoise}
+    curve = pd.concat([gahb.denoising_curve(denoise, X_test, measure["sigmas"], seed=job.seed()).assign(denoiser=name)
+                       for name, denoise in denoisers.items()], ignore_index=True).assign(alpha=alpha)
+    slope_range = tuple(measure["slope_range"])
+    slopes = {f"{name}_slope": gahb.psnr_slope(curve[curve["denoiser"] == name], slope_range) for name in denoisers}
+    metrics = {"alpha": alpha, "optimal_slope": gahb.optimal_calpha_slope(alpha), **slopes,
+               "n_train": len(X), "n_test": len(X_test)}
+    for _, row in curve.iterrows():
+        metrics[f"output_psnr_{row['denoiser']}/{row['sigma']:g}"] = float(row["output_psnr"])
+    artifacts.write_parquet(out.curve, curve)
+    artifacts.write_json(out.metrics, metrics)
+    title = (f"C^α, α={alpha:g} ({job.point}): slope deep {slopes['deep_slope']:.3f}, Wiener "
+             f"{slopes['wiener_slope']:.3f}, optimal {metrics['optimal_slope']:.3f}")
+    save_figure(gahb_plots.calpha_curves(curve, pd.DataFrame([metrics]), slope_range, title=title), out.fig)
+    job.write_sidecar(out.sidecar)
+    job.log.info("alpha=%g: slope over sigma in %s: deep %.3f, Wiener %.3f, optimal %.3f", alpha, slope_range,
+                 slopes["deep_slope"], slopes["wiener_slope"], metrics["optimal_slope"])
+    job.tracker.set_summary(metrics)
+    job.tracker.log_table("denoising_curve", curve)
+    job.tracker.log_image("denoising_curve", out.fig)
