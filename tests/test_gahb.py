@@ -5,9 +5,10 @@ import pytest
 
 from lindiff.data import make_disks
 from lindiff.diffusion.denoisers import fit_wiener
-from lindiff.errors import ConfigError
+from lindiff.errors import ConfigError, DataError
 from lindiff.studies.gahb import (
     denoising_curve,
+    disk_jacobians,
     optimal_calpha_slope,
     psnr_slope,
     tangent_capture,
@@ -73,3 +74,53 @@ def test_optimal_slope_and_bad_input():
         optimal_calpha_slope(0)
     with pytest.raises(ConfigError, match="sigmas"):
         denoising_curve(lambda Y, s: Y, np.zeros((2, 4)), [0.1, -1])
+
+
+# --------------------------------------------------------------------------- disk Jacobians
+
+
+def test_disk_jacobians_of_the_tangent_projection_are_aligned():
+    """The denoiser y -> Q Qᵀ y with Q the tangent space at the disk: Jacobian Q Qᵀ, eigenvalues
+    1 (five times) then 0, top-5 eigenvectors = the tangent space at every noise level."""
+    from lindiff.deep.models import ProjectionDenoiser
+
+    disks = make_disks(1, size=16, seed=3)
+    tangents = disks.tangents()
+    projection = ProjectionDenoiser(np.linalg.qr(tangents[0])[0])
+    result = disk_jacobians(projection, disks.dataset.X, tangents, [0.02, 0.1], K=8, n_vectors=6, seed=1)
+    np.testing.assert_allclose(result.eigvals[:, 0, :5], 1.0, atol=1e-10)
+    np.testing.assert_allclose(result.eigvals[:, 0, 5:], 0.0, atol=1e-10)
+    np.testing.assert_allclose(result.alignment, 1.0, atol=1e-10)
+    np.testing.assert_allclose(result.capture, 1.0, atol=1e-10)
+    np.testing.assert_allclose(result.asymmetry, 0.0, atol=1e-12)
+    assert result.vectors.shape == (2, 256, 6) and result.noisy.shape == (2, 256)
+    # the noisy image is x + σ z with the same z at both levels
+    np.testing.assert_allclose((result.noisy[1] - disks.dataset.X[0]) / 0.1,
+                               (result.noisy[0] - disks.dataset.X[0]) / 0.02, atol=1e-9)
+    table = result.table()
+    assert len(table) == 2 and {"alignment", "captured_radius", "eigval_7"} <= set(table.columns)
+    assert table["sigma"].tolist() == [0.02, 0.1]
+
+
+def test_disk_jacobians_of_a_random_projection_are_at_chance():
+    """A projection onto a random 5-dimensional subspace: alignment ≈ 5/d (here d = 256)."""
+    from lindiff.deep.models import ProjectionDenoiser
+
+    disks = make_disks(12, size=16, seed=4)
+    basis = np.linalg.qr(np.random.default_rng(5).standard_normal((256, 5)))[0]
+    result = disk_jacobians(ProjectionDenoiser(basis), disks.dataset.X, disks.tangents(), [0.05], K=5, n_vectors=5)
+    assert result.alignment.shape == (1, 12)
+    assert 0.2 * 5 / 256 < result.alignment.mean() < 4 * 5 / 256
+
+
+def test_disk_jacobians_bad_input():
+    from lindiff.deep.models import ProjectionDenoiser
+
+    disks = make_disks(2, size=8, seed=0)
+    projection = ProjectionDenoiser(np.eye(64)[:, :5])
+    with pytest.raises(DataError, match="tangents must have shape"):
+        disk_jacobians(projection, disks.dataset.X, disks.tangents()[:1], [0.1])
+    with pytest.raises(ConfigError, match="K=65"):
+        disk_jacobians(projection, disks.dataset.X, disks.tangents(), [0.1], K=65)
+    with pytest.raises(ConfigError, match="sigmas"):
+        disk_jacobians(projection, disks.dataset.X, disks.tangents(), [0.0])

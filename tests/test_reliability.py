@@ -27,7 +27,7 @@ from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 REPO = Path(__file__).resolve().parents[1]
 # The deep stages are left out here (sweep.deep.n=[]) to keep these runs short; their
 # determinism and checkpoint resume are tested in tests/test_deep.py.
-SMOKE = "sweep=smoke generate.n_samples=100 sweep.deep.n=[]"
+SMOKE = "sweep=smoke generate.n_samples=100 sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[]"
 
 
 
@@ -191,7 +191,7 @@ def test_data_path_with_a_space_can_be_quoted(tmp_path, quoting):
     data_dir.mkdir()
     path = data_dir / "x.npy"
     np.save(path, np.random.default_rng(0).normal(size=(300, 5)))
-    overrides = f"sweep=smoke sweep.deep.n=[] sweep.rank=[2] learn.k=4 data=file {quoting.format(path=path)}"
+    overrides = f"sweep=smoke sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.rank=[2] learn.k=4 data=file {quoting.format(path=path)}"
     result = run_snakemake(tmp_path, overrides, "-n")
     assert result.returncode == 0, result.stdout[-2000:]
     assert "results/file/all/n100_s0/linear_T" in result.stdout

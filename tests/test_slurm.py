@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "integration" / "slurm_cluster.sh"
 PROFILE = REPO / "profiles" / "slurm"
 # The linear stages only (sweep.deep.n=[]): six rules, four SLURM jobs (see UNITS).
-OVERRIDES = "sweep=smoke generate.n_samples=100 sweep.deep.n=[]"
+OVERRIDES = "sweep=smoke generate.n_samples=100 sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[]"
 POINT = Path("results/digits/all/n100_s0/linear_T5")
 # rule -> W&B job_type (the stage)
 RULES = {

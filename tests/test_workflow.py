@@ -23,7 +23,8 @@ OVERRIDES = ("sweep=smoke generate.n_samples=200 deep.jacobian.n_points=4 deep.p
 POINT = point_dir("learn", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5)
 STAGES = {"data", "learn", "analyze_bases", "generate", "analyze", "aggregate",
           "train_denoiser", "sample_deep", "jacobian_analysis", "train_classifier", "linear_chain_samples",
-          "quality_table"}
+          "quality_table", "gahb_calpha_subset", "gahb_disks_subset", "gahb_calpha_train", "gahb_disks_train",
+          "gahb_calpha_curve", "gahb_disks_jacobian", "gahb_summary"}
 DEEP = point_dir("deep", data="digits", n=200, size="quick", seed=0)
 ASCENT = point_dir("deep_sample", data="digits", n=200, size="quick", seed=0, sampler="ascent",
                    schedule="adaptive", T=400)
@@ -191,7 +192,7 @@ def test_rerun_one_rule_rebuilds_only_its_outputs(workdir):
 def test_the_readme_rerun_command_reruns_exactly_one_job(tmp_path):
     """Two points (ranks 3 and 4) so that rerunning too much is visible: the README's
     `--forcerun analyze -- <target>` rewrites that point's metrics and nothing else."""
-    overrides = "sweep=smoke generate.n_samples=100 sweep.deep.n=[] sweep.rank=[3,4]"
+    overrides = "sweep=smoke generate.n_samples=100 sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.rank=[3,4]"
     assert run_snakemake(tmp_path, overrides, "--cores", "2").returncode == 0
     artifacts_before = {p: p.stat().st_mtime_ns for p in (tmp_path / "results").rglob("*")
                         if p.is_file() and "wandb" not in p.parts and "logs" not in p.parts and "benchmarks" not in p.parts}

@@ -78,6 +78,8 @@ def check_path_values(cfg) -> None:
         FIELDS["schedule"].check(name, f"diffusion.schedules.{name} (a sampler schedule key)")
     for name in cfg.diffusion.samplers:
         FIELDS["sampler"].check(name, f"diffusion.samplers.{name} (a sampler key)")
+    for name in cfg.gahb.sizes:
+        FIELDS["size"].check(name, f"gahb.sizes.{name} (a model size key)")
 
 
 def _check_axis(name: str, values, minimum=None, maximum=None) -> None:
@@ -104,6 +106,7 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
     _check_deep(cfg, info)
     _check_generalization(cfg, info)
     _check_samplers(cfg, info)
+    _check_gahb(cfg)
     if cfg.generate.n_trajectory > cfg.generate.n_samples:
         raise ConfigError("generate.n_trajectory must be in [0, generate.n_samples]")
     taus = list(cfg.analyze.taus)
@@ -281,6 +284,90 @@ def _check_generalization(cfg, info: DataInfo | None) -> None:
         unknown = sorted(set(g.deep.sampler) - set(AB_SAMPLER_KEYS))
         if unknown:
             raise ConfigError(f"{key}.deep.sampler: unknown key(s) {unknown}; allowed: {', '.join(AB_SAMPLER_KEYS)}")
+
+
+def _check_positive_list(key: str, values) -> None:
+    values = list(values)
+    if not values:
+        raise ConfigError(f"{key} is empty; give at least one value")
+    for value in values:
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{key}={values}: every value must be positive and finite (got {value})")
+
+
+def _check_gahb(cfg) -> None:
+    """sweep.gahb and the gahb.* entries it uses (only when the study is on): regularities and
+    sizes, blind model sizes, noise levels, and the data options (checked by generating two
+    images of each family, so that an error names its ``gahb.<family>.data`` key)."""
+    g, gahb, key = cfg.sweep.gahb, cfg.gahb, "sweep.gahb"
+    if not len(g.alpha) and not len(g.n):
+        return
+    for name in ("alpha", "n", "size", "seed"):
+        values = list(g[name])
+        if len(set(map(str, values))) != len(values):
+            raise ConfigError(f"{key}.{name} has duplicate values: {values}")
+    for name in ("size", "seed"):
+        if not len(g[name]):
+            raise ConfigError(f"{key}.{name} is empty; give at least one value")
+    for alpha in g.alpha:
+        if not (math.isfinite(alpha) and alpha > 0):
+            raise ConfigError(f"{key}.alpha={alpha}: the regularity must be positive and finite")
+        FIELDS["alpha"].check(FIELDS["alpha"].from_axis(alpha), f"{key}.alpha", given=alpha)
+    for n in g.n:
+        if n < 2:
+            raise ConfigError(f"{key}.n={n}: must be >= 2 (a model needs two training images)")
+    for seed in g.seed:
+        if seed < 0:
+            raise ConfigError(f"{key}.seed={seed}: must be >= 0")
+    for size in g.size:
+        if size not in gahb.sizes:
+            raise ConfigError(f"{key}.size: unknown model size {size!r}; allowed: {', '.join(gahb.sizes)}")
+        if deep_train_config(cfg, size, "gahb").model.conditional:
+            raise ConfigError(f"gahb.sizes.{size}: the GAHB study trains blind denoisers (its Jacobian is the "
+                              "denoiser's); a noise-conditional model kind is not supported")
+    _check_positive_list("gahb.psnr_sigmas", gahb.psnr_sigmas)
+    for family, values in (("calpha", g.alpha), ("disks", g.n)):
+        if len(values):
+            _check_gahb_data(cfg, family)
+    if len(g.alpha):
+        calpha = gahb.calpha
+        _check_positive_list("gahb.calpha.sigmas", calpha.sigmas)
+        if len(calpha.slope_range) != 2 or not 0 < calpha.slope_range[0] < calpha.slope_range[1]:
+            raise ConfigError(f"gahb.calpha.slope_range={list(calpha.slope_range)}: give [low, high] with "
+                              "0 < low < high")
+        inside = [s for s in calpha.sigmas if calpha.slope_range[0] <= s <= calpha.slope_range[1]]
+        if len(inside) < 2:
+            raise ConfigError(f"gahb.calpha.slope_range={list(calpha.slope_range)} holds {len(inside)} of "
+                              f"gahb.calpha.sigmas={list(calpha.sigmas)}; the slope fit needs two")
+    if len(g.n):
+        disks = gahb.disks
+        _check_positive_list("gahb.disks.sigmas", disks.sigmas)
+        d = int(disks.data.size) ** 2
+        for name in ("K", "n_vectors"):
+            if disks[name] > d:
+                raise ConfigError(f"gahb.disks.{name}={disks[name]} exceeds the dimension d={d} of the disk images")
+        if disks.K < disks.n_vectors:
+            raise ConfigError(f"gahb.disks.n_vectors={disks.n_vectors} exceeds gahb.disks.K={disks.K} "
+                              "(the eigenvectors drawn are titled with their eigenvalues)")
+
+
+def _check_gahb_data(cfg, family: str) -> None:
+    """The data options of one GAHB family: generate two images (an error names its key)."""
+    from omegaconf import OmegaConf
+
+    from lindiff.pipeline.datasets import load_data
+    from lindiff.pipeline.sweep import gahb_data_config
+
+    node = cfg.gahb[family].data
+    if node.name != family:
+        raise ConfigError(f"gahb.{family}.data.name={node.name!r}: the {family} study needs data={family}")
+    value = cfg.sweep.gahb.alpha[0] if family == "calpha" else cfg.sweep.gahb.n[0]
+    data = {**gahb_data_config(cfg, family, value), "n_total": 2}
+    try:
+        load_data(OmegaConf.create(data))
+    except ConfigError as exc:
+        message = str(exc)
+        raise ConfigError(f"gahb.{family}.{message}" if message.startswith("data.") else message) from None
 
 
 def rank_requirement(cfg) -> dict:
