@@ -303,13 +303,16 @@ def choose_training_set(pool: TrainingPool, n: int, seed) -> Any:
     return pool.pool[datasets.subset_indices(pool.dataset, n, rng)]
 
 
-def load_training_set(data_cfg, train_path) -> tuple[Any, Any]:
-    """``(X (n, d), full data set)`` of a ``train.npz``; the sha256 of X must match."""
+def load_training_set(data_cfg, train_path, full=None) -> tuple[Any, Any]:
+    """``(X (n, d), full data set)`` of a ``train.npz``; the sha256 of X must match.
+
+    ``full``: the configured data set when the job has loaded it already (a second subset of the
+    same data, e.g. its held-out rows), so that it is not loaded again."""
     from lindiff import data as datasets
     from lindiff.errors import DataError
 
     train = artifacts.load_npz(train_path, {"indices": 1, "labels": 1, "sha256": 0})
-    full = load_data(data_cfg)
+    full = load_data(data_cfg) if full is None else full
     indices = train["indices"]
     if indices.size and (indices.min() < 0 or indices.max() >= full.n):
         raise DataError(f"{train_path}: indices outside the data set of {full.n} samples")

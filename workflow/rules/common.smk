@@ -502,14 +502,7 @@ GAHB_POINTS = lds.gahb_points(LD)
 GAHB_STUDIES = sorted({point.at("gahb_study") for point in GAHB_POINTS})
 GAHB_LEVELS = ("gahb_calpha_data", "gahb_calpha", "gahb_disks_data", "gahb_disks", "gahb_study")
 GAHB_JOBS = {name: LEVELS[name].pattern for name in GAHB_LEVELS}
-GAHB_FAMILY_OF = {level: family for family, (_, data_level, model_level) in lds.GAHB_FAMILIES.items()
-                  for level in (data_level, model_level)}
 GAHB_SUMMARY_OUTPUTS = ("calpha_slopes.parquet", "disks_alignment.parquet", "fig_calpha_psnr.png", "fig_disks_alignment.png")
-
-
-def gahb_path(level, name):
-    """results/<a GAHB level's pattern>/<name>."""
-    return level_path(level, name)
 
 
 def gahb_split_of(wildcards):
@@ -524,10 +517,6 @@ def gahb_data_params(wildcards):
     n_train, n_test = lds.gahb_sizes(LD, family, value)
     return {"seed": int(wildcards.seed), "family": family, "data": lds.gahb_data_config(LD, family, value),
             "n_train": n_train, "n_test": n_test}
-
-
-def gahb_subset_params(wildcards):
-    return gahb_data_params(wildcards)
 
 
 def gahb_train_params(wildcards):

@@ -11,11 +11,11 @@
 
 rule gahb_calpha_subset:
     output:
-        train=gahb_path("gahb_calpha_data", "train.npz"),
-        test=gahb_path("gahb_calpha_data", "test.npz"),
-        sidecar=gahb_path("gahb_calpha_data", "subset.config.yaml"),
+        train=level_path("gahb_calpha_data", "train.npz"),
+        test=level_path("gahb_calpha_data", "test.npz"),
+        sidecar=level_path("gahb_calpha_data", "subset.config.yaml"),
     params:
-        cfg=gahb_subset_params,
+        cfg=gahb_data_params,
     log:
         log_path("gahb_calpha_subset", GAHB_JOBS["gahb_calpha_data"]),
     benchmark:
@@ -32,9 +32,9 @@ rule gahb_calpha_subset:
 
 use rule gahb_calpha_subset as gahb_disks_subset with:
     output:
-        train=gahb_path("gahb_disks_data", "train.npz"),
-        test=gahb_path("gahb_disks_data", "test.npz"),
-        sidecar=gahb_path("gahb_disks_data", "subset.config.yaml"),
+        train=level_path("gahb_disks_data", "train.npz"),
+        test=level_path("gahb_disks_data", "test.npz"),
+        sidecar=level_path("gahb_disks_data", "subset.config.yaml"),
     log:
         log_path("gahb_disks_subset", GAHB_JOBS["gahb_disks_data"]),
     benchmark:
@@ -45,14 +45,14 @@ use rule gahb_calpha_subset as gahb_disks_subset with:
 # (sweep.gahb.steps, the same for every alpha and n) on the split's training rows.
 use rule train_denoiser as gahb_calpha_train with:
     input:
-        train=gahb_path("gahb_calpha_data", "train.npz"),
-        test=gahb_path("gahb_calpha_data", "test.npz"),
+        train=level_path("gahb_calpha_data", "train.npz"),
+        test=level_path("gahb_calpha_data", "test.npz"),
     output:
-        model=gahb_path("gahb_calpha", "model.pt"),
-        history=gahb_path("gahb_calpha", "train_history.parquet"),
-        metrics=gahb_path("gahb_calpha", "train_metrics.json"),
-        curves=gahb_path("gahb_calpha", "fig_training.png"),
-        sidecar=gahb_path("gahb_calpha", "train.config.yaml"),
+        model=level_path("gahb_calpha", "model.pt"),
+        history=level_path("gahb_calpha", "train_history.parquet"),
+        metrics=level_path("gahb_calpha", "train_metrics.json"),
+        curves=level_path("gahb_calpha", "fig_training.png"),
+        sidecar=level_path("gahb_calpha", "train.config.yaml"),
     params:
         cfg=gahb_train_params,
     log:
@@ -66,14 +66,14 @@ use rule train_denoiser as gahb_calpha_train with:
 
 use rule gahb_calpha_train as gahb_disks_train with:
     input:
-        train=gahb_path("gahb_disks_data", "train.npz"),
-        test=gahb_path("gahb_disks_data", "test.npz"),
+        train=level_path("gahb_disks_data", "train.npz"),
+        test=level_path("gahb_disks_data", "test.npz"),
     output:
-        model=gahb_path("gahb_disks", "model.pt"),
-        history=gahb_path("gahb_disks", "train_history.parquet"),
-        metrics=gahb_path("gahb_disks", "train_metrics.json"),
-        curves=gahb_path("gahb_disks", "fig_training.png"),
-        sidecar=gahb_path("gahb_disks", "train.config.yaml"),
+        model=level_path("gahb_disks", "model.pt"),
+        history=level_path("gahb_disks", "train_history.parquet"),
+        metrics=level_path("gahb_disks", "train_metrics.json"),
+        curves=level_path("gahb_disks", "fig_training.png"),
+        sidecar=level_path("gahb_disks", "train.config.yaml"),
     log:
         log_path("gahb_disks_train", GAHB_JOBS["gahb_disks"]),
     benchmark:
@@ -83,14 +83,14 @@ use rule gahb_calpha_train as gahb_disks_train with:
 rule gahb_calpha_curve:
     input:
         model=rules.gahb_calpha_train.output.model,
-        train=gahb_path("gahb_calpha_data", "train.npz"),
-        test=gahb_path("gahb_calpha_data", "test.npz"),
+        train=level_path("gahb_calpha_data", "train.npz"),
+        test=level_path("gahb_calpha_data", "test.npz"),
     output:
-        curve=gahb_path("gahb_calpha", "curve.parquet"),
-        metrics=gahb_path("gahb_calpha", "curve_metrics.json"),
-        fig=report(gahb_path("gahb_calpha", "fig_curve.png"), category="GAHB: C^alpha images",
+        curve=level_path("gahb_calpha", "curve.parquet"),
+        metrics=level_path("gahb_calpha", "curve_metrics.json"),
+        fig=report(level_path("gahb_calpha", "fig_curve.png"), category="GAHB: C^alpha images",
                    subcategory="s{seed} {size}", labels={"alpha": "{alpha}"}),
-        sidecar=gahb_path("gahb_calpha", "curve.config.yaml"),
+        sidecar=level_path("gahb_calpha", "curve.config.yaml"),
     params:
         cfg=gahb_measure_params,
     log:
@@ -110,15 +110,15 @@ rule gahb_calpha_curve:
 rule gahb_disks_jacobian:
     input:
         model=rules.gahb_disks_train.output.model,
-        train=gahb_path("gahb_disks_data", "train.npz"),
-        test=gahb_path("gahb_disks_data", "test.npz"),
+        train=level_path("gahb_disks_data", "train.npz"),
+        test=level_path("gahb_disks_data", "test.npz"),
     output:
-        table=gahb_path("gahb_disks", "disk_jacobians.parquet"),
-        vectors=gahb_path("gahb_disks", "disk_eigenvectors.npz"),
-        metrics=gahb_path("gahb_disks", "disk_metrics.json"),
-        fig=report(gahb_path("gahb_disks", "fig_eigenvectors.png"), category="GAHB: disks",
+        table=level_path("gahb_disks", "disk_jacobians.parquet"),
+        vectors=level_path("gahb_disks", "disk_eigenvectors.npz"),
+        metrics=level_path("gahb_disks", "disk_metrics.json"),
+        fig=report(level_path("gahb_disks", "fig_eigenvectors.png"), category="GAHB: disks",
                    subcategory="s{seed} {size}", labels={"n": "{n}"}),
-        sidecar=gahb_path("gahb_disks", "jacobian.config.yaml"),
+        sidecar=level_path("gahb_disks", "jacobian.config.yaml"),
     params:
         cfg=gahb_measure_params,
     log:
@@ -140,11 +140,11 @@ rule gahb_summary:
         calpha=gahb_summary_inputs("gahb_calpha", "curve.parquet", "curve_metrics.json"),
         disks=gahb_summary_inputs("gahb_disks", "disk_jacobians.parquet", "disk_metrics.json"),
     output:
-        slopes=gahb_path("gahb_study", "calpha_slopes.parquet"),
-        alignment=gahb_path("gahb_study", "disks_alignment.parquet"),
-        calpha_fig=report(gahb_path("gahb_study", "fig_calpha_psnr.png"), category="GAHB: C^alpha images",
+        slopes=level_path("gahb_study", "calpha_slopes.parquet"),
+        alignment=level_path("gahb_study", "disks_alignment.parquet"),
+        calpha_fig=report(level_path("gahb_study", "fig_calpha_psnr.png"), category="GAHB: C^alpha images",
                           subcategory="s{seed} {size}", labels={"figure": "PSNR curves and slopes"}),
-        disks_fig=report(gahb_path("gahb_study", "fig_disks_alignment.png"), category="GAHB: disks",
+        disks_fig=report(level_path("gahb_study", "fig_disks_alignment.png"), category="GAHB: disks",
                          subcategory="s{seed} {size}", labels={"figure": "tangent alignment and eigenvalues"}),
     params:
         cfg=gahb_summary_params,

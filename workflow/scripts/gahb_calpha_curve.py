@@ -17,8 +17,8 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
     p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
     measure, alpha = p["measure"], float(p["data"]["alpha"])
     model = load_model(inp.model, device=p["device"])
-    X, _ = load_training_set(job.cfg("data"), inp.train)
-    X_test, _ = load_training_set(job.cfg("data"), inp.test)
+    X, full = load_training_set(job.cfg("data"), inp.train)
+    X_test, _ = load_training_set(job.cfg("data"), inp.test, full)
     wiener = fit_wiener(X)
     denoisers = {"deep": lambda Y, sigma: apply_denoiser(model, Y, sigma), "wiener": wiener.denoise}
     curve = pd.concat([gahb.denoising_curve(denoise, X_test, measure["sigmas"], seed=job.seed()).assign(denoiser=name)

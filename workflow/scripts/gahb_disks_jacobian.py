@@ -21,9 +21,9 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
     p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
     measure = p["measure"]
     model = load_model(inp.model, device="cpu")  # the Jacobians run on the CPU (float64 eigh)
-    X, _ = load_training_set(job.cfg("data"), inp.train)
-    X_test, _ = load_training_set(job.cfg("data"), inp.test)
-    disks = load_disk_data(job.cfg("data"))
+    disks = load_disk_data(job.cfg("data"))  # the images with their parameters, loaded once
+    X, _ = load_training_set(job.cfg("data"), inp.train, disks.dataset)
+    X_test, _ = load_training_set(job.cfg("data"), inp.test, disks.dataset)
     test_rows = artifacts.load_npz(inp.test, {"indices": 1})["indices"]
     tangents = disks.tangents()[test_rows]
     start = time.perf_counter()

@@ -26,7 +26,7 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
     deep, budget = p["deep"], p.get("budget")
     X, full = load_training_set(job.cfg("data"), inp.train)
     if "test" in inp.keys():
-        X_test, _ = load_training_set(job.cfg("data"), inp.test)
+        X_test, _ = load_training_set(job.cfg("data"), inp.test, full)
     else:
         X_test = held_out_rows(full.X, inp.train, deep["n_test"], job.seed())
     cfg = preset_config(deep["preset"], deep["overrides"])
