@@ -388,8 +388,9 @@ class Tracker:
         self._logger.warning("%s", reason)
         try:  # keep what was logged so far in a well-formed run
             run.finish(exit_code=1)
-        except Exception:  # noqa: BLE001, S110 - already warned; nothing else to do
-            pass
+        except Exception:  # noqa: BLE001 - already warned; nothing else to do
+            return
+        self._wait_until_written()
 
 
 def start_run(
