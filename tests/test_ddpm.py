@@ -217,3 +217,26 @@ def test_the_default_sweep_samples_each_model_with_its_samplers():
 def test_bad_deep_config_fails_naming_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
         ldc.load(overrides)
+
+
+def test_ema_warmup_forgets_the_initial_weights(digits):
+    """Without the warm-up a slow average of a short run is mostly the random initial weights; with
+    it the average follows the trained weights (lindiff.deep.config.TrainConfig.ema_warmup)."""
+    from lindiff.deep.train import ema_decay_at
+
+    cfg = TrainConfig(**{**TINY.__dict__, "epochs": 1, "ema_decay": 0.999})
+    assert [ema_decay_at(cfg, k) for k in (1, 10, 10**5)] == [2 / 11, 11 / 20, 0.999]
+    assert ema_decay_at(TrainConfig(**{**cfg.__dict__, "ema_warmup": False}), 1) == 0.999
+    X = digits.X[:320]
+    torch.manual_seed(0)
+    initial = torch.nn.utils.parameters_to_vector(wrap_denoiser(cfg.model, digits.image_shape).parameters())
+
+    def distance_to_initial(ema_warmup):
+        run_cfg = TrainConfig(**{**cfg.__dict__, "ema_warmup": ema_warmup})
+        result = train_denoiser(X, digits.image_shape, run_cfg, seed=0, progress=False)
+        return float(torch.linalg.vector_norm(torch.nn.utils.parameters_to_vector(result.model.parameters()) - initial))
+
+    cold, warm = distance_to_initial(False), distance_to_initial(True)
+    assert warm > 5 * cold  # 9 steps at decay 0.999 move the cold average by about 1% of the way
+    with pytest.raises(ConfigError, match="ema_warmup"):
+        TrainConfig(ema_warmup=1)

@@ -151,6 +151,12 @@ class TrainConfig:
         Decay of the moving average of the weights (0: none; the model is the last iterate).
     vp_t_min : float in [0, 1)
         Noise-conditional kinds: the smallest training time ``t`` (the level ``σ(t)``).
+    ema_warmup : bool
+        Warm the moving average up: after optimizer step ``k`` (1-based, counted over the whole
+        run) the average moves with decay ``min(ema_decay, (1 + k) / (10 + k))``, so it forgets
+        the random initial weights within the first steps.  Without it a decay of 0.999 over a
+        run of 1838 steps keeps ``0.999^1838 ≈ 16%`` of the initial weights (measured on MNIST:
+        34% confident DDIM samples against 55% for the last iterate; README).
     """
 
     model: DenoiserConfig = field(default_factory=DenoiserConfig)
@@ -167,6 +173,7 @@ class TrainConfig:
     checkpoint_every: int = 1
     ema_decay: float = 0.0
     vp_t_min: float = 1e-3
+    ema_warmup: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, DenoiserConfig):
@@ -189,6 +196,8 @@ class TrainConfig:
         for s in self.val_sigmas:
             check_number("val_sigmas", s)
         check_number("checkpoint_every", self.checkpoint_every, integer=True)
+        if not isinstance(self.ema_warmup, bool):
+            raise ConfigError(f"ema_warmup must be a bool, got ema_warmup={self.ema_warmup!r}")
         for name in ("ema_decay", "vp_t_min"):
             check_number(name, getattr(self, name), allow_zero=True)
             if getattr(self, name) >= 1:

@@ -16,7 +16,8 @@ al.; Eqs. 1–2 of the paper) over a continuous noise range: per example a time
 [−1, 1] (``x_0 = 2x − 1``), ``x_t = sqrt(ᾱ_t) x_0 + sqrt(1 − ᾱ_t) ε`` and the loss
 ``mean (ε̂(x_t, σ_t) − ε)²``.  ``sigma_min``/``sigma_max`` do not apply to it.  With
 ``ema_decay > 0`` an exponential moving average of the weights is kept (updated after every
-step, checkpointed with the rest) and is the model validated and returned, as in DDPM.
+step with the warmed-up decay of ``ema_warmup``, checkpointed with the rest) and is the model
+validated and returned, as in DDPM.
 
 Optimiser: Adam with a cosine learning-rate decay from ``lr`` to ``lr · lr_final_ratio``
 over the epochs (a function of the epoch, so it needs no scheduler state).  Batches are
@@ -202,6 +203,12 @@ def _ddpm_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> 
     return torch.mean((net(x_t, sigma) - eps) ** 2)
 
 
+def ema_decay_at(cfg: TrainConfig, step: int) -> float:
+    """The decay of the weight average after optimizer step ``step`` (1-based, whole run):
+    ``min(ema_decay, (1 + step) / (10 + step))`` with ``ema_warmup``, else ``ema_decay``."""
+    return min(cfg.ema_decay, (1 + step) / (10 + step)) if cfg.ema_warmup else cfg.ema_decay
+
+
 @torch.no_grad()
 def _update_ema(ema: ImageDenoiser, model: ImageDenoiser, decay: float) -> None:
     for avg, param in zip(ema.parameters(), model.parameters(), strict=True):
@@ -210,8 +217,10 @@ def _update_ema(ema: ImageDenoiser, model: ImageDenoiser, decay: float) -> None:
         avg.copy_(buf)
 
 
-def _train_epoch(model, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, bar, ema=None) -> float:
-    """One epoch over ``images`` (n, 1, h, w) on the net's device; returns the mean batch loss."""
+def _train_epoch(model, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, bar, ema=None,
+                 first_step: int = 1) -> float:
+    """One epoch over ``images`` (n, 1, h, w) on the net's device; returns the mean batch loss.
+    ``first_step`` is the run's 1-based number of the epoch's first optimizer step (EMA warm-up)."""
     net = model.net
     net.train()
     loss_fn = _ddpm_loss if cfg.model.conditional else _blind_loss
@@ -226,7 +235,7 @@ def _train_epoch(model, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.
         loss.backward()
         opt.step()
         if ema is not None:
-            _update_ema(ema, model, cfg.ema_decay)
+            _update_ema(ema, model, ema_decay_at(cfg, first_step + count))
         total, count = total + loss.item(), count + 1
         if bar is not None:
             bar.update(1)
@@ -384,7 +393,7 @@ def train_denoiser(
                 t0 = time.perf_counter()
                 for group in opt.param_groups:
                     group["lr"] = _lr(cfg, epoch)
-                loss = _train_epoch(model, opt, images, cfg, gen, bar, ema)
+                loss = _train_epoch(model, opt, images, cfg, gen, bar, ema, first_step=(epoch - 1) * batches + 1)
                 model.eval()
                 record = {"epoch": epoch, "loss": loss, "lr": _lr(cfg, epoch)}
                 record.update(_validate(trained, X_val, cfg.val_sigmas, seed))
