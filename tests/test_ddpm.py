@@ -240,3 +240,19 @@ def test_ema_warmup_forgets_the_initial_weights(digits):
     assert warm > 5 * cold  # 9 steps at decay 0.999 move the cold average by about 1% of the way
     with pytest.raises(ConfigError, match="ema_warmup"):
         TrainConfig(ema_warmup=1)
+
+
+def test_bf16_mixed_precision_trains_like_float32(trained, digits):
+    """precision="bf16-mixed" runs the steps under bfloat16 autocast: the weights stay float32 but
+    differ from the float32 run's (autocast is really on), and the loss falls about as far."""
+    cfg = TrainConfig(**{**TINY.__dict__, "precision": "bf16-mixed"})
+    mixed = train_denoiser(digits.X[:400], digits.image_shape, cfg, seed=0, device="cpu", progress=False)
+    weights = dict(mixed.model.named_parameters())
+    assert all(p.dtype == torch.float32 for p in weights.values())
+    reference = dict(trained.model.named_parameters())
+    assert max(float((weights[k] - reference[k]).abs().max()) for k in weights) > 1e-4
+    first, last = mixed.history[0]["loss"], mixed.history[-1]["loss"]
+    assert last < 0.7 * first
+    assert abs(last - trained.history[-1]["loss"]) < 0.15 * trained.history[-1]["loss"]
+    with pytest.raises(ConfigError, match="precision"):
+        TrainConfig(precision="16")

@@ -34,6 +34,7 @@ __all__ = [
     "DenoiserConfig",
     "JACOBIAN_METHODS",
     "KINDS",
+    "PRECISIONS",
     "TrainConfig",
     "default_config",
     "preset_config",
@@ -122,6 +123,9 @@ def check_number(name: str, value: Any, integer: bool = False, allow_zero: bool 
         raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {name}={value}")
 
 
+PRECISIONS = ("32", "bf16-mixed")  # TrainConfig.precision
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Training hyper-parameters (JSON-able through :meth:`to_dict`).
@@ -157,6 +161,12 @@ class TrainConfig:
         the random initial weights within the first steps.  Without it a decay of 0.999 over a
         run of 1838 steps keeps ``0.999^1838 ≈ 16%`` of the initial weights (measured on MNIST:
         34% confident DDIM samples against 55% for the last iterate; README).
+    precision : {"32", "bf16-mixed"}
+        Arithmetic of the training steps (Lightning's names): ``"32"`` float32 throughout;
+        ``"bf16-mixed"`` runs the forward pass and the loss under ``torch.autocast`` in bfloat16
+        (weights, gradients, optimizer state and the EMA stay float32).  On CPUs with AMX/AVX-512
+        bf16 units a step of the MNIST DDPM UNet is about 1.4× faster (README).  Validation,
+        sampling and Jacobians always run in float32.
     """
 
     model: DenoiserConfig = field(default_factory=DenoiserConfig)
@@ -174,6 +184,7 @@ class TrainConfig:
     ema_decay: float = 0.0
     vp_t_min: float = 1e-3
     ema_warmup: bool = True
+    precision: str = "32"
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, DenoiserConfig):
@@ -198,6 +209,8 @@ class TrainConfig:
         check_number("checkpoint_every", self.checkpoint_every, integer=True)
         if not isinstance(self.ema_warmup, bool):
             raise ConfigError(f"ema_warmup must be a bool, got ema_warmup={self.ema_warmup!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {list(PRECISIONS)}, got precision={self.precision!r}")
         for name in ("ema_decay", "vp_t_min"):
             check_number(name, getattr(self, name), allow_zero=True)
             if getattr(self, name) >= 1:

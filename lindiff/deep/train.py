@@ -230,7 +230,8 @@ def _train_epoch(model, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.
     total, count = 0.0, 0
     for start in range(0, n - batch + 1, batch):
         idx = order[start : start + batch]
-        loss = loss_fn(net, images[idx.to(images.device)], cfg, gen)
+        with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16-mixed"):
+            loss = loss_fn(net, images[idx.to(images.device)], cfg, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
