@@ -256,3 +256,15 @@ def test_bf16_mixed_precision_trains_like_float32(trained, digits):
     assert abs(last - trained.history[-1]["loss"]) < 0.15 * trained.history[-1]["loss"]
     with pytest.raises(ConfigError, match="precision"):
         TrainConfig(precision="16")
+
+
+def test_analysis_points_are_distinct_where_the_path_is_sparse_in_log_sigma():
+    """A vplinear DDIM path (T = 100) records 40 points below σ = 2 but few of them near σ = 0, so
+    nearest-point matching alone merges targets; every target still gets its own point."""
+    sigma = np.concatenate([np.sort(noise_levels("vplinear", 100).sigma_bar)[::-1], [0.0]])
+    recorded = sigma[sigma <= 2.0]
+    chosen = analysis_points(recorded, 30, 2.0)
+    assert len(chosen) == 30 and len(set(chosen)) == 30
+    assert chosen[-1] == np.flatnonzero(recorded > 0)[-1]  # the reference: the last point with sigma > 0
+    assert recorded[chosen].max() <= 2.0
+    assert len(analysis_points(recorded, 100, 2.0)) == np.count_nonzero(recorded > 0)  # all of them, no more

@@ -269,10 +269,11 @@ DEFAULT_CONFIGS: dict[str, TrainConfig] = {
     ),
     "mnist_ddpm": TrainConfig(
         model=DenoiserConfig(kind="ddpm", channels=16, depth=3, blocks=1),
-        epochs=4,
-        batch_size=128,
+        epochs=6,
+        batch_size=64,
         lr=2e-3,
         ema_decay=0.999,
+        precision="bf16-mixed",
     ),
 }
 

@@ -118,10 +118,13 @@ def _quantiles(values: np.ndarray, qs: Sequence[float], axis: int) -> np.ndarray
 
 
 def analysis_points(sigma, n_points: int, sigma_max: float) -> np.ndarray:
-    """Indices of the path points where the Jacobians are taken: up to ``n_points``, log-spaced
+    """Indices of the path points where the Jacobians are taken: ``n_points`` targets log-spaced
     in ``σ`` from the final iteration (the last point with ``σ > 0``, the reference) up to
-    ``sigma_max``, each the recorded point nearest in ``log σ`` (duplicates merged), in path
-    order; the reference always included.
+    ``sigma_max``, each matched, from the reference up, to the recorded point nearest in
+    ``log σ`` that no earlier target took, in path order; the reference always included.  So
+    ``min(n_points, recorded points in range)`` distinct points: where the recorded levels are
+    sparse in ``log σ`` (a ``vplinear`` path near σ = 0) a target takes the next free neighbour
+    instead of merging with the previous one.
 
     ``sigma`` : (P,) or (m, P) noise levels of the recorded points (first = noisiest); the
     median over paths is used.
@@ -140,8 +143,16 @@ def analysis_points(sigma, n_points: int, sigma_max: float) -> np.ndarray:
     candidates = noisy[level[noisy] <= max(sigma_max, level[ref])]
     targets = np.geomspace(level[ref], max(sigma_max, level[ref]), n_points)
     log_levels = np.log(level[candidates])
-    chosen = {int(candidates[np.argmin(np.abs(log_levels - np.log(t)))]) for t in targets}
-    return np.array(sorted(chosen | {int(ref)}))
+    free = np.ones(candidates.size, dtype=bool)
+    chosen = []
+    for target in targets:  # from the reference up: the nearest recorded point not yet chosen
+        if not free.any():
+            break
+        distance = np.where(free, np.abs(log_levels - np.log(target)), np.inf)
+        best = int(np.argmin(distance))
+        free[best] = False
+        chosen.append(int(candidates[best]))
+    return np.array(sorted(set(chosen) | {int(ref)}))
 
 
 def median_curves(sigma, sin) -> tuple[np.ndarray, np.ndarray]:

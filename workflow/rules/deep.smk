@@ -87,7 +87,7 @@ rule jacobian_analysis:
     threads: 2
     resources:
         mem_mb=3000,
-        runtime=30,
+        runtime=60,  # minutes: 16 paths x 30 points of the MNIST DDPM UNet take ~25 min on 2 cores
     script:
         "../scripts/jacobian_analysis.py"
 
