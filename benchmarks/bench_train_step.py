@@ -2,7 +2,7 @@
 
     python benchmarks/bench_train_step.py                         # mnist_ddpm, 28x28, its batch size
     python benchmarks/bench_train_step.py --preset digits_ddpm --image-side 8
-    python benchmarks/bench_train_step.py --n-train 45000 --repeats 20
+    python benchmarks/bench_train_step.py --n-data 20000 --repeats 20
 
 For each ``TrainConfig.precision`` (``"32"`` and ``"bf16-mixed"``) it builds the preset's network
 (same initial weights), runs ``--warmup`` steps and then ``--repeats`` timed steps of the real
@@ -27,7 +27,7 @@ import torch
 
 from lindiff.deep.config import PRECISIONS, preset_config
 from lindiff.deep.models import count_parameters, wrap_denoiser
-from lindiff.deep.train import _train_epoch
+from lindiff.deep.train import _train_epoch, split_sizes
 
 
 def step_seconds(cfg, image_side: int, warmup: int, repeats: int, seed: int = 0) -> float:
@@ -53,7 +53,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="mnist_ddpm")
     parser.add_argument("--image-side", type=int, default=28)
-    parser.add_argument("--n-train", type=int, default=45000, help="training rows (MNIST: 50000 less 10%% held out)")
+    parser.add_argument("--n-data", type=int, default=50000, help="data rows (the paper sweep's MNIST n)")
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="training rows (default: what training keeps of --n-data after its validation split)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
@@ -61,10 +63,11 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     base = preset_config(args.preset)
+    n_train = args.n_train if args.n_train is not None else split_sizes(args.n_data, base)[0]
     net = wrap_denoiser(base.model, (args.image_side, args.image_side))
-    steps = base.epochs * (args.n_train // base.batch_size)
+    steps = base.epochs * (n_train // base.batch_size)
     print(f"preset {args.preset}: {base.model.kind}, {count_parameters(net)} parameters, batch {base.batch_size}, "
-          f"{base.epochs} epochs x {args.n_train // base.batch_size} steps, {torch.get_num_threads()} threads")
+          f"{base.epochs} epochs x {n_train // base.batch_size} steps, {torch.get_num_threads()} threads")
     seconds = {}
     for precision in PRECISIONS:
         cfg = dataclasses.replace(base, precision=precision)

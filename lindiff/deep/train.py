@@ -163,11 +163,17 @@ def _split(X: np.ndarray, cfg: TrainConfig, seed: int) -> tuple[np.ndarray, np.n
     """(train rows, validation rows), chosen with ``seed``."""
     rng = np.random.default_rng([seed, 7])
     order = rng.permutation(len(X))
-    n_val = min(round(cfg.val_fraction * len(X)), cfg.max_val, len(X) - 1)
-    val, train = order[:n_val], order[n_val:]
-    if cfg.max_train is not None:
-        train = train[: cfg.max_train]
+    n_train, n_val = split_sizes(len(X), cfg)
+    val, train = order[:n_val], order[n_val : n_val + n_train]
     return X[np.sort(train)], X[np.sort(val)]
+
+
+def split_sizes(n: int, cfg: TrainConfig) -> tuple[int, int]:
+    """(training rows, validation rows) that training takes from ``n`` rows of data:
+    ``min(round(val_fraction·n), max_val, n − 1)`` held out, the rest (at most ``max_train``) trained on."""
+    n_val = min(round(cfg.val_fraction * n), cfg.max_val, n - 1)
+    n_train = n - n_val if cfg.max_train is None else min(n - n_val, cfg.max_train)
+    return n_train, n_val
 
 
 def _lr(cfg: TrainConfig, epoch: int) -> float:
