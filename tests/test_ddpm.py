@@ -207,6 +207,10 @@ def test_the_default_sweep_samples_each_model_with_its_samplers():
     (["+deep.sizes.ddpmquick.model={kind: transformer}"], r"deep\.sizes\.ddpmquick: kind='transformer'"),
     (["+deep.sizes.ddpmquick.ema_decay=2"], r"deep\.sizes\.ddpmquick: ema_decay must be < 1"),
     (["deep.sizes.ddpmquick.preset=cifar"], r"deep\.sizes\.ddpmquick: .*cifar"),
+    (["+deep.sizes.ddpmquick.model={channel_mult: [1, 2, 4]}"],
+     r"deep\.sizes\.ddpmquick: channel_mult must be a list of 2 integers"),
+    (["+deep.sizes.unswept={preset: digits_ddpm, min_snr_gamma: -1}"],  # every variant is checked, swept or not
+     r"deep\.sizes\.unswept: min_snr_gamma must be >= 0"),
     (["deep.jacobian.sigma_max=2"], r"deep\.jacobian\.sigma_max=2\.0 exceeds deep\.record_sigma"),
     (["deep.jacobian.n_points=1"], r"deep\.jacobian\.n_points=1: must be >= 2"),
     (["deep.jacobian.method=magic"], r"deep\.jacobian\.method"),
@@ -217,6 +221,80 @@ def test_the_default_sweep_samples_each_model_with_its_samplers():
 def test_bad_deep_config_fails_naming_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
         ldc.load(overrides)
+
+
+@pytest.mark.parametrize("kind", ["unet", "ddpm"])
+def test_channel_mult_sets_the_width_of_each_scale(kind, tmp_path):
+    """``channel_mult`` widens the scales of both UNet kinds; the default doubles per scale and is
+    left out of ``to_dict`` (configs and model files written before the field existed stay equal)."""
+    default = DenoiserConfig(kind=kind, channels=8, depth=3, blocks=1)
+    wide = DenoiserConfig(kind=kind, channels=8, depth=3, blocks=1, channel_mult=[1, 3, 6])
+    assert default.widths == [8, 16, 32] and wide.widths == [8, 24, 48]
+    assert "channel_mult" not in default.to_dict() and wide.to_dict()["channel_mult"] == [1, 3, 6]
+    assert DenoiserConfig.from_dict(wide.to_dict()) == wide
+    model = wrap_denoiser(wide, (28, 28))
+    conv_widths = sorted({m.out_channels for m in model.net.modules() if isinstance(m, torch.nn.Conv2d)})
+    assert conv_widths == [1, 8, 24, 48]
+    save_model(tmp_path / "wide.pt", model)
+    assert load_model(tmp_path / "wide.pt").config == wide
+    cfg = TrainConfig(model=wide)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    for bad, message in [([1, 2], "list of 3 integers"), ("124", "list of 3 integers"),
+                         ([1, 0, 2], r"channel_mult\[1\]"), ([1, 2.5, 3], r"channel_mult\[1\]")]:
+        with pytest.raises(ConfigError, match=message):
+            DenoiserConfig(kind=kind, channels=8, depth=3, channel_mult=bad)
+    with pytest.raises(ConfigError, match="channel_mult applies to the UNet kinds"):
+        DenoiserConfig(kind="bfcnn", channel_mult=[1] * 8)
+
+
+def test_attention_block_adds_one_head_at_the_coarsest_scale_and_jacobian_methods_agree():
+    """``attention`` adds one self-attention block (group norm, a qkv and an output 1×1 conv) at the
+    coarsest scale, and the three Jacobian methods (forward AD, reverse AD, the per-pixel loop)
+    agree on the attention model (its softmax and matmuls support forward-mode AD)."""
+    from lindiff.deep.models import count_parameters
+
+    torch.manual_seed(0)
+    plain = DenoiserConfig(kind="ddpm", channels=8, depth=2, blocks=1)
+    cfg = DenoiserConfig(**{**plain.__dict__, "attention": True})
+    assert cfg.to_dict()["attention"] is True and "attention" not in plain.to_dict()
+    assert DenoiserConfig.from_dict(cfg.to_dict()) == cfg
+    c = cfg.widths[-1]
+    added = count_parameters(wrap_denoiser(cfg, (8, 8))) - count_parameters(wrap_denoiser(plain, (8, 8)))
+    assert added == 2 * c + (3 * c * c + 3 * c) + (c * c + c)
+    y = torch.rand(64, dtype=torch.float64).numpy()
+    model = wrap_denoiser(cfg, (8, 8)).double().eval()
+    jacobians = [jacobian(FixedLevel(model, 0.3), y, method) for method in ("jacfwd", "jacrev", "loop")]
+    for J in jacobians[1:]:
+        np.testing.assert_allclose(J, jacobians[0], atol=1e-10)
+    for bad, message in [({"attention": "yes"}, "attention must be a bool"),
+                         ({"kind": "unet", "attention": True}, "attention applies to kind='ddpm' only")]:
+        with pytest.raises(ConfigError, match=message):
+            DenoiserConfig(**{**plain.__dict__, **bad})
+
+
+def test_min_snr_weighting_matches_its_expectation():
+    """With a net that predicts ε̂ = 0 the per-pixel error is ε², so the Min-SNR-γ loss is, in
+    expectation, the mean of ``min(1, γ σ(t)²)`` over the training times t ~ U[t_min, 1]
+    (computed here by quadrature); the unweighted loss is 1."""
+    from lindiff.deep.train import _ddpm_loss
+
+    class ZeroNet(torch.nn.Module):
+        def forward(self, x, sigma):
+            return torch.zeros_like(x)
+
+    x = torch.rand(8192, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    for gamma in (0.0, 0.5, 5.0):
+        cfg = TrainConfig(**{**TINY.__dict__, "min_snr_gamma": gamma})
+        loss = float(_ddpm_loss(ZeroNet(), x, cfg, torch.Generator().manual_seed(1)))
+        t = np.linspace(cfg.vp_t_min, 1.0, 200001)
+        expected = 1.0 if gamma == 0 else float(np.mean(np.minimum(1.0, gamma * vplinear_sigma(t) ** 2)))
+        assert loss == pytest.approx(expected, abs=0.02), gamma
+    assert expected < 0.95  # γ = 5 lowers the weight of the clean end measurably
+    with pytest.raises(ConfigError, match="min_snr_gamma must be >= 0"):
+        TrainConfig(**{**TINY.__dict__, "min_snr_gamma": -1.0})
+    with pytest.raises(ConfigError, match="min_snr_gamma weights the noise-conditional loss"):
+        TrainConfig(model=DenoiserConfig(kind="unet", channels=8, depth=2), min_snr_gamma=5.0)
+    assert "min_snr_gamma" not in TINY.to_dict()  # the default leaves the config's dict (and digest) unchanged
 
 
 def test_ema_warmup_forgets_the_initial_weights(digits):

@@ -62,7 +62,7 @@ class DenoiserConfig:
         ``bfcnn`` and ``unet`` are blind and bias-free; ``ddpm`` is the noise-conditional UNet
         of :class:`NoiseConditionalUNet` (biases, group norm, a noise-level embedding).
     channels : int
-        Feature maps (BF-CNN) or feature maps at the finest scale (UNets, doubled per scale).
+        Feature maps (BF-CNN) or feature maps at the finest scale (UNets; see ``channel_mult``).
     depth : int
         BF-CNN: number of conv layers (>= 2).  UNets: number of scales (>= 1).
     blocks : int
@@ -72,6 +72,14 @@ class DenoiserConfig:
     batch_norm : bool
         Use the bias-free batch norm between convolutions (blind kinds; ``ddpm`` always uses
         group norm).
+    channel_mult : tuple of int, optional
+        UNets only: the width of scale ``s`` is ``channels · channel_mult[s]`` (one positive
+        integer per scale, ``depth`` in all; the ``channel_mult`` of Ho et al.'s and diffusers'
+        UNets).  ``None`` doubles per scale: ``(1, 2, 4, …)``.  Widening the coarse scales is
+        cheap: a 7×7 map has 1/16 of the pixels of the 28×28 one.
+    attention : bool
+        ``ddpm`` only: a self-attention block (one head, Ho et al.'s) after the residual block at
+        the coarsest scale, so every position there sees the whole image.
     """
 
     kind: str = "bfcnn"
@@ -80,6 +88,8 @@ class DenoiserConfig:
     blocks: int = 2
     kernel_size: int = 3
     batch_norm: bool = True
+    channel_mult: tuple[int, ...] | None = None
+    attention: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -92,6 +102,26 @@ class DenoiserConfig:
             raise ConfigError(f"kernel_size must be odd, got kernel_size={self.kernel_size}")
         if not isinstance(self.batch_norm, bool):
             raise ConfigError(f"batch_norm must be a bool, got {self.batch_norm!r}")
+        if not isinstance(self.attention, bool):
+            raise ConfigError(f"attention must be a bool, got attention={self.attention!r}")
+        if self.attention and self.kind != "ddpm":
+            raise ConfigError(f"attention applies to kind='ddpm' only (the blind kinds are bias-free), "
+                              f"got kind={self.kind!r}")
+        if self.channel_mult is not None:
+            if self.kind == "bfcnn":
+                raise ConfigError("channel_mult applies to the UNet kinds only, got it with kind='bfcnn'")
+            mult = self.channel_mult
+            if isinstance(mult, (str, bytes)) or not hasattr(mult, "__len__") or len(mult) != self.depth:
+                raise ConfigError(f"channel_mult must be a list of {self.depth} integers (one per scale, "
+                                  f"depth={self.depth}), got channel_mult={mult!r}")
+            object.__setattr__(self, "channel_mult",
+                               tuple(_check_int(f"channel_mult[{s}]", m, 1) for s, m in enumerate(mult)))
+
+    @property
+    def widths(self) -> list[int]:
+        """UNets: the feature maps of each scale, finest first (``channels · channel_mult``)."""
+        mult = self.channel_mult or tuple(2**s for s in range(self.depth))
+        return [self.channels * m for m in mult]
 
     @property
     def conditional(self) -> bool:
@@ -99,8 +129,17 @@ class DenoiserConfig:
         return self.kind in CONDITIONAL_KINDS
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict."""
-        return asdict(self)
+        """Plain JSON-able dict (``channel_mult`` a list).  ``channel_mult`` and ``attention`` are
+        left out at their defaults, so that the configs, checkpoint digests and model files written
+        before they existed stay the same."""
+        data = asdict(self)
+        if data["channel_mult"] is None:
+            del data["channel_mult"]
+        else:
+            data["channel_mult"] = list(data["channel_mult"])
+        if not data["attention"]:
+            del data["attention"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DenoiserConfig:
@@ -167,6 +206,11 @@ class TrainConfig:
         (weights, gradients, optimizer state and the EMA stay float32).  On CPUs with AMX/AVX-512
         bf16 units a step of the MNIST DDPM UNet is about 1.4× faster (README).  Validation,
         sampling and Jacobians always run in float32.
+    min_snr_gamma : float >= 0
+        Noise-conditional kinds: weight the ε-prediction error at level ``σ`` by
+        ``min(SNR, γ) / SNR = min(1, γ σ²)`` (Hang et al. 2023, "Min-SNR-γ"; ``SNR = 1/σ²`` in the
+        model's units), which lowers the weight of the nearly clean levels.  0: unweighted
+        (Ho et al.'s simple loss).
     """
 
     model: DenoiserConfig = field(default_factory=DenoiserConfig)
@@ -185,6 +229,7 @@ class TrainConfig:
     vp_t_min: float = 1e-3
     ema_warmup: bool = True
     precision: str = "32"
+    min_snr_gamma: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, DenoiserConfig):
@@ -211,6 +256,10 @@ class TrainConfig:
             raise ConfigError(f"ema_warmup must be a bool, got ema_warmup={self.ema_warmup!r}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {list(PRECISIONS)}, got precision={self.precision!r}")
+        check_number("min_snr_gamma", self.min_snr_gamma, allow_zero=True)
+        if self.min_snr_gamma > 0 and not self.model.conditional:
+            raise ConfigError(f"min_snr_gamma weights the noise-conditional loss; "
+                              f"model.kind={self.model.kind!r} is blind")
         for name in ("ema_decay", "vp_t_min"):
             check_number(name, getattr(self, name), allow_zero=True)
             if getattr(self, name) >= 1:
@@ -218,7 +267,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["model"] = self.model.to_dict()
         data["val_sigmas"] = list(self.val_sigmas)
+        if data["min_snr_gamma"] == 0:  # the default: absent, so configs and checkpoints written before it stay equal
+            del data["min_snr_gamma"]
         return data
 
     @classmethod
@@ -274,6 +326,7 @@ DEFAULT_CONFIGS: dict[str, TrainConfig] = {
         lr=2e-3,
         ema_decay=0.999,
         precision="bf16-mixed",
+        min_snr_gamma=5.0,
     ),
 }
 

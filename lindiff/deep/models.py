@@ -21,10 +21,10 @@ Two architectures (both *residual*: the network predicts the noise and the denoi
     batch norm and ReLU between them.
 ``unet``
     A small bias-free UNet: ``depth`` scales, ``blocks`` conv–BN–ReLU layers per scale and
-    side, ``channels·2^s`` feature maps at scale ``s``, average pooling down and a 2×2
-    stride-2 transposed convolution up, skip connections by concatenation.  Inputs whose
-    sides are not multiples of ``2^(depth-1)`` are zero-padded (a linear operation) and
-    the output cropped, so 8×8 and 28×28 images both work.
+    side, ``channels·channel_mult[s]`` feature maps at scale ``s`` (default ``2^s``), average
+    pooling down and a 2×2 stride-2 transposed convolution up, skip connections by
+    concatenation.  Inputs whose sides are not multiples of ``2^(depth-1)`` are zero-padded (a
+    linear operation) and the output cropped, so 8×8 and 28×28 images both work.
 
 Noise level: the denoisers are **blind** (no σ input).  A σ input enters either as an
 additive feature (a bias, which breaks ``f(a·y) = a·f(y)``) or must be scaled together
@@ -222,7 +222,7 @@ class BFUNet(nn.Module):
     def __init__(self, cfg: DenoiserConfig) -> None:
         super().__init__()
         k, bn = cfg.kernel_size, cfg.batch_norm
-        widths = [cfg.channels * 2**s for s in range(cfg.depth)]
+        widths = cfg.widths
         self.levels = cfg.depth
         self.down = nn.ModuleList()
         c_in = 1
@@ -292,6 +292,23 @@ class _ResBlock(nn.Module):
         return self.skip(x) + self.conv2(F.silu(self.norm2(h)))
 
 
+class _SelfAttention(nn.Module):
+    """GroupNorm, one-head self-attention over the positions of a map, a 1×1 projection, added
+    to the input (Ho et al.'s attention block; plain matmuls, so forward-mode AD works)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.norm = nn.GroupNorm(_groups(channels), channels)
+        self.qkv = nn.Conv2d(channels, 3 * channels, 1)
+        self.proj = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        q, k, v = self.qkv(self.norm(x)).reshape(b, 3, c, h * w).unbind(1)
+        weights = torch.softmax(q.transpose(1, 2) @ k / math.sqrt(c), dim=-1)  # (b, hw, hw)
+        return x + self.proj((v @ weights.transpose(1, 2)).reshape(b, c, h, w))
+
+
 class NoiseConditionalUNet(nn.Module):
     """The noise-conditional UNet of a DDPM (Ho et al.), small: ``(x_t, σ) -> ε̂``.
 
@@ -300,16 +317,17 @@ class NoiseConditionalUNet(nn.Module):
     ``σ = sqrt((1 − ᾱ)/ᾱ)`` (b,) of the equivalent variance-exploding process; output the
     predicted noise ``ε̂`` (b, 1, h, w).  The level enters through :func:`level_embedding` and
     an MLP, added as a per-channel shift in every residual block, so one network serves every
-    schedule and step count.  ``depth`` scales of ``channels·2^s`` maps, ``blocks`` residual
-    blocks per scale and side, average pooling down, nearest up-sampling plus a conv up, skip
-    connections by concatenation, one residual block at the coarsest scale; sides that are not
+    schedule and step count.  ``depth`` scales of ``channels·channel_mult[s]`` maps (default
+    ``2^s``), ``blocks`` residual blocks per scale and side, average pooling down, nearest
+    up-sampling plus a conv up, skip connections by concatenation, one residual block at the
+    coarsest scale (followed by a self-attention block with ``attention``); sides that are not
     multiples of ``2^(depth-1)`` are zero-padded and the output cropped.
     """
 
     def __init__(self, cfg: DenoiserConfig) -> None:
         super().__init__()
         k, c = cfg.kernel_size, cfg.channels
-        widths = [c * 2**s for s in range(cfg.depth)]
+        widths = cfg.widths
         self.levels, self.features = cfg.depth, 2 * (c // 2 + 1)
         emb_dim = 4 * c
         self.embed = nn.Sequential(nn.Linear(self.features, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
@@ -321,6 +339,7 @@ class NoiseConditionalUNet(nn.Module):
                                            for b in range(cfg.blocks)))
             c_in = width
         self.mid = _ResBlock(widths[-1], widths[-1], emb_dim, k)
+        self.attention = _SelfAttention(widths[-1]) if cfg.attention else None
         self.up_sample = nn.ModuleList(nn.Conv2d(widths[s + 1], widths[s], k, padding=k // 2)
                                        for s in range(cfg.depth - 1))
         self.up = nn.ModuleList(
@@ -346,6 +365,8 @@ class NoiseConditionalUNet(nn.Module):
                 h = block(h, emb)
             skips.append(h)
         h = self.mid(h, emb)
+        if self.attention is not None:
+            h = self.attention(h)
         for s in reversed(range(self.levels - 1)):
             h = self.up_sample[s](F.interpolate(h, scale_factor=2, mode="nearest"))
             h = torch.cat([skips[s], h], dim=1)

@@ -199,14 +199,19 @@ def _blind_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) ->
 
 
 def _ddpm_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
-    """ε-prediction MSE of a noise-conditional net on the VP forward process (module docstring)."""
+    """ε-prediction MSE of a noise-conditional net on the VP forward process (module docstring),
+    weighted by ``min(1, γ σ²)`` with ``cfg.min_snr_gamma = γ > 0``."""
     t = cfg.vp_t_min + (1.0 - cfg.vp_t_min) * torch.rand(len(x), generator=gen, dtype=torch.float64)
     sigma = torch.as_tensor(vplinear_sigma(t.numpy()), dtype=x.dtype)
     eps = torch.randn(x.shape, generator=gen)
     sigma, eps = sigma.to(x.device), eps.to(x.device)
     root_alpha = torch.rsqrt(1.0 + sigma**2)[:, None, None, None]
     x_t = root_alpha * (x - DATA_CENTER) * DATA_SCALE + torch.sqrt(1.0 - root_alpha**2) * eps
-    return torch.mean((net(x_t, sigma) - eps) ** 2)
+    squared_error = (net(x_t, sigma) - eps) ** 2
+    if cfg.min_snr_gamma > 0:
+        weight = torch.clamp(cfg.min_snr_gamma * sigma**2, max=1.0)  # min(SNR, γ) / SNR with SNR = 1/σ²
+        squared_error = weight[:, None, None, None] * squared_error
+    return torch.mean(squared_error)
 
 
 def ema_decay_at(cfg: TrainConfig, step: int) -> float:

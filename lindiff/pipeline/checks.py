@@ -195,7 +195,8 @@ def _check_deep(cfg, info: DataInfo | None) -> None:
     for size in sweep.size:
         if size not in deep.sizes:
             raise ConfigError(f"{key}.size: unknown model size {size!r}; allowed: {', '.join(deep.sizes)}")
-    conditional = {size: deep_train_config(cfg, size).model.conditional for size in sweep.size}
+    trained = {size: deep_train_config(cfg, size) for size in deep.sizes}  # every variant, swept or not
+    conditional = {size: trained[size].model.conditional for size in sweep.size}
     diffusion_samplers = [name for name in sweep.sampler if name != ASCENT]
     for name in diffusion_samplers:
         if _check_sampler_entry(cfg.diffusion, name, key).kind == "ve_chain":
