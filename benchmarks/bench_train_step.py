@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     for precision in PRECISIONS:
         cfg = dataclasses.replace(base, precision=precision)
         seconds[precision] = step_seconds(cfg, args.image_side, args.warmup, args.repeats)
-        print(f"  precision {precision:>10}: {seconds[precision]:.3f} s/step  "
+        print(f"  precision {precision:>10}: {1e3 * seconds[precision]:.3f} ms/step  "
               f"-> {steps * seconds[precision] / 60:.1f} min of training steps")
     ratio = seconds["32"] / seconds["bf16-mixed"]
     print(f"  ratio float32 / bf16-mixed: {ratio:.2f}x (preset precision: {base.precision})")
