@@ -307,12 +307,12 @@ def test_ema_warmup_forgets_the_initial_weights(digits):
     assert ema_decay_at(TrainConfig(**{**cfg.__dict__, "ema_warmup": False}), 1) == 0.999
     X = digits.X[:320]
     torch.manual_seed(0)
-    initial = torch.nn.utils.parameters_to_vector(wrap_denoiser(cfg.model, digits.image_shape).parameters())
+    initial = torch.nn.utils.parameters_to_vector(wrap_denoiser(cfg.model, digits.image_shape).parameters()).detach()
 
     def distance_to_initial(ema_warmup):
         run_cfg = TrainConfig(**{**cfg.__dict__, "ema_warmup": ema_warmup})
         result = train_denoiser(X, digits.image_shape, run_cfg, seed=0, progress=False)
-        return float(torch.linalg.vector_norm(torch.nn.utils.parameters_to_vector(result.model.parameters()) - initial))
+        return float(torch.linalg.vector_norm(torch.nn.utils.parameters_to_vector(result.model.parameters()).detach() - initial))
 
     cold, warm = distance_to_initial(False), distance_to_initial(True)
     assert warm > 5 * cold  # 9 steps at decay 0.999 move the cold average by about 1% of the way

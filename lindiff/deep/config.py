@@ -80,6 +80,11 @@ class DenoiserConfig:
     attention : bool
         ``ddpm`` only: a self-attention block (one head, Ho et al.'s) after the residual block at
         the coarsest scale, so every position there sees the whole image.
+    classes : int
+        ``ddpm`` only: ``> 0`` makes the network class-conditional, ``ε̂(x_t, σ, c)`` with a
+        label ``c`` in ``0 … classes − 1`` or "no label" (index ``classes``), embedded and added
+        to the noise-level embedding (Ho & Salimans' classifier-free guidance needs both; see
+        ``TrainConfig.label_dropout``).  0 (default): unconditional.
     """
 
     kind: str = "bfcnn"
@@ -90,6 +95,7 @@ class DenoiserConfig:
     batch_norm: bool = True
     channel_mult: tuple[int, ...] | None = None
     attention: bool = False
+    classes: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -107,6 +113,9 @@ class DenoiserConfig:
         if self.attention and self.kind != "ddpm":
             raise ConfigError(f"attention applies to kind='ddpm' only (the blind kinds are bias-free), "
                               f"got kind={self.kind!r}")
+        _check_int("classes", self.classes, 0)
+        if self.classes and self.kind != "ddpm":
+            raise ConfigError(f"classes applies to kind='ddpm' only, got classes={self.classes} with kind={self.kind!r}")
         if self.channel_mult is not None:
             if self.kind == "bfcnn":
                 raise ConfigError("channel_mult applies to the UNet kinds only, got it with kind='bfcnn'")
@@ -129,16 +138,17 @@ class DenoiserConfig:
         return self.kind in CONDITIONAL_KINDS
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (``channel_mult`` a list).  ``channel_mult`` and ``attention`` are
-        left out at their defaults, so that the configs, checkpoint digests and model files written
+        """Plain JSON-able dict (``channel_mult`` a list).  ``channel_mult``, ``attention`` and
+        ``classes`` are left out at their defaults, so that the configs, checkpoint digests and model files written
         before they existed stay the same."""
         data = asdict(self)
         if data["channel_mult"] is None:
             del data["channel_mult"]
         else:
             data["channel_mult"] = list(data["channel_mult"])
-        if not data["attention"]:
-            del data["attention"]
+        for key in ("attention", "classes"):
+            if not data[key]:
+                del data[key]
         return data
 
     @classmethod
@@ -211,6 +221,11 @@ class TrainConfig:
         ``min(SNR, γ) / SNR = min(1, γ σ²)`` (Hang et al. 2023, "Min-SNR-γ"; ``SNR = 1/σ²`` in the
         model's units), which lowers the weight of the nearly clean levels.  0: unweighted
         (Ho et al.'s simple loss).
+    label_dropout : float in [0, 1)
+        Class-conditional models (``model.classes > 0``): the fraction of training images whose
+        label is replaced by "no label", so that one network learns the conditional and the
+        unconditional ``ε̂`` (classifier-free guidance; Ho & Salimans use 0.1–0.2).  Must be 0
+        for an unconditional model.
     """
 
     model: DenoiserConfig = field(default_factory=DenoiserConfig)
@@ -230,6 +245,7 @@ class TrainConfig:
     ema_warmup: bool = True
     precision: str = "32"
     min_snr_gamma: float = 0.0
+    label_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, DenoiserConfig):
@@ -260,6 +276,12 @@ class TrainConfig:
         if self.min_snr_gamma > 0 and not self.model.conditional:
             raise ConfigError(f"min_snr_gamma weights the noise-conditional loss; "
                               f"model.kind={self.model.kind!r} is blind")
+        check_number("label_dropout", self.label_dropout, allow_zero=True)
+        if self.label_dropout >= 1:
+            raise ConfigError(f"label_dropout must be < 1, got label_dropout={self.label_dropout}")
+        if self.label_dropout > 0 and not self.model.classes:
+            raise ConfigError(f"label_dropout={self.label_dropout} drops class labels; the model is unconditional "
+                              f"(model.classes=0)")
         for name in ("ema_decay", "vp_t_min"):
             check_number(name, getattr(self, name), allow_zero=True)
             if getattr(self, name) >= 1:
@@ -269,8 +291,9 @@ class TrainConfig:
         data = asdict(self)
         data["model"] = self.model.to_dict()
         data["val_sigmas"] = list(self.val_sigmas)
-        if data["min_snr_gamma"] == 0:  # the default: absent, so configs and checkpoints written before it stay equal
-            del data["min_snr_gamma"]
+        for key in ("min_snr_gamma", "label_dropout"):
+            if data[key] == 0:  # the default: absent, so configs and checkpoints written before it stay equal
+                del data[key]
         return data
 
     @classmethod

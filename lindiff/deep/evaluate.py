@@ -103,15 +103,18 @@ class ScaledDenoiser:
     """A :class:`~lindiff.deep.models.ConditionalDenoiser` (data units) as a sampler's
     ``D(Y, sigma)`` in the model's units ``y_s = (y − c)·s``, ``σ_s = s·σ`` (``c, s =
     DATA_CENTER, DATA_SCALE``), where ``ᾱ = 1/(1 + σ_s²)`` is the VP process it was trained on,
-    so the DDPM/DDIM coefficients of :mod:`lindiff.diffusion.samplers` apply."""
+    so the DDPM/DDIM coefficients of :mod:`lindiff.diffusion.samplers` apply.  ``labels`` (n,)
+    and ``guidance``: a class-conditional model's labels of the n rows, and the classifier-free
+    guidance weight (:class:`~lindiff.deep.models.ConditionalDenoiser`)."""
 
-    def __init__(self, model):
+    def __init__(self, model, labels=None, guidance: float = 0.0):
         from lindiff.deep.models import DATA_CENTER, DATA_SCALE
 
         self.model, self.center, self.scale = model, DATA_CENTER, DATA_SCALE
+        self.conditioning = {} if labels is None else {"labels": labels, "guidance": guidance}
 
     def __call__(self, Y: np.ndarray, sigma: float) -> np.ndarray:
-        x0 = self.model.denoise(Y / self.scale + self.center, sigma / self.scale)
+        x0 = self.model.denoise(Y / self.scale + self.center, sigma / self.scale, **self.conditioning)
         return (x0 - self.center) * self.scale
 
 

@@ -339,24 +339,25 @@ def _check_path(path, sigma) -> tuple[np.ndarray, np.ndarray | None]:
     return path, sigma
 
 
-def _at_level(f, sigma: float | None):
-    """``f`` as a map (d,) -> (d,): a noise-conditional model fixed at ``sigma``."""
+def _at_level(f, sigma: float | None, label: int | None = None, guidance: float = 0.0):
+    """``f`` as a map (d,) -> (d,): a noise-conditional model fixed at ``sigma`` (and ``label``)."""
     if not getattr(f, "conditional", False):
         return f
     from lindiff.deep.models import FixedLevel
 
-    return FixedLevel(f, sigma)
+    return FixedLevel(f, sigma, label, guidance)
 
 
-def _one_path(f, points: np.ndarray, K: int, method: str, chunk_size, bar, sigma=None) -> dict[str, np.ndarray]:
+def _one_path(f, points: np.ndarray, K: int, method: str, chunk_size, bar, sigma=None, label=None,
+              guidance: float = 0.0) -> dict[str, np.ndarray]:
     """Spectra along one path ``points`` (S+1, d) (``sigma`` (S+1,): the levels, needed by a
-    noise-conditional ``f``)."""
+    noise-conditional ``f``; ``label``, ``guidance``: a class-conditional one's)."""
     S1, d = points.shape
     eigvals = np.empty((S1, d))
     vectors = np.empty((S1, d, K), dtype=np.float32)
     asym, homog, sig = np.empty(S1), np.empty(S1), np.empty(S1)
     for s, y in enumerate(points):
-        f_s = _at_level(f, None if sigma is None else sigma[s])
+        f_s = _at_level(f, None if sigma is None else sigma[s], label, guidance)
         J = jacobian(f_s, y, method, chunk_size)
         vals, vecs = symmetric_eigh(J)
         eigvals[s], vectors[s] = vals, vecs[:, :K]
@@ -382,6 +383,8 @@ def path_jacobian_analysis(
     method: str = "auto",
     chunk_size: int | None = None,
     progress: bool = False,
+    labels=None,
+    guidance: float = 0.0,
 ) -> PathJacobians:
     """Jacobian eigenbasis of ``f`` at every point of sampling path(s) (Fig. 7).
 
@@ -400,6 +403,9 @@ def path_jacobian_analysis(
         Passed to :func:`jacobian`.
     progress : bool
         tqdm bar over Jacobians on stderr.
+    labels : array (n,) of int, optional
+        A class-conditional model: the class each path was sampled with; with ``guidance`` (its
+        weight) the Jacobian is that of the guided x₀-estimate the sampler used.
 
     Returns
     -------
@@ -407,6 +413,10 @@ def path_jacobian_analysis(
     """
     path, sigma = _check_path(path, sigma)
     S1, n, d = path.shape
+    if labels is not None or guidance:
+        if not hasattr(f, "check_labels"):
+            raise ConfigError("labels: only a ConditionalDenoiser takes class labels")
+        labels, guidance = f.check_labels(labels, n, guidance)
     if sigma is None and getattr(f, "conditional", False):
         raise ConfigError("sigma: a noise-conditional model's Jacobian needs the noise level of every point")
     if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or not 1 <= K <= d:
@@ -417,7 +427,8 @@ def path_jacobian_analysis(
 
         bar = progress_bar(total=S1 * n, desc="path Jacobians")
     try:
-        runs = [_one_path(f, path[:, j], int(K), method, chunk_size, bar, None if sigma is None else sigma[:, j])
+        runs = [_one_path(f, path[:, j], int(K), method, chunk_size, bar, None if sigma is None else sigma[:, j],
+                          None if labels is None else int(labels[j]), guidance)
                 for j in range(n)]
     finally:
         if bar is not None:

@@ -321,7 +321,9 @@ class NoiseConditionalUNet(nn.Module):
     ``2^s``), ``blocks`` residual blocks per scale and side, average pooling down, nearest
     up-sampling plus a conv up, skip connections by concatenation, one residual block at the
     coarsest scale (followed by a self-attention block with ``attention``); sides that are not
-    multiples of ``2^(depth-1)`` are zero-padded and the output cropped.
+    multiples of ``2^(depth-1)`` are zero-padded and the output cropped.  With ``classes > 0``,
+    ``forward(x, sigma, labels)`` adds a learned embedding of the class label (index ``classes``,
+    or ``labels=None``: no label) to the level embedding.
     """
 
     def __init__(self, cfg: DenoiserConfig) -> None:
@@ -349,14 +351,23 @@ class NoiseConditionalUNet(nn.Module):
         )
         self.out_norm = nn.GroupNorm(_groups(widths[0]), widths[0])
         self.out = nn.Conv2d(widths[0], 1, k, padding=k // 2)
+        # created last, so that an unconditional net draws the same initial weights as before it existed
+        self.classes = cfg.classes
+        self.label_embed = nn.Embedding(cfg.classes + 1, emb_dim) if cfg.classes else None
 
-    def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h_in, w_in = x.shape[-2:]
         multiple = 2 ** (self.levels - 1)
         ph, pw = (-h_in) % multiple, (-w_in) % multiple
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph))
         emb = self.embed(level_embedding(sigma.reshape(-1).to(x.dtype), self.features))
+        if self.label_embed is not None:  # labels (b,) in 0 … classes; None or ``classes``: no label
+            if labels is None:
+                labels = torch.full((len(x),), self.classes, dtype=torch.long, device=x.device)
+            emb = emb + self.label_embed(labels)
+        elif labels is not None:
+            raise ConfigError("labels: the network is unconditional (model.classes=0)")
         h, skips = self.stem(x), []
         for s, blocks in enumerate(self.down):
             if s > 0:
@@ -457,8 +468,10 @@ class ImageDenoiser(nn.Module):
         return y.reshape(-1, 1, *self.image_shape).to(self._dtype())
 
     @torch.no_grad()
-    def _denoise_rows(self, Y: np.ndarray, batch_size: int, *args) -> np.ndarray:
-        """``self(rows, *args)`` over batches of ``Y`` (n, d) in eval mode; float64 (n, d)."""
+    def _denoise_rows(self, Y: np.ndarray, batch_size: int, *args, rows: dict | None = None) -> np.ndarray:
+        """``self(rows, *args, **rows)`` over batches of ``Y`` (n, d) in eval mode; float64 (n, d).
+        ``rows``: keyword arguments with one entry per row of ``Y`` (arrays, cut into the same batches)
+        or one for all (scalars)."""
         Y = np.asarray(Y, dtype=np.float64)
         if Y.ndim != 2 or Y.shape[1] != self.d:
             raise ConfigError(f"Y must have shape (n, {self.d}), got {Y.shape}")
@@ -467,7 +480,9 @@ class ImageDenoiser(nn.Module):
         device = self._tensor().device
         try:
             chunks = [
-                self(torch.as_tensor(Y[i : i + batch_size], device=device), *args).double().cpu().numpy()
+                self(torch.as_tensor(Y[i : i + batch_size], device=device), *args,
+                     **{k: v if np.ndim(v) == 0 else v[i : i + batch_size] for k, v in (rows or {}).items()})
+                .double().cpu().numpy()
                 for i in range(0, len(Y), batch_size)
             ]
         finally:
@@ -510,42 +525,95 @@ class ConditionalDenoiser(ImageDenoiser):
     is the same in either coordinate, and ``∇_y D`` has the shrinkage scale of the linear
     denoisers (eigenvalues in [0, 1] for a Wiener filter).
 
-    ``forward(y, sigma)``: ``y`` (n, d) or (d,), ``sigma`` a float or (n,) tensor; same shape out.
+    ``forward(y, sigma, labels=None, guidance=0.0)``: ``y`` (n, d) or (d,), ``sigma`` a float or
+    (n,) tensor; same shape out.  A class-conditional net (``classes > 0``) takes ``labels`` (an
+    int or (n,) ints in ``0 … classes − 1``; None: the unconditional estimate) and, with
+    ``guidance = w > 0``, classifier-free guidance (Ho & Salimans 2022):
+    ``ε̃ = ε̂(x_t, σ, c) + w (ε̂(x_t, σ, c) − ε̂(x_t, σ, ∅))`` (both in one batch), so that
+    ``D`` is the guided x₀-estimate.
     """
 
     @property
     def conditional(self) -> bool:
         return True
 
-    def forward(self, y: torch.Tensor, sigma) -> torch.Tensor:
+    @property
+    def classes(self) -> int:
+        """Number of class labels the net takes (0: unconditional)."""
+        return int(getattr(self.net, "classes", 0))
+
+    def _eps(self, x_t: torch.Tensor, level: torch.Tensor, labels, guidance: float) -> torch.Tensor:
+        if labels is None:
+            return self.net(x_t, level)
+        if not self.classes:
+            raise ConfigError("labels: the denoiser is unconditional (model.classes=0)")
+        labels = torch.as_tensor(labels, dtype=torch.long, device=x_t.device).reshape(-1)
+        labels = labels.expand(len(x_t)) if labels.numel() == 1 else labels
+        if not guidance:
+            return self.net(x_t, level, labels)
+        both = self.net(torch.cat([x_t, x_t]), torch.cat([level, level]),
+                        torch.cat([labels, torch.full_like(labels, self.classes)]))
+        cond, uncond = both.chunk(2)
+        return cond + guidance * (cond - uncond)
+
+    def forward(self, y: torch.Tensor, sigma, labels=None, guidance: float = 0.0) -> torch.Tensor:
         single = y.ndim == 1
         images = self._images(y)
         level = torch.as_tensor(sigma, dtype=images.dtype, device=images.device).reshape(-1)
         level = level.expand(len(images)) if level.numel() == 1 else level
         y_s = (images - DATA_CENTER) * DATA_SCALE
         sigma_s = (level * DATA_SCALE)[:, None, None, None]
-        eps = self.net(torch.rsqrt(1.0 + sigma_s**2) * y_s, sigma_s.reshape(-1))
+        eps = self._eps(torch.rsqrt(1.0 + sigma_s**2) * y_s, sigma_s.reshape(-1), labels, guidance)
         out = ((y_s - sigma_s * eps) / DATA_SCALE + DATA_CENTER).reshape(-1, self.d)
         return out[0] if single else out
 
-    def denoise(self, Y: np.ndarray, sigma: float, batch_size: int = 1024) -> np.ndarray:
+    def check_labels(self, labels, n: int, guidance: float = 0.0) -> tuple[np.ndarray | None, float]:
+        """``(labels, guidance)`` checked for ``n`` rows: ``labels`` None or (n,) integers in
+        ``0 … classes − 1`` (a class-conditional net), ``guidance`` a number >= 0 (> 0 needs labels)."""
+        if isinstance(guidance, bool) or not isinstance(guidance, (int, float, np.number)) or not (
+            np.isfinite(guidance) and guidance >= 0
+        ):
+            raise ConfigError(f"guidance must be a number >= 0, got guidance={guidance!r}")
+        if labels is None:
+            if guidance:
+                raise ConfigError(f"guidance={guidance} needs class labels")
+            return None, 0.0
+        if not self.classes:
+            raise ConfigError("labels: the denoiser is unconditional (model.classes=0)")
+        labels = np.asarray(labels)
+        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+            raise ConfigError(f"labels must be {n} integers, got shape {labels.shape} ({labels.dtype})")
+        if n and (labels.min() < 0 or labels.max() >= self.classes):
+            raise ConfigError(f"labels must be in [0, {self.classes}), got {labels.min()} .. {labels.max()}")
+        return labels.astype(np.int64), float(guidance)
+
+    def denoise(self, Y: np.ndarray, sigma: float, batch_size: int = 1024, labels=None,
+                guidance: float = 0.0) -> np.ndarray:
         """``D(Y, sigma)`` for rows of ``Y`` (n, d) at one noise level (data units), eval mode;
-        float64 (n, d)."""
+        float64 (n, d).  ``labels`` (n,) and ``guidance``: see the class docstring."""
         if sigma is None:
             raise ConfigError("sigma: a noise-conditional denoiser needs the noise level")
-        return self._denoise_rows(Y, batch_size, float(sigma))
+        labels, guidance = self.check_labels(labels, len(Y), guidance)
+        if labels is None:
+            return self._denoise_rows(Y, batch_size, float(sigma))
+        return self._denoise_rows(Y, batch_size, float(sigma), rows={"labels": labels, "guidance": guidance})
 
 
 class FixedLevel(nn.Module):
-    """``y ↦ D(y, sigma)``: a :class:`ConditionalDenoiser` at one noise level, as a map
-    (d,) -> (d,) for :mod:`lindiff.deep.jacobian`."""
+    """``y ↦ D(y, sigma)``: a :class:`ConditionalDenoiser` at one noise level (and, for a
+    class-conditional one, one ``label`` and ``guidance``), as a map (d,) -> (d,) for
+    :mod:`lindiff.deep.jacobian`."""
 
-    def __init__(self, model: ConditionalDenoiser, sigma: float) -> None:
+    def __init__(self, model: ConditionalDenoiser, sigma: float, label: int | None = None,
+                 guidance: float = 0.0) -> None:
         super().__init__()
         self.model, self.sigma = model, float(sigma)
+        self.label, self.guidance = (None if label is None else int(label)), float(guidance)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
-        return self.model(y, self.sigma)
+        if self.label is None:
+            return self.model(y, self.sigma)
+        return self.model(y, self.sigma, self.label, self.guidance)
 
 
 def wrap_denoiser(cfg: DenoiserConfig, image_shape: tuple[int, int]) -> ImageDenoiser:

@@ -200,6 +200,8 @@ def sample_diffusion(
     stop: int = 0,
     record_sigma: float | None = None,
     clip_denoised: bool = True,
+    labels=None,
+    guidance: float = 0.0,
 ) -> SamplePath:
     """Sample a noise-conditional model with a DDPM / DDIM / ODE sampler (module docstring).
 
@@ -224,6 +226,11 @@ def sample_diffusion(
         Clip each x₀-estimate to the data range [0, 1] before the step (DDPM's
         ``clip_denoised``; keeps an imperfect ε-model's large-σ estimates, ``y − σ ε̂``, from
         throwing the path out of range).  The Jacobians of Fig. 7 are of the unclipped ``D``.
+    labels : array (n,) of int, optional
+        A class-conditional model (``model.classes > 0``): the class of each sample (None: the
+        unconditional estimate).
+    guidance : float >= 0
+        Classifier-free guidance weight ``w`` with ``labels`` (0: the plain conditional model).
 
     Returns
     -------
@@ -241,7 +248,12 @@ def sample_diffusion(
     if record_sigma is not None:
         record_sigma = _check_float("record_sigma", record_sigma, 0.0, np.inf)
         record = int(np.sum(schedule.sigma_bar[stop + 1 :] / DATA_SCALE <= record_sigma))
-    denoiser = ScaledDenoiser(model)
+    n = _check_count("n", n)
+    if labels is not None or guidance:
+        if not hasattr(model, "check_labels"):
+            raise ConfigError("labels: only a ConditionalDenoiser takes class labels")
+        labels, guidance = model.check_labels(labels, n, guidance)
+    denoiser = ScaledDenoiser(model, labels, guidance)
     if clip_denoised:
         lo, hi = (0.0 - DATA_CENTER) * DATA_SCALE, (1.0 - DATA_CENTER) * DATA_SCALE
 
@@ -249,8 +261,9 @@ def sample_diffusion(
             return np.clip(_base(Y, sigma), lo, hi)
 
         denoiser = clipped
-    out = sample(denoiser, schedule, sampler, _check_count("n", n), model.d, seed=seed,
-                 stop=stop, record=record)
+    out = sample(denoiser, schedule, sampler, n, model.d, seed=seed, stop=stop, record=record)
     params = {"schedule": schedule.name, "T": schedule.T, "sampler": sampler.name, "eta": sampler.eta,
               "solver": sampler.solver, "record": record, "stop": stop, "clip_denoised": bool(clip_denoised)}
+    if labels is not None:
+        params["guidance"] = guidance
     return SamplePath(out.path / DATA_SCALE + DATA_CENTER, out.sigma / DATA_SCALE, sampler.name, params)

@@ -159,13 +159,30 @@ def _check_data(X, image_shape) -> tuple[np.ndarray, tuple[int, int]]:
     return X, shape
 
 
-def _split(X: np.ndarray, cfg: TrainConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train rows, validation rows), chosen with ``seed``."""
+def _split_indices(n: int, cfg: TrainConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train indices, validation indices) into ``n`` rows, sorted, chosen with ``seed``."""
     rng = np.random.default_rng([seed, 7])
-    order = rng.permutation(len(X))
-    n_train, n_val = split_sizes(len(X), cfg)
+    order = rng.permutation(n)
+    n_train, n_val = split_sizes(n, cfg)
     val, train = order[:n_val], order[n_val : n_val + n_train]
-    return X[np.sort(train)], X[np.sort(val)]
+    return np.sort(train), np.sort(val)
+
+
+def _check_labels(labels, n: int, cfg: TrainConfig) -> np.ndarray | None:
+    """The class labels of a class-conditional model's ``n`` training rows (n,) int64, else None."""
+    classes = cfg.model.classes
+    if not classes:
+        if labels is not None:
+            raise ConfigError("labels: given for an unconditional model (model.classes=0)")
+        return None
+    if labels is None:
+        raise ConfigError(f"labels: a class-conditional model (model.classes={classes}) trains on labelled rows")
+    labels = np.asarray(labels)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ConfigError(f"labels must be {n} integers (one per row of X), got shape {labels.shape} ({labels.dtype})")
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ConfigError(f"labels must be in [0, model.classes={classes}), got {labels.min()} .. {labels.max()}")
+    return labels.astype(np.int64)
 
 
 def split_sizes(n: int, cfg: TrainConfig) -> tuple[int, int]:
@@ -198,16 +215,22 @@ def _blind_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) ->
     return torch.mean((net(x + noise) - noise) ** 2)
 
 
-def _ddpm_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+def _ddpm_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, labels=None) -> torch.Tensor:
     """ε-prediction MSE of a noise-conditional net on the VP forward process (module docstring),
-    weighted by ``min(1, γ σ²)`` with ``cfg.min_snr_gamma = γ > 0``."""
+    weighted by ``min(1, γ σ²)`` with ``cfg.min_snr_gamma = γ > 0``; ``labels`` (b,) of a
+    class-conditional net, each replaced by "no label" with probability ``cfg.label_dropout``."""
     t = cfg.vp_t_min + (1.0 - cfg.vp_t_min) * torch.rand(len(x), generator=gen, dtype=torch.float64)
     sigma = torch.as_tensor(vplinear_sigma(t.numpy()), dtype=x.dtype)
     eps = torch.randn(x.shape, generator=gen)
     sigma, eps = sigma.to(x.device), eps.to(x.device)
     root_alpha = torch.rsqrt(1.0 + sigma**2)[:, None, None, None]
     x_t = root_alpha * (x - DATA_CENTER) * DATA_SCALE + torch.sqrt(1.0 - root_alpha**2) * eps
-    squared_error = (net(x_t, sigma) - eps) ** 2
+    if labels is None:
+        squared_error = (net(x_t, sigma) - eps) ** 2
+    else:
+        dropped = torch.rand(len(x), generator=gen).to(x.device) < cfg.label_dropout
+        labels = torch.where(dropped, torch.full_like(labels, cfg.model.classes), labels)
+        squared_error = (net(x_t, sigma, labels) - eps) ** 2
     if cfg.min_snr_gamma > 0:
         weight = torch.clamp(cfg.min_snr_gamma * sigma**2, max=1.0)  # min(SNR, γ) / SNR with SNR = 1/σ²
         squared_error = weight[:, None, None, None] * squared_error
@@ -229,9 +252,10 @@ def _update_ema(ema: ImageDenoiser, model: ImageDenoiser, decay: float) -> None:
 
 
 def _train_epoch(model, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, bar, ema=None,
-                 first_step: int = 1) -> float:
-    """One epoch over ``images`` (n, 1, h, w) on the net's device; returns the mean batch loss.
-    ``first_step`` is the run's 1-based number of the epoch's first optimizer step (EMA warm-up)."""
+                 first_step: int = 1, labels: torch.Tensor | None = None) -> float:
+    """One epoch over ``images`` (n, 1, h, w) (and their ``labels`` (n,), class-conditional nets)
+    on the net's device; returns the mean batch loss.  ``first_step`` is the run's 1-based number
+    of the epoch's first optimizer step (EMA warm-up)."""
     net = model.net
     net.train()
     loss_fn = _ddpm_loss if cfg.model.conditional else _blind_loss
@@ -242,7 +266,11 @@ def _train_epoch(model, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.
     for start in range(0, n - batch + 1, batch):
         idx = order[start : start + batch]
         with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16-mixed"):
-            loss = loss_fn(net, images[idx.to(images.device)], cfg, gen)
+            idx = idx.to(images.device)
+            if labels is None:
+                loss = loss_fn(net, images[idx], cfg, gen)
+            else:
+                loss = loss_fn(net, images[idx], cfg, gen, labels[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -350,6 +378,7 @@ def train_denoiser(
     checkpoint_dir: str | Path | None = None,
     progress: bool = True,
     log_fn: Callable[[int, dict[str, float]], None] | None = None,
+    labels: np.ndarray | None = None,
 ) -> TrainResult:
     """Train a bias-free residual denoiser on the rows of ``X``.
 
@@ -370,6 +399,10 @@ def train_denoiser(
         tqdm bar over batches on stderr.
     log_fn : callable(epoch, record), optional
         Called after every epoch (after the checkpoint is written) with the history record.
+    labels : ndarray of shape (n,), optional
+        Class labels of the rows, in ``0 … model.classes − 1``: required by a class-conditional
+        model (``cfg.model.classes > 0``), refused by the others.  The validation PSNR is that of
+        the unconditional estimate.
 
     Returns
     -------
@@ -383,8 +416,11 @@ def train_denoiser(
     seed = int(seed)
     X, shape = _check_data(X, image_shape)
     dev = resolve_device(device)
-    X_train, X_val = _split(X, cfg, seed)
-    meta = _checkpoint_meta(cfg, seed, shape, sha256_of_array(X))
+    labels = _check_labels(labels, len(X), cfg)
+    train_rows, val_rows = _split_indices(len(X), cfg, seed)
+    X_train, X_val = X[train_rows], X[val_rows]
+    data_hash = sha256_of_array(X) if labels is None else sha256_of_array(X) + "+" + sha256_of_array(labels)
+    meta = _checkpoint_meta(cfg, seed, shape, data_hash)
     start = time.perf_counter()
 
     with _deterministic(dev):
@@ -398,6 +434,7 @@ def train_denoiser(
         done, history = _resume(path, meta, model, opt, gen, ema) if path is not None else (0, [])
         trained = model if ema is None else ema  # the model validated and returned
         images = torch.as_tensor(X_train, dtype=torch.float32, device=dev).reshape(-1, 1, *shape)
+        train_labels = None if labels is None else torch.as_tensor(labels[train_rows], device=dev)
         batches = len(images) // min(cfg.batch_size, len(images))
         bar = _progress_bar(cfg.epochs * batches, done * batches, progress)
         try:
@@ -405,7 +442,8 @@ def train_denoiser(
                 t0 = time.perf_counter()
                 for group in opt.param_groups:
                     group["lr"] = _lr(cfg, epoch)
-                loss = _train_epoch(model, opt, images, cfg, gen, bar, ema, first_step=(epoch - 1) * batches + 1)
+                loss = _train_epoch(model, opt, images, cfg, gen, bar, ema, first_step=(epoch - 1) * batches + 1,
+                                    labels=train_labels)
                 model.eval()
                 record = {"epoch": epoch, "loss": loss, "lr": _lr(cfg, epoch)}
                 record.update(_validate(trained, X_val, cfg.val_sigmas, seed))

@@ -230,6 +230,11 @@ def _check_deep(cfg, info: DataInfo | None) -> None:
     if not info.class_counts:
         raise ConfigError(f"sweep.deep: the sample-quality classifier and the class-conditioned chain need labels; "
                           f"{info.source} has none")
+    for size in sweep.size:
+        classes = trained[size].model.classes
+        if classes and max(info.class_counts) >= classes:
+            raise ConfigError(f"deep.sizes.{size}.model.classes={classes}: {info.source} has labels up to "
+                              f"{max(info.class_counts)}; the class-conditional model needs classes > that")
     held_out = max(deep.n_test, 2 * deep.quality.n_samples)
     for n in sweep.n:
         if n + held_out > info.n_total:

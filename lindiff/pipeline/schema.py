@@ -312,6 +312,8 @@ class DeepConfig:
     paths: int = field(default=16, metadata=MIN1)  # recorded paths per (model, sampler): the Fig. 7 Jacobians
     record_sigma: float = field(default=1.0, metadata=POSITIVE)  # record every step below this level (data units)
     clip_denoised: bool = True  # DDPM/DDIM/ODE runs clip each x0-estimate to [0, 1] (DDPM's clip_denoised)
+    # classifier-free guidance weight w of class-conditional sizes (model.classes > 0): eps + w (eps_c - eps_u)
+    guidance: float = field(default=0.0, metadata={"min": 0.0})
     jacobian: DeepJacobianConfig = field(default_factory=DeepJacobianConfig)
     quality: DeepQualityConfig = field(default_factory=DeepQualityConfig)
     psnr_sigmas: List[float] = field(default_factory=lambda: [0.1, 0.2, 0.4])

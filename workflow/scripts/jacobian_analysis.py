@@ -3,7 +3,8 @@
 The Jacobians are taken at ``deep.jacobian.n_points`` points of each recorded path, log-spaced in
 the noise level from the final iteration up to ``deep.jacobian.sigma_max``
 (lindiff.studies.fig7.analysis_points); a noise-conditional model is analysed as its x₀-estimate
-``D(y, σ)`` at each point's level.  Beside it, the linear Fig. 2 on the model's training set at the
+``D(y, σ)`` at each point's level (a class-conditional one as the guided estimate of the path's
+label, as it was sampled).  Beside it, the linear Fig. 2 on the model's training set at the
 same noise levels (lindiff.studies.fig7.linear_reference), with the same statistics: the noise
 level at which sin θ(i) crosses 0.5 against i (Spearman), and the small-σ slope against the
 eigenvalue (the Eq. 12 analogue).
@@ -26,11 +27,14 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
     settings = p["deep"]["jacobian"]
     model = load_model(inp.model, device=p["deep"]["device"])
     stored = artifacts.load_npz(inp.path, {"points": 3, "sigma": 2})
+    # a class-conditional model's paths carry their labels and guidance weight
+    conditioning = {"labels": stored["labels"], "guidance": float(stored["guidance"])} if "labels" in stored else {}
     chosen = fig7.analysis_points(stored["sigma"].T, int(settings["n_points"]), float(settings["sigma_max"]))
     K = min(int(settings["K"]), model.d)
     start = time.perf_counter()
     result = path_jacobian_analysis(model, stored["points"][chosen].astype(np.float64), K,
-                                    sigma=stored["sigma"][chosen], method=settings["method"], progress=True)
+                                    sigma=stored["sigma"][chosen], method=settings["method"], progress=True,
+                                    **conditioning)
     seconds = time.perf_counter() - start
     eigvals = fig7.reference_eigvals(result.eigvals, K)
     deep_stats = fig7.fig7_statistics(result.sigma, result.sin_theta, eigvals)

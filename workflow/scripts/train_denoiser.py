@@ -1,5 +1,6 @@
 """Rules train_denoiser and ab_train_denoiser: a bias-free deep denoiser on a training set;
-PSNR on held-out rows against the best linear denoiser.
+PSNR on held-out rows against the best linear denoiser.  A class-conditional model
+(``model.classes > 0``) trains on the training set's labels; its PSNR is the unconditional one's.
 
 The held-out rows are the input ``test`` when given (the A/B study: the other half's last rows),
 else drawn from the data set outside the training set.  With ``budget`` (the A/B study) every
@@ -46,8 +47,9 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
 
     # keyed by config, seed and data: a killed job resumes, a changed config starts afresh
     checkpoints = checkpoint_dir_for(Path(out.model).parent / "checkpoints", cfg, seed, sha256_of_array(X))
+    labels = artifacts.load_npz(inp.train, {"labels": 1})["labels"] if cfg.model.classes else None
     result = train_denoiser(X, full.image_shape, cfg, seed=seed, device=deep["device"],
-                            checkpoint_dir=checkpoints, progress=budget is None, log_fn=log_epoch)
+                            checkpoint_dir=checkpoints, progress=budget is None, log_fn=log_epoch, labels=labels)
     save_model(out.model, result.model, extra={"seed": seed, "n_train": int(len(X)), "point": job.point})
     history = pd.DataFrame(result.history)
     artifacts.write_parquet(out.history, history)
