@@ -5,6 +5,7 @@ with labels, and bad input."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -184,7 +185,7 @@ def test_bad_class_conditional_sweep_config_fails_naming_the_key(overrides, mess
 
 
 CFG_OVERRIDES = ("sweep=smoke sweep.deep.size=[ddpmcfgquick] sweep.deep.sampler=[ddim] deep.jacobian.n_points=3 "
-                 "deep.paths=2 deep.quality.n_samples=100")
+                 "deep.paths=2 deep.quality.n_samples=100 deep.guidance=2")
 
 
 @pytest.mark.slow
@@ -197,6 +198,7 @@ def test_the_workflow_trains_samples_and_analyses_a_class_conditional_model(work
 
     from lindiff import artifacts
     from lindiff.deep.quality import load_classifier
+    from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
     model_dir = point_dir("deep", data="digits", n=200, size="ddpmcfgquick", seed=0)
     run = point_dir("deep_sample", data="digits", n=200, size="ddpmcfgquick", seed=0, sampler="ddim",
@@ -208,7 +210,7 @@ def test_the_workflow_trains_samples_and_analyses_a_class_conditional_model(work
     assert model.classes == 10
     path = artifacts.load_npz(workdir / run / "sample_path.npz", {"points": 3, "sigma": 2, "labels": 1})
     np.testing.assert_array_equal(path["labels"], [0, 1])
-    assert float(path["guidance"]) == 2.0  # conf/deep/digits.yaml
+    assert float(path["guidance"]) == 2.0
     spectra = np.load(workdir / run / "jacobian_spectra.npz")
     step, j = int(spectra["path_steps"][0]), 1
     y, sigma = path["points"][step, j].astype(np.float64), float(path["sigma"][step, j])
@@ -216,7 +218,16 @@ def test_the_workflow_trains_samples_and_analyses_a_class_conditional_model(work
         J = jacobian(FixedLevel(model, sigma, label, guidance), y, "jacrev")
         vals = np.sort(np.linalg.eigvalsh((J + J.T) / 2))[::-1]
         assert np.allclose(spectra["eigvals"][j, 0], vals, atol=1e-4) == same
-    samples = artifacts.load_npz(workdir / run / "samples.npz", {"samples": 2})["samples"]
+    stored = artifacts.load_npz(workdir / run / "samples.npz", {"samples": 2, "labels": 1})
+    np.testing.assert_array_equal(stored["labels"], np.arange(100) % 10)
     classifier = load_classifier(workdir / quality / "classifier.pt")
-    agreement = np.mean(classifier.predict(np.clip(samples, 0, 1)) == np.arange(len(samples)) % 10)
+    agreement = np.mean(classifier.predict(np.clip(stored["samples"], 0, 1)) == np.arange(100) % 10)
     assert agreement > 0.5  # chance: 0.1
+    table = pd.read_parquet(workdir / quality / "quality.parquet").set_index("model")
+    assert table.loc["deep_ddpmcfgquick ddim vplinear T=10", "label_agreement"] == pytest.approx(agreement)
+    assert table.loc["real (held out)", "label_agreement"] > 0.9  # the classifier's accuracy on real digits
+    runs = [read_wandb_file(path) for path in find_wandb_files(workdir / "results/wandb")]
+    recorded = next(run for run in runs if run.job_type == "quality_table").summary
+    assert recorded["deep_ddpmcfgquick ddim vplinear T=10/label_agreement"] == pytest.approx(agreement)
+    sampled = next(run for run in runs if run.job_type == "sample_deep")
+    assert sampled.config["deep.guidance"] == 2.0

@@ -183,6 +183,19 @@ def test_sample_quality_shows_mode_collapse(clf, digits):
     assert collapsed["frechet_distance"] > 5 * sample_quality(clf, ds.X[a], ds.X[b])["frechet_distance"]
 
 
+def test_label_agreement_is_the_accuracy_on_the_drawn_labels(clf, digits):
+    """With ``labels``, ``label_agreement`` is the classifier's accuracy against them: its accuracy
+    on real digits with their own labels, about chance with the labels shifted by one class."""
+    ds, _, a, b = digits
+    assert "label_agreement" not in sample_quality(clf, ds.X[a], ds.X[b])
+    own = sample_quality(clf, ds.X[a], ds.X[b], labels=ds.labels[a])["label_agreement"]
+    assert own == pytest.approx(clf.accuracy(ds.X[a], ds.labels[a])) and own > 0.9
+    shifted = sample_quality(clf, ds.X[a], ds.X[b], labels=(ds.labels[a] + 1) % N_CLASSES)["label_agreement"]
+    assert shifted < 0.1
+    with pytest.raises(DataError, match="labels"):
+        sample_quality(clf, ds.X[a], ds.X[b], labels=ds.labels[a][:3])
+
+
 def test_sample_quality_is_json_able(clf, digits):
     import json
 

@@ -577,6 +577,7 @@ def sample_quality(
     X_ref: np.ndarray,
     confidence: float = 0.9,
     batch_size: int = 1024,
+    labels: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Quality of generated images ``X_gen`` judged by ``classifier`` against real ``X_ref``.
 
@@ -591,6 +592,9 @@ def sample_quality(
         Threshold of ``confident_fraction``.
     batch_size : int
         Images per forward pass.
+    labels : ndarray of shape (n,), optional
+        The class each row of ``X_gen`` was drawn as (a class-conditional sampler) or is (real
+        images): adds ``label_agreement``, the fraction the classifier assigns to its label.
 
     Returns
     -------
@@ -610,6 +614,7 @@ def sample_quality(
         raise ConfigError(f"confidence must be a number in (0, 1], got confidence={confidence!r}")
     X_gen = check_matrix(X_gen, "X_gen", d=classifier.d, min_rows=2)
     X_ref = check_matrix(X_ref, "X_ref", d=classifier.d, min_rows=2)
+    drawn = None if labels is None else _check_labels(labels, len(X_gen))
     logits = classifier._apply(X_gen, "X_gen", classifier.net, batch_size)
     logits -= logits.max(axis=1, keepdims=True)
     proba = np.exp(logits)
@@ -619,7 +624,7 @@ def sample_quality(
     nonzero = hist[hist > 0]
     mu_gen, cov_gen = feature_statistics(classifier._apply(X_gen, "X_gen", classifier.net.features, batch_size))
     mu_ref, cov_ref = feature_statistics(classifier._apply(X_ref, "X_ref", classifier.net.features, batch_size))
-    return {
+    measured = {
         "n": len(X_gen),
         "n_ref": len(X_ref),
         "confidence": float(confidence),
@@ -629,3 +634,6 @@ def sample_quality(
         "class_entropy": max(0.0, float(-np.sum(nonzero * np.log(nonzero)))),  # 0.0, not -0.0
         "frechet_distance": frechet_distance(mu_gen, cov_gen, mu_ref, cov_ref),
     }
+    if drawn is not None:
+        measured["label_agreement"] = float(np.mean(proba.argmax(axis=1) == drawn))
+    return measured

@@ -50,7 +50,7 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
     samples = path.samples if rest is None else np.concatenate([path.samples, rest.samples])
     conditioning = {} if labels is None else {"labels": labels[:n_paths], "guidance": np.float64(deep["guidance"])}
     artifacts.save_npz(out.path, points=path.path.astype(np.float32), sigma=path.sigma, **conditioning)
-    artifacts.save_npz(out.samples, samples=samples.astype(np.float32))
+    artifacts.save_npz(out.samples, samples=samples.astype(np.float32), **({} if labels is None else {"labels": labels}))
     save_figure(deep_plots.path_snapshots(path, model.image_shape), out.fig)
     save_figure(deep_plots.sample_grid(samples, model.image_shape, title=job.point), out.grid)
     job.write_sidecar(out.sidecar, data_sha256="", recorded_points=int(path.path.shape[0]))
