@@ -56,7 +56,7 @@ import torch
 from torch import nn
 
 from lindiff.deep.config import JACOBIAN_METHODS as METHODS  # one list, torch-free for the config schema
-from lindiff.deep.models import frozen_gates
+from lindiff.deep.models import check_conditioning, frozen_gates
 from lindiff.errors import ConfigError, DataError
 
 __all__ = [
@@ -413,10 +413,7 @@ def path_jacobian_analysis(
     """
     path, sigma = _check_path(path, sigma)
     S1, n, d = path.shape
-    if labels is not None or guidance:
-        if not hasattr(f, "check_labels"):
-            raise ConfigError("labels: only a ConditionalDenoiser takes class labels")
-        labels, guidance = f.check_labels(labels, n, guidance)
+    labels, guidance = check_conditioning(f, labels, n, guidance)
     if sigma is None and getattr(f, "conditional", False):
         raise ConfigError("sigma: a noise-conditional model's Jacobian needs the noise level of every point")
     if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or not 1 <= K <= d:

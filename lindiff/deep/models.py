@@ -545,8 +545,6 @@ class ConditionalDenoiser(ImageDenoiser):
     def _eps(self, x_t: torch.Tensor, level: torch.Tensor, labels, guidance: float) -> torch.Tensor:
         if labels is None:
             return self.net(x_t, level)
-        if not self.classes:
-            raise ConfigError("labels: the denoiser is unconditional (model.classes=0)")
         labels = torch.as_tensor(labels, dtype=torch.long, device=x_t.device).reshape(-1)
         labels = labels.expand(len(x_t)) if labels.numel() == 1 else labels
         if not guidance:
@@ -580,12 +578,7 @@ class ConditionalDenoiser(ImageDenoiser):
             return None, 0.0
         if not self.classes:
             raise ConfigError("labels: the denoiser is unconditional (model.classes=0)")
-        labels = np.asarray(labels)
-        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-            raise ConfigError(f"labels must be {n} integers, got shape {labels.shape} ({labels.dtype})")
-        if n and (labels.min() < 0 or labels.max() >= self.classes):
-            raise ConfigError(f"labels must be in [0, {self.classes}), got {labels.min()} .. {labels.max()}")
-        return labels.astype(np.int64), float(guidance)
+        return check_class_labels(labels, n, self.classes), float(guidance)
 
     def denoise(self, Y: np.ndarray, sigma: float, batch_size: int = 1024, labels=None,
                 guidance: float = 0.0) -> np.ndarray:
@@ -594,9 +587,29 @@ class ConditionalDenoiser(ImageDenoiser):
         if sigma is None:
             raise ConfigError("sigma: a noise-conditional denoiser needs the noise level")
         labels, guidance = self.check_labels(labels, len(Y), guidance)
-        if labels is None:
-            return self._denoise_rows(Y, batch_size, float(sigma))
-        return self._denoise_rows(Y, batch_size, float(sigma), rows={"labels": labels, "guidance": guidance})
+        return self._denoise_rows(Y, batch_size, float(sigma),
+                                  rows=None if labels is None else {"labels": labels, "guidance": guidance})
+
+
+def check_class_labels(labels, n: int, classes: int, bound: str | None = None) -> np.ndarray:
+    """``labels`` as (n,) int64 in ``0 … classes − 1``, else a ConfigError (``bound``: how the
+    message names ``classes``, default its value)."""
+    labels = np.asarray(labels)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ConfigError(f"labels must be {n} integers, got shape {labels.shape} ({labels.dtype})")
+    if n and (labels.min() < 0 or labels.max() >= classes):
+        raise ConfigError(f"labels must be in [0, {bound or classes}), got {labels.min()} .. {labels.max()}")
+    return labels.astype(np.int64)
+
+
+def check_conditioning(model, labels, n: int, guidance: float = 0.0) -> tuple[np.ndarray | None, float]:
+    """``(labels, guidance)`` for ``n`` rows of ``model``, checked by
+    :meth:`ConditionalDenoiser.check_labels`; ``(None, 0.0)`` when neither is given."""
+    if labels is None and not guidance:
+        return None, 0.0
+    if not hasattr(model, "check_labels"):
+        raise ConfigError("labels: only a ConditionalDenoiser takes class labels")
+    return model.check_labels(labels, n, guidance)
 
 
 class FixedLevel(nn.Module):
@@ -611,8 +624,6 @@ class FixedLevel(nn.Module):
         self.label, self.guidance = (None if label is None else int(label)), float(guidance)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
-        if self.label is None:
-            return self.model(y, self.sigma)
         return self.model(y, self.sigma, self.label, self.guidance)
 
 

@@ -236,7 +236,7 @@ def sample_diffusion(
     -------
     SamplePath in data units: ``path`` (record + 1, n, d), ``sigma`` (record + 1, n).
     """
-    from lindiff.deep.models import DATA_CENTER, DATA_SCALE
+    from lindiff.deep.models import DATA_CENTER, DATA_SCALE, check_conditioning
 
     if not getattr(model, "conditional", False):
         raise ConfigError("sample_diffusion needs a noise-conditional model (a ConditionalDenoiser, kind 'ddpm'); "
@@ -249,10 +249,7 @@ def sample_diffusion(
         record_sigma = _check_float("record_sigma", record_sigma, 0.0, np.inf)
         record = int(np.sum(schedule.sigma_bar[stop + 1 :] / DATA_SCALE <= record_sigma))
     n = _check_count("n", n)
-    if labels is not None or guidance:
-        if not hasattr(model, "check_labels"):
-            raise ConfigError("labels: only a ConditionalDenoiser takes class labels")
-        labels, guidance = model.check_labels(labels, n, guidance)
+    labels, guidance = check_conditioning(model, labels, n, guidance)
     denoiser = ScaledDenoiser(model, labels, guidance)
     if clip_denoised:
         lo, hi = (0.0 - DATA_CENTER) * DATA_SCALE, (1.0 - DATA_CENTER) * DATA_SCALE

@@ -65,7 +65,7 @@ from lindiff.deep.config import (
     default_config,
     preset_config,
 )
-from lindiff.deep.models import ImageDenoiser, check_image_shape, wrap_denoiser
+from lindiff.deep.models import ImageDenoiser, check_class_labels, check_image_shape, wrap_denoiser
 from lindiff.diffusion.schedules import vplinear_sigma
 from lindiff.errors import ConfigError, DataError
 from lindiff.validation import check_matrix
@@ -177,12 +177,7 @@ def _check_labels(labels, n: int, cfg: TrainConfig) -> np.ndarray | None:
         return None
     if labels is None:
         raise ConfigError(f"labels: a class-conditional model (model.classes={classes}) trains on labelled rows")
-    labels = np.asarray(labels)
-    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-        raise ConfigError(f"labels must be {n} integers (one per row of X), got shape {labels.shape} ({labels.dtype})")
-    if labels.min() < 0 or labels.max() >= classes:
-        raise ConfigError(f"labels must be in [0, model.classes={classes}), got {labels.min()} .. {labels.max()}")
-    return labels.astype(np.int64)
+    return check_class_labels(labels, n, classes, bound=f"model.classes={classes}")
 
 
 def split_sizes(n: int, cfg: TrainConfig) -> tuple[int, int]:

@@ -27,7 +27,12 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
     model = load_model(inp.model, device=deep["device"])
     n_paths, n_samples = int(deep["paths"]), int(deep["quality"]["n_samples"])
     path_seed, rest_seed = job.seed().spawn(2)
-    labels = None
+    labels = np.arange(n_samples) % model.classes if model.conditional and model.classes else None
+
+    def conditioning(rows: slice) -> dict:
+        """A class-conditional model's labels of these samples and its guidance weight."""
+        return {} if labels is None else {"labels": labels[rows], "guidance": float(deep["guidance"])}
+
     if p["sampler"] == "ascent":
         options = dict(deep["sampler"])
         path = sample_ascent(model, n_paths, model.d, seed=np.random.default_rng(path_seed), **options)
@@ -40,16 +45,12 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
         sampler = Sampler(entry["kind"], eta=entry["eta"], solver=entry["solver"])
         schedule = noise_levels(levels["shape"], p["T"], **levels["params"])
         clip = bool(deep["clip_denoised"])
-        labels = np.arange(n_samples) % model.classes if model.classes else None
-        guided = {} if labels is None else {"guidance": float(deep["guidance"])}
         path = sample_diffusion(model, schedule, sampler, n_paths, seed=path_seed, record_sigma=deep["record_sigma"],
-                                clip_denoised=clip, labels=None if labels is None else labels[:n_paths], **guided)
+                                clip_denoised=clip, **conditioning(slice(0, n_paths)))
         rest = sample_diffusion(model, schedule, sampler, n_samples - n_paths, seed=rest_seed, record=0,
-                                clip_denoised=clip, labels=None if labels is None else labels[n_paths:],
-                                **guided) if n_samples > n_paths else None
+                                clip_denoised=clip, **conditioning(slice(n_paths, None))) if n_samples > n_paths else None
     samples = path.samples if rest is None else np.concatenate([path.samples, rest.samples])
-    conditioning = {} if labels is None else {"labels": labels[:n_paths], "guidance": np.float64(deep["guidance"])}
-    artifacts.save_npz(out.path, points=path.path.astype(np.float32), sigma=path.sigma, **conditioning)
+    artifacts.save_npz(out.path, points=path.path.astype(np.float32), sigma=path.sigma, **conditioning(slice(0, n_paths)))
     artifacts.save_npz(out.samples, samples=samples.astype(np.float32), **({} if labels is None else {"labels": labels}))
     save_figure(deep_plots.path_snapshots(path, model.image_shape), out.fig)
     save_figure(deep_plots.sample_grid(samples, model.image_shape, title=job.point), out.grid)
