@@ -29,4 +29,4 @@ rule all:
     input:
         all_targets(),
         sidecar_targets(),
-        rebuild_targets(),
+        force_rebuild_of_corrupt,

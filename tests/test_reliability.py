@@ -326,23 +326,57 @@ def _flip_inside_largest_member(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _tree_digest(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (its W&B runs and Snakemake's own state aside) and its bytes."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not {"wandb", ".snakemake"} & set(p.relative_to(root).parts)}
+
+
+# Files lindiff did not write, in the results tree: at no path a rule declares, with names and
+# suffixes of artifacts (one malformed), so that a scan of the whole tree would take them for corrupt.
+FOREIGN_FILES = {
+    "results/n/a.json": b"[1]\n",
+    "results/.vscode/settings.json": b"{}\n",
+    "results/digits/all/n100_s0/notes/bases.npz": b"not a zip file",
+    "results/digits/all/n100_s0/linear_T5/learn/old_bases.npz": b"PK truncated",
+}
+
+
 def test_corrupt_artifacts_are_rebuilt_not_trusted(tmp_path):
-    """issue 12: a truncated bases.npz failed every rerun and was never rebuilt. Now a truncated
-    artifact is moved aside before the DAG is built (the same run rebuilds it); one whose damage
-    only its CRC shows fails its consumer, which moves it aside, and the next run rebuilds it."""
+    """A truncated bases.npz used to fail every rerun and was never rebuilt. Now a truncated
+    artifact is forced to rerun while the DAG is built (the same run rebuilds it, nothing is moved);
+    one whose damage only its CRC shows fails its consumer, which moves it aside, and the next run
+    rebuilds it. Dry runs and --list-rules change no byte of the tree, and files at paths no rule
+    declares are never touched, by any call."""
     point = point_dir("rank", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5, rank=4)
     bases, samples = point.parent / "learn/bases.npz", point / "samples.npz"
     first = run_snakemake(tmp_path, SMOKE, "--cores", "2")
     assert first.returncode == 0, first.stderr[-3000:]
     want_bases, want_samples = _arrays(tmp_path / bases), _arrays(tmp_path / samples)
 
+    for name, content in FOREIGN_FILES.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(content)
     data = (tmp_path / bases).read_bytes()
     (tmp_path / bases).write_bytes(data[: len(data) // 2])
+    tree = _tree_digest(tmp_path)
+    for args in (["-n"], ["--dry-run", "--forcerun", "analyze"], ["--list-rules"], ["--lint"]):
+        call = run_snakemake(tmp_path, SMOKE, *args)
+        assert call.returncode == 0, (args, call.stderr[-3000:])
+        assert _tree_digest(tmp_path) == tree, f"snakemake {' '.join(args)} changed the results tree"
+    dry = run_snakemake(tmp_path, SMOKE, "-n")
+    assert f"{bases} is corrupt" in dry.stderr and "a real run rebuilds it" in dry.stderr
+    assert "learn" in dry.stdout and "analyze" in dry.stdout  # the jobs a real run reruns
+    assert not any(name in dry.stderr for name in FOREIGN_FILES)
+
     rerun = run_snakemake(tmp_path, SMOKE, "--cores", "2")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert f"{bases} is corrupt" in rerun.stderr
+    assert f"{bases} is corrupt" in rerun.stderr and "this run rebuilds it" in rerun.stderr
     for key, value in want_bases.items():
         np.testing.assert_array_equal(_arrays(tmp_path / bases)[key], value)
+    for name, content in FOREIGN_FILES.items():
+        assert (tmp_path / name).read_bytes() == content, name
+    assert not list(tmp_path.rglob("*.corrupt"))
 
     _flip_inside_largest_member(tmp_path / samples)
     failed = run_snakemake(tmp_path, SMOKE, "--cores", "2")

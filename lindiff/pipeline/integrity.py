@@ -1,12 +1,14 @@
 """Corrupt artifacts are rebuilt, not trusted and not left to fail every rerun.
 
-Two guards, both moving a corrupt file aside to ``<name>.corrupt`` so that Snakemake sees the
-artifact missing and reruns the job that produces it (and then its consumers):
+Two guards:
 
-* :func:`scan_results`, run by the Snakefile before the DAG is built: a cheap structural check
-  of every artifact under the results directory (the zip directory of an ``.npz``, the footer
-  of a ``.parquet``, the checksum of a ``.json``): a truncated or unreadable file is caught
-  here, so the same run rebuilds it.
+* :func:`scan_results`, run while Snakemake builds the DAG
+  (:func:`lindiff.pipeline.runstart.force_rebuild_of_corrupt`): a cheap structural check of
+  every artifact under the results directory that a rule of the workflow produces (the zip
+  directory of an ``.npz``, the footer of a ``.parquet``, the checksum of a ``.json``). A
+  truncated or unreadable artifact is caught here and its job is forced to rerun, so the same
+  run rebuilds it. It reads files and writes none; files at paths no rule declares are never
+  opened.
 * :func:`quarantine_corrupt_input`, used by :func:`lindiff.pipeline.jobs.rule_job`: a job whose
   input fails its loader's checks deeper (a zip CRC, a page checksum, a non-orthonormal basis:
   :class:`~lindiff.errors.CorruptArtifactError`) moves that input aside before it fails, so
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from lindiff import artifacts
@@ -54,24 +56,29 @@ def structural_problem(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
-def artifact_files(results_dir: str | os.PathLike[str]) -> list[Path]:
-    root = Path(results_dir)
-    if not root.is_dir():
+def artifact_files(results_dir: str | os.PathLike[str], *,
+                   is_artifact: Callable[[str], bool]) -> list[str]:
+    """The files under ``results_dir`` with an artifact suffix for which ``is_artifact(path)``
+    holds (the workflow passes: a rule produces it), as paths spelled from ``results_dir``
+    as given (``os.path.join``), the way the rules spell their outputs."""
+    root = os.fspath(results_dir)
+    if not os.path.isdir(root):
         return []
     out = []
     for directory, subdirs, files in os.walk(root):
-        if Path(directory) == root:
+        if directory == root:
             subdirs[:] = [d for d in subdirs if d not in SKIPPED_DIRS]
-        out.extend(Path(directory) / f for f in files
+        out.extend(os.path.join(directory, f) for f in files
                    if f.endswith(ARTIFACT_SUFFIXES) and not f.startswith("."))
-    return sorted(out)
+    return sorted(path for path in out if is_artifact(path))
 
 
-def scan_results(results_dir: str | os.PathLike[str]) -> list[tuple[Path, str]]:
-    """``(path, problem)`` of every artifact under ``results_dir`` that fails
-    :func:`structural_problem`."""
+def scan_results(results_dir: str | os.PathLike[str], *,
+                 is_artifact: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """``(path, problem)`` of every artifact under ``results_dir`` (those for which
+    ``is_artifact(path)`` holds) that fails :func:`structural_problem`."""
     found = []
-    for path in artifact_files(results_dir):
+    for path in artifact_files(results_dir, is_artifact=is_artifact):
         problem = structural_problem(path)
         if problem is not None:
             found.append((path, problem))

@@ -1,13 +1,17 @@
-"""What the Snakefile's main process does once per run, before the DAG is built.
+"""What the Snakefile's main process does for a run, in the order Snakemake allows it.
 
-* record this Snakemake process and remove the locks a killed one left
-  (:class:`~lindiff.pipeline.processes.RunRegistry`);
-* forget an earlier run's "W&B server unreachable" note, so that each run tries online again
-  (:func:`~lindiff.pipeline.jobs.wandb_unreachable_marker`);
-* move corrupt artifacts aside (:mod:`~lindiff.pipeline.integrity`), so that this run rebuilds
-  them.
-
-A dry run changes nothing but the registry: it only reports what a real run would move.
+* While the Snakefile is parsed (every call, dry runs, ``--lint`` and ``--list-rules``
+  included): record this Snakemake process and remove the locks a killed one left
+  (:class:`~lindiff.pipeline.processes.RunRegistry`), under ``.snakemake/`` only. Nothing under
+  the results directory is touched then: Snakemake does not yet know whether this is a dry run.
+* While the DAG is built (:func:`force_rebuild_of_corrupt`, the input function of ``all``):
+  check every artifact that a rule of this workflow produces (:mod:`~lindiff.pipeline.integrity`)
+  and hand each corrupt one to Snakemake as a forced file, like ``--forcerun`` on it. Its job
+  and the jobs after it rerun and overwrite it; a dry run lists them. Nothing is moved: files at
+  paths no rule declares (a user's notes, an editor's settings) are never read, let alone moved.
+* When a real run starts (``onstart``, never in a dry run): forget an earlier run's "W&B server
+  unreachable" note, so that each run tries online again
+  (:func:`~lindiff.pipeline.jobs.wandb_unreachable_marker`).
 """
 
 from __future__ import annotations
@@ -26,22 +30,34 @@ def _stderr(message: str) -> None:
     print(f"lindiff: {message}", file=sys.stderr)
 
 
-def start_of_run(results_dir: str | Path, *, dryrun: bool, snakemake_dir: str | Path = ".snakemake",
-                 report: Callable[[str], None] = _stderr) -> list[str]:
-    """Prepare the working directory for a run; returns the artifacts moved aside as corrupt."""
+def start_of_run(snakemake_dir: str | Path = ".snakemake", *,
+                 report: Callable[[str], None] = _stderr) -> RunRegistry:
+    """Record this Snakemake process and remove the stale locks of a killed one (parse time)."""
     runs = RunRegistry(snakemake_dir)
     runs.register()
     atexit.register(runs.unregister)
     for pid in runs.remove_stale_locks():
         report(f"removed the stale locks of a killed Snakemake process (pid {pid})")
-    if dryrun:
-        for path, problem in integrity.scan_results(results_dir):
-            report(f"{path} is corrupt ({problem}); a real run moves it aside and rebuilds it")
-        return []
+    return runs
+
+
+def force_rebuild_of_corrupt(results_dir: str | Path, *, is_artifact: Callable[[str], bool],
+                             forced_files: set, dryrun: bool,
+                             report: Callable[[str], None] = _stderr) -> list[str]:
+    """Add every corrupt artifact under ``results_dir`` to ``forced_files`` (Snakemake's DAG
+    ``forcefiles``), so that its job reruns; returns their paths. Reads files, writes none.
+
+    ``is_artifact(path)`` says whether a rule of the workflow produces ``path``; only those files
+    are checked."""
+    corrupt = []
+    for path, problem in integrity.scan_results(results_dir, is_artifact=is_artifact):
+        forced_files.add(path)
+        corrupt.append(path)
+        rebuilt = "a real run rebuilds it" if dryrun else "this run rebuilds it"
+        report(f"{path} is corrupt ({problem}); {rebuilt} (its job and the jobs after it rerun)")
+    return corrupt
+
+
+def clear_run_notes(results_dir: str | Path) -> None:
+    """At the start of a real run: remove the note an earlier run left for its own jobs."""
     wandb_unreachable_marker(results_dir).unlink(missing_ok=True)
-    quarantined = []
-    for path, problem in integrity.scan_results(results_dir):
-        moved = integrity.quarantine(path)
-        quarantined.append(str(path))
-        report(f"{path} is corrupt ({problem}); moved aside to {moved}")
-    return quarantined

@@ -12,7 +12,7 @@ from lindiff.pipeline import datasets as ldd
 from lindiff.pipeline import resources as ldr
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.levels import LEVELS, wildcard_constraints as level_wildcard_constraints
-from lindiff.pipeline.runstart import start_of_run
+from lindiff.pipeline import runstart
 from lindiff.pipeline.schema import DESIGNED, SPECTRAL
 
 # `overrides` as typed (Snakemake's YAML parsing of --config drops " #..." and strips quotes).
@@ -26,9 +26,17 @@ RESOLVED = ldc.resolved(LD)
 POINTS = lds.sweep_points(LD)
 RESULTS = LD.results_dir
 
-# Once per run, in the main process: stale locks of a killed Snakemake removed, the W&B
-# "unreachable" note cleared, corrupt artifacts moved aside to be rebuilt (lindiff/pipeline/runstart.py).
-QUARANTINED = start_of_run(RESULTS, dryrun=workflow.dryrun) if workflow.is_main_process else []
+# Once per call, in the main process: the stale locks of a killed Snakemake removed (under
+# .snakemake/ only; the results tree is left alone while parsing: a dry run is not known yet).
+# Corrupt artifacts are forced to rebuild while the DAG is built (force_rebuild_of_corrupt, an
+# input of `all`), the W&B "unreachable" note is cleared when a real run starts (onstart).
+if workflow.is_main_process:
+    runstart.start_of_run()
+
+
+onstart:
+    runstart.clear_run_notes(RESULTS)
+
 SWEEP = LD.sweep.name
 
 # Runtime settings that must not trigger reruns (W&B, output roots) travel in the
@@ -566,6 +574,21 @@ def gahb_targets():
 # --------------------------------------------------------------------------- corrupt artifacts
 
 
+def force_rebuild_of_corrupt(wildcards):
+    """Input function of ``all``: it runs while Snakemake builds the DAG, when every rule is
+    declared and a dry run is known as one. Each corrupt artifact (only files some rule
+    produces are checked) becomes a forced file, so its job and the jobs after it rerun (in
+    this DAG; one outside it is forced whenever a later run needs it). Writes nothing."""
+    if workflow.is_main_process:
+        runstart.force_rebuild_of_corrupt(
+            RESULTS, is_artifact=lambda path: any(rule.is_producer(path) for rule in workflow.rules),
+            forced_files=workflow.dag.forcefiles, dryrun=workflow.dryrun)
+    return []
+
+
+# --------------------------------------------------------------------------- provenance sidecars
+
+
 def points_at(level):
     """Every point of this configuration (sweep, deep and A/B points) seen at ``level``: those
     whose fields reach it (a rank point's learn and data points ...)."""
@@ -578,29 +601,6 @@ def points_at(level):
         family = [*POINTS, *DEEP_POINTS, *DEEP_SAMPLE_POINTS, *AB_POINTS, *SAMPLER_POINTS]
     return {point.at(level) for point in family if fields <= set(point.as_dict())}
 
-
-def config_dirs():
-    """The directories of this configuration's artifacts: its points at every level, and the sweep's."""
-    dirs = {os.path.join(RESULTS, "sweeps", SWEEP)}
-    for level in LEVELS:
-        if level != "sweep":
-            dirs.update(point.dir(RESULTS) for point in points_at(level))
-    return dirs
-
-
-def rebuild_targets():
-    """The artifacts moved aside as corrupt that belong to this configuration (in a point's
-    directory or one folder below it) and that some job can produce (targets of ``all``, so that
-    this run rebuilds them).  Others are rebuilt when a job next needs them."""
-    if not QUARANTINED:
-        return []
-    dirs = config_dirs()
-    return [path for path in QUARANTINED
-            if {str(Path(path).parent), str(Path(path).parent.parent)} & dirs
-            and any(rule.is_producer(path) for rule in workflow.rules)]
-
-
-# --------------------------------------------------------------------------- provenance sidecars
 
 # The rules whose sidecar is a target of `all`, by the level of their jobs: Snakemake does not
 # rerun a job whose other outputs are in place, so a deleted sidecar would otherwise never be
