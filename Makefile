@@ -54,7 +54,10 @@ bench: $(STAMP)
 bench-samplers: $(STAMP)
 	$(BIN)/python benchmarks/bench_samplers.py
 
+# ruff (Python), snakefmt (Snakefile and rules), snakemake --lint (the workflow); settings in pyproject.toml
 lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 
 clean:

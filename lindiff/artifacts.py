@@ -126,7 +126,7 @@ def read_json(path) -> dict:
                         "lindiff: delete it and rerun the workflow to rebuild it")
     stored = data.pop(JSON_DIGEST_KEY)
     if stored != _json_digest(data):
-        raise CorruptArtifactError(path, f"its content does not match the checksum written with it (corrupt file); "
+        raise CorruptArtifactError(path, "its content does not match the checksum written with it (corrupt file); "
                         "delete it and rerun the workflow to rebuild it")
     return data
 
@@ -204,7 +204,7 @@ def load_npz(path, required: Mapping[str, int | None], keys=None) -> dict[str, n
             wanted = npz.files if keys is None else [k for k in npz.files if k in set(keys) | set(required)]
             arrays = {k: npz[k] for k in wanted}
     except FileNotFoundError:
-        raise CorruptArtifactError(path, f"file not found") from None
+        raise CorruptArtifactError(path, "file not found") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise CorruptArtifactError(path, f"not a readable .npz file ({exc})") from None
     for key, ndim in required.items():
@@ -264,7 +264,7 @@ def load_bases(path) -> tuple[Bases, np.ndarray]:
         raise CorruptArtifactError(path, f"sigma has shape {arrays['sigma'].shape}, expected {bases.sigma_bar.shape}")
     gram = np.einsum("tdi,tdj->tij", bases.U, bases.U)
     if not np.allclose(gram, np.eye(bases.k), atol=1e-4):
-        raise CorruptArtifactError(path, f"U is not orthonormal")
+        raise CorruptArtifactError(path, "U is not orthonormal")
     return bases, arrays["sigma"]
 
 

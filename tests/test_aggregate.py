@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lindiff.pipeline import aggregate
 from lindiff import artifacts, plots
-from lindiff.linear import spectral
 from lindiff.errors import DataError
+from lindiff.linear import spectral
+from lindiff.pipeline import aggregate
 
 
 def _summary():

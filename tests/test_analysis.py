@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from lindiff.linear import analysis, theory
 from lindiff.data import load_digits, make_spiked
+from lindiff.linear import analysis, theory
 from lindiff.linear.generate import run_chain, transitions
 from lindiff.linear.learn import learn_bases
 from lindiff.linear.schedules import from_sigma_bar, make_schedule

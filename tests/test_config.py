@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lindiff.errors import ConfigError, DataError
 from lindiff.pipeline import checks as ldchecks
 from lindiff.pipeline import config as ldc
 from lindiff.pipeline import datasets as ldd
 from lindiff.pipeline import sweep as lds
-from lindiff.errors import ConfigError, DataError
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

@@ -2,14 +2,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lindiff.pipeline.jobs import load_halves
-
-from lindiff.studies import generalization as gen
 from lindiff.data import load_digits, make_spiked, split_halves
 from lindiff.errors import ConfigError, DataError
 from lindiff.linear.generate import injection_std, run_chain
 from lindiff.linear.learn import learn_bases
 from lindiff.linear.schedules import make_schedule
+from lindiff.pipeline.jobs import load_halves
+from lindiff.studies import generalization as gen
 
 # --------------------------------------------------------------------------- similarities
 
@@ -218,11 +217,16 @@ def test_identical_bases_give_identical_samples_and_similarity_one(digits_halves
 def test_deep_ab_samples_share_the_noise():
     """Two identical denoisers with one seed give identical samples; the noise streams stay
     aligned even when one sampler stops before the other (adaptive stopping)."""
-    shrink = lambda Y: 0.5 + 0.7 * (Y - 0.5)  # a linear "denoiser" around mid-grey
+    def shrink(Y):  # a linear "denoiser" around mid-grey
+        return 0.5 + 0.7 * (Y - 0.5)
+
     a, b, steps_a, steps_b = gen.deep_ab_samples(shrink, shrink, 6, 10, seed=4, sigma_final=0.05, max_steps=300)
     np.testing.assert_array_equal(a, b)
     assert steps_a == steps_b
-    stronger = lambda Y: 0.5 + 0.4 * (Y - 0.5)
+
+    def stronger(Y):
+        return 0.5 + 0.4 * (Y - 0.5)
+
     a2, b2, _, _ = gen.deep_ab_samples(shrink, stronger, 6, 10, seed=4, sigma_final=0.05, max_steps=300)
     np.testing.assert_array_equal(a2, a)  # model A's samples do not depend on its partner
     assert gen.cosine_similarity_rows(a2 - 0.5, b2 - 0.5).mean() > 0.5  # same initial and injected noise

@@ -9,9 +9,9 @@ import pytest
 from helpers import snakemake
 
 from lindiff import artifacts
+from lindiff.errors import ConfigError
 from lindiff.pipeline import config as ldc
 from lindiff.pipeline import sweep as lds
-from lindiff.errors import ConfigError
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
 # --------------------------------------------------------------------------- config

@@ -6,7 +6,6 @@ import pytest
 from lindiff.data import load_dataset
 from lindiff.data.geometric import (
     disk_images,
-    disk_tangents,
     make_calpha,
     make_disks,
     power_law_noise_1d,
@@ -84,7 +83,8 @@ def test_disk_tangents_match_finite_differences():
     for k in range(5):
         shift = np.zeros(5)
         shift[k] = step
-        central = (disk_images(disks.params + shift, 20, disks.edge) - disk_images(disks.params - shift, 20, disks.edge)) / (2 * step)
+        central = (disk_images(disks.params + shift, 20, disks.edge)
+                   - disk_images(disks.params - shift, 20, disks.edge)) / (2 * step)
         np.testing.assert_allclose(tangents[:, :, k], central, atol=1e-7 * np.abs(central).max() + 1e-9)
 
 

@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from lindiff.linear import analysis
-from lindiff.studies import demo
 from lindiff import plots
 from lindiff.errors import DataError
+from lindiff.linear import analysis
 from lindiff.linear.learn import learn_bases
 from lindiff.linear.schedules import make_schedule
+from lindiff.studies import demo
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from helpers import point_dir, run_snakemake, snakemake_command
 
 from lindiff import artifacts
@@ -118,7 +117,8 @@ BAD_INPUT = [
     ("npy with inf", lambda t: f"data=file data.path={_npy(t, 'inf.npy', np.full((20, 4), np.inf))}", "inf.npy"),
     ("npy needing pickle", lambda t: f"data=file data.path={_npy(t, 'obj.npy', np.array([{'a': 1}] * 3))}", "pickle"),
     ("wrong array rank", lambda t: f"data=file data.path={_npy(t, 'cube.npy', np.zeros((5, 4, 3)))}", "cube.npy"),
-    ("labels length mismatch", lambda t: f"data=file data.path={_npz(t, 'lab.npz', X=np.ones((50, 4)), labels=np.zeros(49))}", "lab.npz"),
+    ("labels length mismatch",
+     lambda t: f"data=file data.path={_npz(t, 'lab.npz', X=np.ones((50, 4)), labels=np.zeros(49))}", "lab.npz"),
     ("class absent", lambda t: "sweep.classes=[11]", "sweep.classes"),
     ("unwritable results directory", lambda t: f"results_dir={t / 'a_file' / 'results'}", "results_dir"),
     ("results outside the working directory", lambda t: "results_dir=../elsewhere", "results_dir"),
@@ -191,7 +191,8 @@ def test_data_path_with_a_space_can_be_quoted(tmp_path, quoting):
     data_dir.mkdir()
     path = data_dir / "x.npy"
     np.save(path, np.random.default_rng(0).normal(size=(300, 5)))
-    overrides = f"sweep=smoke sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.rank=[2] learn.k=4 data=file {quoting.format(path=path)}"
+    overrides = (f"sweep=smoke sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.rank=[2] learn.k=4 "
+                 f"data=file {quoting.format(path=path)}")
     result = run_snakemake(tmp_path, overrides, "-n")
     assert result.returncode == 0, result.stdout[-2000:]
     assert "results/file/all/n100_s0/linear_T" in result.stdout

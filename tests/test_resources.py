@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from helpers import run_snakemake
 
 from lindiff.errors import ConfigError
@@ -43,7 +42,8 @@ def test_a_wide_data_file_is_refused_from_its_header(tmp_path):
 def test_rules_declare_the_estimate(tmp_path):
     result = run_snakemake(tmp_path, "sweep=smoke sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.T=[200000]", "-n")
     assert result.returncode == 0, result.stdout[-2000:]
-    cfg = ldc.load(["sweep=smoke", "sweep.deep.n=[]", "sweep.gahb.alpha=[]", "sweep.gahb.n=[]", "sweep.T=[200000]"], check_data=False)
+    cfg = ldc.load(["sweep=smoke", "sweep.deep.n=[]", "sweep.gahb.alpha=[]", "sweep.gahb.n=[]", "sweep.T=[200000]"],
+                   check_data=False)
     want = ldr.job_mem_mb("learn", cfg, (1797, 64), n=100, T=200000)
     assert want > 2000  # above the rule's floor, so the estimate is what shows
     learn = result.stdout[result.stdout.index("rule learn:"):]

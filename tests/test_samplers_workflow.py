@@ -2,13 +2,12 @@
 through the snakemake CLI (artifacts, numbers against the closed form, W&B read back), and a
 selective rerun."""
 
-import os
 import re
 
 import numpy as np
 import pytest
-
 from helpers import point_dir, run_snakemake
+
 from lindiff import artifacts
 from lindiff.errors import ConfigError
 from lindiff.pipeline import config as ldc

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from lindiff.linear import analysis, spectral, theory
 from lindiff.data import make_spiked
 from lindiff.errors import ConfigError
+from lindiff.linear import analysis, spectral, theory
 from lindiff.linear.generate import injection_std, run_chain
 from lindiff.linear.learn import learn_bases
 from lindiff.linear.schedules import make_schedule

@@ -7,12 +7,11 @@ import json
 
 import numpy as np
 import pytest
+from helpers import snakemake
 
 from lindiff import artifacts
 from lindiff.linear import spectral
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
-
-from helpers import snakemake
 
 pytestmark = pytest.mark.slow  # end to end through the snakemake CLI
 

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from helpers import point_dir, run_snakemake
 
 from lindiff import artifacts

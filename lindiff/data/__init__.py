@@ -56,7 +56,7 @@ from lindiff.data.mnist import (
     load_mnist,
     read_idx,
 )
-from lindiff.data.spiked import SPIKED_STREAM, SpikedData, make_spiked  # SPIKED_STREAM: public, not in __all__
+from lindiff.data.spiked import SPIKED_STREAM, SpikedData, make_spiked
 from lindiff.data.transforms import (
     center,
     scale_unit,
@@ -74,6 +74,7 @@ __all__ = [
     "rank_at_least",
     "Dataset",
     "SpikedData",
+    "SPIKED_STREAM",
     "MnistFile",
     "MNIST_FILES",
     "MNIST_MIRRORS",

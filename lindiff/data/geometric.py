@@ -7,7 +7,8 @@ Two families whose optimal denoisers are known, generated from a seed (nothing i
   ``|ω|^(-α)`` in 1-D (:func:`power_law_noise_1d`); each region's texture is uniform noise filtered
   by ``(ω₁² + ω₂²)^(-α_b/2)`` in 2-D (:func:`power_law_noise_2d`) around its own mean intensity;
   the image takes one texture above the contour and the other below it (a boundary pixel mixes
-  them by the fraction of it above the contour), then a light Gaussian blur.  The talk quotes the optimal denoiser's MSE slope ``α / (α + 1)`` for these images.
+  them by the fraction of it above the contour), then a light Gaussian blur.  The talk quotes the
+  optimal denoiser's MSE slope ``α / (α + 1)`` for these images.
 * **The manifold of disks** (:func:`make_disks`): one disk on a flat background, with five
   parameters — vertical and horizontal position of the centre, radius, foreground and background
   intensity — drawn uniformly in documented ranges.  The edge is anti-aliased by a Gaussian

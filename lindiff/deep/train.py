@@ -55,7 +55,6 @@ import torch
 
 from lindiff.artifacts import atomic_write
 from lindiff.data import sha256_of_array
-from lindiff.deep.evaluate import add_noise, psnr
 from lindiff.deep.config import (
     DATA_CENTER,
     DATA_SCALE,
@@ -65,6 +64,7 @@ from lindiff.deep.config import (
     default_config,
     preset_config,
 )
+from lindiff.deep.evaluate import add_noise, psnr
 from lindiff.deep.models import ImageDenoiser, check_class_labels, check_image_shape, wrap_denoiser
 from lindiff.diffusion.schedules import vplinear_sigma
 from lindiff.errors import ConfigError, DataError

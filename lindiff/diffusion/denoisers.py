@@ -95,7 +95,7 @@ class WienerDenoiser:
 
     __call__ = denoise
 
-    def in_eigenbasis(self) -> "DiagonalWiener":
+    def in_eigenbasis(self) -> DiagonalWiener:
         """The same filter acting on coordinates ``Uᵀ y`` (columns in :attr:`spectrum` order):
         diagonal, O(d) per row instead of O(d²)."""
         return DiagonalWiener(mean=self.basis.T @ self.mean, eigvals=self.spectrum.copy())

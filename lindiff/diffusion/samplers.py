@@ -34,8 +34,9 @@ Start: ``ddpm``, ``ddim`` and ``ode`` start from ``x_T ~ N(0, I)`` in VP coordin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

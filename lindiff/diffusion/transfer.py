@@ -22,7 +22,8 @@ entering through ``D(·, σ_T)`` (a first gain ``s_T``).  So, with the first gai
 
 ``v_i / λ_i = 1`` is a perfect sampler of the Gaussian's covariance.  The start is centred at 0,
 not at the data mean ``μ``, so the generated mean misses ``μ`` by ``M_i μ_i`` per component
-(:attr:`Transfer.mean_gain`); a schedule whose last level is not noise-dominated pays for it.  The same functions run on torch tensors
+(:attr:`Transfer.mean_gain`); a schedule whose last level is not noise-dominated pays for it.
+The same functions run on torch tensors
 (``sigma_bar`` a tensor): :mod:`lindiff.diffusion.design` differentiates ``v`` through them.
 
 For the projection denoiser in the chain, the diagonal model of

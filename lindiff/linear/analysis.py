@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lindiff.linear import theory
 from lindiff.errors import ConfigError
+from lindiff.linear import theory
 from lindiff.linear.generate import transitions
 from lindiff.linear.learn import Bases, check_rank
 

@@ -69,8 +69,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lindiff.linear import theory
 from lindiff.errors import ConfigError, DataError
+from lindiff.linear import theory
 from lindiff.linear.generate import run_chain, transitions
 from lindiff.linear.learn import Bases, check_rank
 from lindiff.linear.schedules import Schedule, from_increments, make_schedule
@@ -387,6 +387,7 @@ def spectrum_comparison(
     rel_err_asymptotic`` (relative errors of the predictions against ``measured``).
     """
     import pandas as pd
+
     from lindiff.linear.analysis import step_cosines
 
     rank = bases.k if rank is None else check_rank(rank, bases.d, bases.k)

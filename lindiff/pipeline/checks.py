@@ -14,13 +14,13 @@ import typing
 
 from omegaconf import DictConfig
 
+from lindiff.diffusion.denoisers import DENOISERS
+from lindiff.diffusion.samplers import Sampler
+from lindiff.diffusion.schedules import SAMPLER_SCHEDULES, noise_levels
 from lindiff.errors import ConfigError
 from lindiff.pipeline.datasets import DataInfo
 from lindiff.pipeline.levels import FIELDS
 from lindiff.pipeline.schema import ASCENT, DATA_SCHEMAS, DESIGNED, SPECTRAL, LindiffConfig
-from lindiff.diffusion.denoisers import DENOISERS
-from lindiff.diffusion.samplers import Sampler
-from lindiff.diffusion.schedules import SAMPLER_SCHEDULES, noise_levels
 from lindiff.pipeline.sweep import deep_train_config, grids, sampler_grids
 
 

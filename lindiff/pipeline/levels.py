@@ -23,8 +23,9 @@ from __future__ import annotations
 import os
 import re
 import string
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from lindiff.errors import ConfigError
 
@@ -156,7 +157,7 @@ class Level:
         """The level's wildcard values converted to their field types (``n`` → int ...)."""
         return {f: FIELDS[f].type(wildcards[f]) for f in self.fields}
 
-    def point(self, **values) -> "Point":
+    def point(self, **values) -> Point:
         missing = [f for f in self.fields if f not in values]
         if missing:
             raise ConfigError(f"a {self.name} point needs {missing}")
@@ -285,7 +286,7 @@ class Point:
     def dir(self, results_dir: str) -> str:
         return os.path.join(results_dir, LEVELS[self.level].format(**self.as_dict()))
 
-    def at(self, level: str) -> "Point":
+    def at(self, level: str) -> Point:
         return LEVELS[level].point(**self.as_dict())
 
     # linear-chain conveniences

@@ -94,7 +94,8 @@ def estimate(stage: str, dims: Dims) -> Estimate:
         trajectory = FLOAT * dims.n_trajectory * (T + 1) * d
         return _largest(stage, "numpy", {f"the bases ((T+1) x d x k = {T + 1} x {d} x {k}: sweep.T, learn.k)": bases,
                                          f"the samples ({dims.n_samples} x {d}: generate.n_samples)": samples,
-                                         f"the trajectories ({dims.n_trajectory} x {T + 1} x {d}: generate.n_trajectory)": trajectory,
+                                         f"the trajectories ({dims.n_trajectory} x {T + 1} x {d}: generate.n_trajectory)":
+                                             trajectory,
                                          f"the d x d Gram (d={d}: data)": gram,
                                          f"the data set ({n_total} x {d}: data)": data})
     if stage == "sample_sampler":

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -79,7 +79,7 @@ class DigitsData(DataConfig):
 
 @dataclass
 class MnistData(DataConfig):
-    dir: Optional[str] = None   # the four IDX files; null = $LINDIFF_MNIST_DIR or the download cache
+    dir: str | None = None   # the four IDX files; null = $LINDIFF_MNIST_DIR or the download cache
     download: bool = False
     split: MnistSplit = MnistSplit.train
 
@@ -90,7 +90,7 @@ class SpikedData(DataConfig):
 
     d: int = field(default=200, metadata=MIN1)
     n_total: int = field(default=2000, metadata={"min": 2})
-    lambdas: List[float] = field(default_factory=lambda: [5.0, 3.0, 2.0])
+    lambdas: list[float] = field(default_factory=lambda: [5.0, 3.0, 2.0])
     floor: float = 0.0
     data_seed: int = field(default=0, metadata=SEED)
 
@@ -102,8 +102,8 @@ class CAlphaData(DataConfig):
     size: int = field(default=32, metadata={"min": 8})  # pixels per side
     n_total: int = field(default=2000, metadata={"min": 2})
     alpha: float = field(default=2.0, metadata=POSITIVE)  # the contour's regularity
-    alpha_background: Optional[float] = None  # the textures' regularity; null = alpha
-    intensities: List[float] = field(default_factory=lambda: [0.3, 0.7])  # above, below the contour
+    alpha_background: float | None = None  # the textures' regularity; null = alpha
+    intensities: list[float] = field(default_factory=lambda: [0.3, 0.7])  # above, below the contour
     contour_amplitude: float = 0.12  # std of the contour's row offset, as a fraction of size
     texture: float = 0.05  # std of each texture around its mean
     blur: float = 0.5  # pixels
@@ -116,9 +116,9 @@ class DisksData(DataConfig):
 
     size: int = field(default=32, metadata={"min": 8})  # pixels per side
     n_total: int = field(default=2000, metadata={"min": 2})
-    radius: Optional[List[float]] = None  # [min, max] in pixels; null = [size / 8, size / 4]
-    foreground: List[float] = field(default_factory=lambda: [0.6, 1.0])
-    background: List[float] = field(default_factory=lambda: [0.0, 0.4])
+    radius: list[float] | None = None  # [min, max] in pixels; null = [size / 8, size / 4]
+    foreground: list[float] = field(default_factory=lambda: [0.6, 1.0])
+    background: list[float] = field(default_factory=lambda: [0.0, 0.4])
     edge: float = field(default=0.5, metadata=POSITIVE)  # width of the Gaussian edge profile, pixels
     data_seed: int = field(default=0, metadata=SEED)
 
@@ -146,9 +146,9 @@ class DesignConfig:
     steps: int = field(default=300, metadata=MIN1)
     lr: float = field(default=0.05, metadata=POSITIVE)
     init: ScheduleShape = ScheduleShape.linear      # initial shape of the increments
-    sigma_max_bounds: Optional[List[float]] = None   # bounds on sigma_bar_T; null = (0.1, 1) * lambda_0
+    sigma_max_bounds: list[float] | None = None   # bounds on sigma_bar_T; null = (0.1, 1) * lambda_0
     free_initial_std: bool = False
-    components: Optional[int] = None    # target components; null = learn.k
+    components: int | None = None    # target components; null = learn.k
     seed: int = field(default=0, metadata=SEED)
     # After the learn, re-fit the injected stds and the std of xi_T to the learned chain at each
     # rank (exact second moment, lindiff.linear.spectral.refine_injection); the schedule is unchanged.
@@ -162,7 +162,7 @@ class ScheduleConfig:
     scale: ScheduleScale = ScheduleScale.sigma_max
     ratio: float = field(default=100.0, metadata={"min": 1.0})  # geometric: sigma_bar from sigma_max / ratio
     # Only for name=spectral (designed from the data's spectrum before learning).
-    design: Optional[DesignConfig] = None
+    design: DesignConfig | None = None
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -177,25 +177,25 @@ class DeepSweep:
     sampled by every sampler that applies to it: ``ascent`` for a blind size, every
     ``diffusion.samplers`` key listed here × ``schedule`` × ``T`` for a noise-conditional one."""
 
-    n: List[int] = field(default_factory=list)
-    size: List[str] = field(default_factory=lambda: ["default"])
-    seed: List[int] = field(default_factory=lambda: [0])
-    sampler: List[str] = field(default_factory=lambda: [ASCENT])
-    schedule: List[str] = field(default_factory=lambda: ["vplinear"])  # diffusion.schedules keys
-    T: List[int] = field(default_factory=lambda: [1000])
+    n: list[int] = field(default_factory=list)
+    size: list[str] = field(default_factory=lambda: ["default"])
+    seed: list[int] = field(default_factory=lambda: [0])
+    sampler: list[str] = field(default_factory=lambda: [ASCENT])
+    schedule: list[str] = field(default_factory=lambda: ["vplinear"])  # diffusion.schedules keys
+    T: list[int] = field(default_factory=lambda: [1000])
 
 
 @dataclass
 class GeneralizationDeep:
     """The deep part of the A/B study (:class:`GeneralizationSweep`); empty ``n`` = none."""
 
-    n: List[int] = field(default_factory=list)
+    n: list[int] = field(default_factory=list)
     size: str = "quick"
     n_samples: int = field(default=16, metadata=MIN1)
     # Training steps per model, whatever n (None: the steps the size's preset takes on a whole half).
-    steps: Optional[int] = field(default=None, metadata=MIN1)
+    steps: int | None = field(default=None, metadata=MIN1)
     # Overrides of deep.sampler for the A/B samples (sample_ascent's sigma_0, sigma_final, h0, ...).
-    sampler: Dict[str, Any] = field(default_factory=dict)
+    sampler: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -203,12 +203,12 @@ class GeneralizationSweep:
     """Memorization vs generalization (Kadkhodaie et al.): models learned on the first ``n``
     samples of two disjoint halves A and B, sampled with the same seeds.  Empty ``n`` = off."""
 
-    n: List[int] = field(default_factory=list)
-    seed: List[int] = field(default_factory=lambda: [0])
+    n: list[int] = field(default_factory=list)
+    seed: list[int] = field(default_factory=lambda: [0])
     schedule: str = "linear"
     T: int = field(default=65, metadata=MIN1)
     rank: int = field(default=20, metadata=MIN1)
-    sigma_max: Optional[float] = field(default=None, metadata=NOISE_SCALE)  # None: the schedule's own sigma_max
+    sigma_max: float | None = field(default=None, metadata=NOISE_SCALE)  # None: the schedule's own sigma_max
     n_samples: int = field(default=100, metadata=MIN1)
     injection: bool = True  # generate.injection noise between steps (pixel-space, shared by A and B)
     centered: bool = True  # centered chains, cosines about the data mean
@@ -221,14 +221,14 @@ class SamplersSweep:
     ``schedule`` and ``sampler`` name entries of ``diffusion.schedules`` and ``diffusion.samplers``.
     Empty ``n`` = off."""
 
-    n: List[int] = field(default_factory=list)
-    seed: List[int] = field(default_factory=lambda: [0])
-    schedule: List[str] = field(default_factory=lambda: ["vplinear", "vpcosine", "karras", "designed"])
-    T: List[int] = field(default_factory=lambda: [10])
-    sampler: List[str] = field(default_factory=lambda: ["ddpm", "ddim"])
-    denoiser: List[DenoiserKind] = field(default_factory=lambda: [DenoiserKind.wiener])
+    n: list[int] = field(default_factory=list)
+    seed: list[int] = field(default_factory=lambda: [0])
+    schedule: list[str] = field(default_factory=lambda: ["vplinear", "vpcosine", "karras", "designed"])
+    T: list[int] = field(default_factory=lambda: [10])
+    sampler: list[str] = field(default_factory=lambda: ["ddpm", "ddim"])
+    denoiser: list[DenoiserKind] = field(default_factory=lambda: [DenoiserKind.wiener])
     # Optional union of grids: each entry overrides some axes above (as sweep.grids does).
-    grids: List[Dict[str, Any]] = field(default_factory=list)
+    grids: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -237,10 +237,10 @@ class GahbSweep:
     denoiser per C^α regularity ``alpha`` and per disk training-set size ``n``, for every model
     size (``gahb.sizes``) and seed.  Empty ``alpha`` and ``n`` = off."""
 
-    alpha: List[float] = field(default_factory=list)  # C^α models: the contour's (and textures') regularity
-    n: List[int] = field(default_factory=list)  # disk models: training images
-    size: List[str] = field(default_factory=lambda: ["default"])  # gahb.sizes keys
-    seed: List[int] = field(default_factory=lambda: [0])  # weights, training draws, the noise of the measurements
+    alpha: list[float] = field(default_factory=list)  # C^α models: the contour's (and textures') regularity
+    n: list[int] = field(default_factory=list)  # disk models: training images
+    size: list[str] = field(default_factory=lambda: ["default"])  # gahb.sizes keys
+    seed: list[int] = field(default_factory=lambda: [0])  # weights, training draws, the noise of the measurements
     n_train: int = field(default=4000, metadata={"min": 2})  # C^α training images (every alpha)
     steps: int = field(default=1500, metadata=MIN1)  # optimizer steps per model, the same for every alpha and n
     disk_images: int = field(default=20, metadata=MIN1)  # held-out disks at which the Jacobians are taken
@@ -249,15 +249,15 @@ class GahbSweep:
 @dataclass
 class SweepConfig:
     name: str = MISSING
-    n: List[int] = MISSING
-    rank: List[int] = MISSING
-    T: List[int] = MISSING
-    schedule: List[str] = MISSING
-    seed: List[int] = field(default_factory=lambda: [0])
-    classes: List[str] = field(default_factory=lambda: ["all"])
-    fig3_indices: List[int] = field(default_factory=lambda: [0, 5, 10])
+    n: list[int] = MISSING
+    rank: list[int] = MISSING
+    T: list[int] = MISSING
+    schedule: list[str] = MISSING
+    seed: list[int] = field(default_factory=lambda: [0])
+    classes: list[str] = field(default_factory=lambda: ["all"])
+    fig3_indices: list[int] = field(default_factory=lambda: [0, 5, 10])
     # Optional union of grids: each entry overrides some axes of the base grid above.
-    grids: List[Dict[str, Any]] = field(default_factory=list)
+    grids: list[dict[str, Any]] = field(default_factory=list)
     # Deep-denoiser models (Fig. 7): one per (n, size, seed); empty n = none.
     deep: DeepSweep = field(default_factory=DeepSweep)
     # Memorization vs generalization study (A/B halves); empty n lists = off.
@@ -298,7 +298,7 @@ class DeepQualityConfig:
     # in the real "floor" set each (one size, so the finite-sample bias of the distance is the same)
     n_samples: int = field(default=500, metadata={"min": 2})
     confidence: float = field(default=0.9, metadata={"min": 0.0, "max": 1.0})
-    classifier: Dict[str, Any] = field(default_factory=dict)  # overrides of the classifier preset (the data's name)
+    classifier: dict[str, Any] = field(default_factory=dict)  # overrides of the classifier preset (the data's name)
     linear: LinearChainConfig = field(default_factory=LinearChainConfig)
 
 
@@ -307,8 +307,8 @@ class DeepConfig:
     enabled: bool = False
     preset: str = "digits"
     device: Device = Device.auto
-    sizes: Dict[str, Any] = field(default_factory=dict)
-    sampler: Dict[str, Any] = field(default_factory=dict)  # the coarse-to-fine ascent (sampler=ascent)
+    sizes: dict[str, Any] = field(default_factory=dict)
+    sampler: dict[str, Any] = field(default_factory=dict)  # the coarse-to-fine ascent (sampler=ascent)
     paths: int = field(default=16, metadata=MIN1)  # recorded paths per (model, sampler): the Fig. 7 Jacobians
     record_sigma: float = field(default=1.0, metadata=POSITIVE)  # record every step below this level (data units)
     clip_denoised: bool = True  # DDPM/DDIM/ODE runs clip each x0-estimate to [0, 1] (DDPM's clip_denoised)
@@ -316,7 +316,7 @@ class DeepConfig:
     guidance: float = field(default=0.0, metadata={"min": 0.0})
     jacobian: DeepJacobianConfig = field(default_factory=DeepJacobianConfig)
     quality: DeepQualityConfig = field(default_factory=DeepQualityConfig)
-    psnr_sigmas: List[float] = field(default_factory=lambda: [0.1, 0.2, 0.4])
+    psnr_sigmas: list[float] = field(default_factory=lambda: [0.1, 0.2, 0.4])
     n_test: int = field(default=500, metadata=MIN1)
 
 
@@ -335,7 +335,7 @@ class LevelsEntry:
     parameters (overrides of ``DEFAULTS[shape]``), or ``designed`` (from the data's spectrum)."""
 
     shape: SamplerShape = MISSING
-    params: Dict[str, float] = field(default_factory=dict)
+    params: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -345,7 +345,7 @@ class SamplerDesignConfig:
     objective: SamplerObjective = SamplerObjective.w2
     steps: int = field(default=300, metadata=MIN1)
     lr: float = field(default=0.05, metadata=POSITIVE)
-    bounds: List[float] = field(default_factory=lambda: [0.002, 80.0])
+    bounds: list[float] = field(default_factory=lambda: [0.002, 80.0])
     init: str = "best"  # a shape of lindiff.diffusion.schedules, or best (the hand shape with the lowest objective)
 
 
@@ -357,8 +357,8 @@ class DiffusionConfig:
     empirical_chunk: int = field(default=256, metadata=MIN1)  # rows the empirical denoiser weighs at once
     projection_rank: int = field(default=30, metadata=MIN1)  # rank of the projection denoiser (learned on the sampler's levels)
     deep_size: str = "quick"  # the deep model (deep.sizes) dropped in for denoiser=deep
-    samplers: Dict[str, SamplerEntry] = field(default_factory=dict)
-    schedules: Dict[str, LevelsEntry] = field(default_factory=dict)
+    samplers: dict[str, SamplerEntry] = field(default_factory=dict)
+    schedules: dict[str, LevelsEntry] = field(default_factory=dict)
     design: SamplerDesignConfig = field(default_factory=SamplerDesignConfig)
 
 
@@ -369,8 +369,8 @@ class GahbCalpha:
 
     data: CAlphaData = field(default_factory=lambda: CAlphaData(name="calpha"))
     n_test: int = field(default=200, metadata=MIN1)  # held-out images of the curve
-    sigmas: List[float] = field(default_factory=lambda: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5])
-    slope_range: List[float] = field(default_factory=lambda: [0.05, 0.5])  # [min, max] sigma of the slope fit
+    sigmas: list[float] = field(default_factory=lambda: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5])
+    slope_range: list[float] = field(default_factory=lambda: [0.05, 0.5])  # [min, max] sigma of the slope fit
 
 
 @dataclass
@@ -379,7 +379,7 @@ class GahbDisks:
     measurement at ``sweep.gahb.disk_images`` held-out noisy disks (the same for every ``n``)."""
 
     data: DisksData = field(default_factory=lambda: DisksData(name="disks"))
-    sigmas: List[float] = field(default_factory=lambda: [0.02, 0.05, 0.1])
+    sigmas: list[float] = field(default_factory=lambda: [0.02, 0.05, 0.1])
     K: int = field(default=20, metadata=MIN1)  # eigenvalues kept per Jacobian
     n_vectors: int = field(default=10, metadata=MIN1)  # eigenvectors of the first image shown
 
@@ -390,8 +390,8 @@ class GahbConfig:
 
     preset: str = "geometric"  # lindiff.deep.config preset the sizes start from
     device: Device = Device.auto
-    sizes: Dict[str, Any] = field(default_factory=dict)  # named model variants: overrides of the preset
-    psnr_sigmas: List[float] = field(default_factory=lambda: [0.05, 0.1, 0.2])  # train_denoiser's PSNR vs linear
+    sizes: dict[str, Any] = field(default_factory=dict)  # named model variants: overrides of the preset
+    psnr_sigmas: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2])  # train_denoiser's PSNR vs linear
     calpha: GahbCalpha = field(default_factory=GahbCalpha)
     disks: GahbDisks = field(default_factory=GahbDisks)
 
@@ -400,7 +400,7 @@ class GahbConfig:
 class WandbConfig:
     mode: WandbMode = WandbMode.offline
     project: str = "lindiff"
-    entity: Optional[str] = None
+    entity: str | None = None
     init_timeout: float = field(default=60.0, metadata=POSITIVE)
 
 
@@ -423,13 +423,13 @@ class GenerateConfig:
 @dataclass
 class AnalyzeConfig:
     max_sin: float = 0.1
-    taus: List[float] = field(default_factory=lambda: [0.0, 0.25, 0.5, 1.0])
+    taus: list[float] = field(default_factory=lambda: [0.0, 0.25, 0.5, 1.0])
 
 
 @dataclass
 class LindiffConfig:
     data: Any = MISSING  # one of DATA_SCHEMAS, chosen by data.name
-    schedules: Dict[str, ScheduleConfig] = field(default_factory=dict)
+    schedules: dict[str, ScheduleConfig] = field(default_factory=dict)
     sweep: SweepConfig = field(default_factory=SweepConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
     learn: LearnConfig = field(default_factory=LearnConfig)
@@ -440,4 +440,4 @@ class LindiffConfig:
     gahb: GahbConfig = field(default_factory=GahbConfig)
     results_dir: str = "results"
     # the most memory one job may need (MiB; null: this machine's memory); checked before any job runs
-    max_job_mem_mb: Optional[int] = field(default=None, metadata=MIN1)
+    max_job_mem_mb: int | None = field(default=None, metadata=MIN1)

@@ -7,8 +7,9 @@ rule script only reads its inputs, calls one function, writes the outputs and lo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -117,6 +118,7 @@ def analyze_point(X: np.ndarray, bases: Bases, samples: Mapping[str, np.ndarray]
         into the metrics.
     """
     import pandas as pd
+
     from lindiff import plots
 
     T = bases.T

@@ -149,7 +149,7 @@ def gahb_data_points(cfg) -> list[Point]:
     ``sweep.gahb.alpha`` (or ``n``) and seed; empty when the study is off."""
     g = cfg.sweep.gahb
     points = set()
-    for family, (axis, data_level, _) in GAHB_FAMILIES.items():
+    for axis, data_level, _ in GAHB_FAMILIES.values():
         convert = FIELDS[axis].from_axis or FIELDS[axis].type
         points |= {LEVELS[data_level].point(seed=int(seed), **{axis: convert(value)}) for value in g[axis] for seed in g.seed}
     return sorted(points)

@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lindiff.linear import analysis
 from lindiff import plots
 from lindiff.artifacts import write_json, write_parquet
 from lindiff.data import load_digits, select_classes, subset
+from lindiff.linear import analysis
 from lindiff.linear.generate import injection_std, run_chain
 from lindiff.linear.learn import learn_bases, learn_per_class
 from lindiff.linear.schedules import make_schedule

@@ -12,10 +12,6 @@ rule aggregate:
         fig6=report(sweep_path("fig6_distributions.png"), category="Sweep", subcategory="{sweep}"),
         power=report(sweep_path("power_iteration.png"), category="Sweep", subcategory="{sweep}"),
         power_table=sweep_path("power_iteration.parquet"),
-    params:
-        points=lambda wildcards: sweep_table(),
-        sweep=lambda wildcards: RESOLVED["sweep"],
-        data=lambda wildcards: RESOLVED["data"],
     log:
         log_path("aggregate", "{sweep}"),
     benchmark:
@@ -26,6 +22,10 @@ rule aggregate:
     resources:
         mem_mb=2000,
         runtime=20,
+    params:
+        points=lambda wildcards: sweep_table(),
+        sweep=lambda wildcards: RESOLVED["sweep"],
+        data=lambda wildcards: RESOLVED["data"],
     script:
         "../scripts/aggregate.py"
 
@@ -39,9 +39,6 @@ rule compare_schedules:
     output:
         table=sweep_path("spectral_schedule.parquet"),
         fig=report(sweep_path("fig_spectral_schedule.png"), category="Spectral schedule design", subcategory="{sweep}"),
-    params:
-        points=lambda wildcards: sweep_table(),
-        designed=lambda wildcards: designed_schedules(),
     log:
         log_path("compare_schedules", "{sweep}"),
     benchmark:
@@ -52,5 +49,8 @@ rule compare_schedules:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        points=lambda wildcards: sweep_table(),
+        designed=lambda wildcards: designed_schedules(),
     script:
         "../scripts/compare_schedules.py"

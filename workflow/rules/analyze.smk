@@ -35,19 +35,19 @@ rule analyze:
             labels={"n": "{n}", "schedule": "{schedule}", "T": "{T}", "rank": "{rank}", "seed": "{seed}"},
         ),
         sidecar=rank_path("analyze.config.yaml"),
-    params:
-        cfg=analyze_params,
     log:
         log_path("analyze", RANK_JOB),
     benchmark:
         benchmark_path("analyze", RANK_JOB)
-    conda:
-        "../envs/lindiff.yaml"
     group:
         POINT_GROUP
+    conda:
+        "../envs/lindiff.yaml"
     threads: 1
     resources:
         mem_mb=job_mem("analyze", 1500),
         runtime=10,
+    params:
+        cfg=analyze_params,
     script:
         "../scripts/analyze.py"

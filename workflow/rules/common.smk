@@ -37,6 +37,7 @@ if workflow.is_main_process:
 onstart:
     runstart.clear_run_notes(RESULTS)
 
+
 SWEEP = LD.sweep.name
 
 # Runtime settings that must not trigger reruns (W&B, output roots) travel in the
@@ -47,6 +48,7 @@ config["lindiff_runtime"] = {
     "sweep": SWEEP,
     "lindiff_version": LINDIFF_VERSION,
 }
+
 
 wildcard_constraints:
     **level_wildcard_constraints(),
@@ -69,7 +71,8 @@ localrules:
 # The levels' path patterns (relative to RESULTS): every sweep axis an artifact depends on is
 # in its path, and only those.
 JOB, LEARN_JOB, RANK_JOB, DEEP_JOB, DEEP_SAMPLE_JOB, TRAINSET_JOB = (
-    LEVELS[name].pattern for name in ("data", "learn", "rank", "deep", "deep_sample", "trainset"))
+    LEVELS[name].pattern for name in ("data", "learn", "rank", "deep", "deep_sample", "trainset")
+)
 
 
 DATA_SHAPE = ldr.data_shape(LD.data)
@@ -233,16 +236,24 @@ def quality_params(wildcards):
     """The classifier, the references and the linear chain of (data, n, seed)."""
     deep = RESOLVED["deep"]
     linear = deep["quality"]["linear"]
-    return {**level_params("trainset", wildcards), "quality": deep["quality"], "device": deep["device"],
-            "linear": {**linear, "schedule": schedule_params(linear["schedule"])},
-            "learn": RESOLVED["learn"], "generate": RESOLVED["generate"]}
+    return {
+        **level_params("trainset", wildcards),
+        "quality": deep["quality"],
+        "device": deep["device"],
+        "linear": {**linear, "schedule": schedule_params(linear["schedule"])},
+        "learn": RESOLVED["learn"],
+        "generate": RESOLVED["generate"],
+    }
 
 
 def quality_table_rows(wildcards):
     """The sampler runs of (data, n, seed), one row of the quality table each."""
     here = LEVELS["trainset"].point(**LEVELS["trainset"].typed(wildcards))
-    return [{**point.as_dict(), "id": point.id, "dir": point.dir(RESULTS)}
-            for point in DEEP_SAMPLE_POINTS if point.at("trainset") == here]
+    return [
+        {**point.as_dict(), "id": point.id, "dir": point.dir(RESULTS)}
+        for point in DEEP_SAMPLE_POINTS
+        if point.at("trainset") == here
+    ]
 
 
 def quality_table_inputs(wildcards):
@@ -259,8 +270,13 @@ def quality_table_inputs(wildcards):
 SAMPLER_POINTS = lds.sampler_points(LD)
 SAMPLER_FAMILY = ("sampler_levels", "sampler_point")
 SAMPLER_LEVELS_JOB, SAMPLER_JOB = (LEVELS[name].pattern for name in SAMPLER_FAMILY)
-SAMPLERS_OUTPUTS = ("samplers.parquet", "fig_samplers_w2.png", "fig_frequency_response.png",
-                    "fig_sampler_schedules.png", "fig_denoisers.png")
+SAMPLERS_OUTPUTS = (
+    "samplers.parquet",
+    "fig_samplers_w2.png",
+    "fig_frequency_response.png",
+    "fig_sampler_schedules.png",
+    "fig_denoisers.png",
+)
 
 
 def is_designed_levels(name):
@@ -273,9 +289,12 @@ def gaussian_params(wildcards):
 
 def sampler_levels_params(wildcards):
     """A sampler's levels: its schedule entry and sampler (and, designed, the design options)."""
-    params = {**gaussian_params(wildcards), "T": int(wildcards.T),
-              "schedule": {"name": wildcards.schedule, **RESOLVED["diffusion"]["schedules"][wildcards.schedule]},
-              "sampler": {"name": wildcards.sampler, **RESOLVED["diffusion"]["samplers"][wildcards.sampler]}}
+    params = {
+        **gaussian_params(wildcards),
+        "T": int(wildcards.T),
+        "schedule": {"name": wildcards.schedule, **RESOLVED["diffusion"]["schedules"][wildcards.schedule]},
+        "sampler": {"name": wildcards.sampler, **RESOLVED["diffusion"]["samplers"][wildcards.sampler]},
+    }
     if is_designed_levels(wildcards.schedule):
         params["design"] = RESOLVED["diffusion"]["design"]
     return params
@@ -295,8 +314,11 @@ def sample_sampler_params(wildcards):
     if wildcards.denoiser == "empirical":
         params["empirical_chunk"] = diffusion["empirical_chunk"]
     elif wildcards.denoiser == "projection":
-        params["projection"] = {"rank": diffusion["projection_rank"], "method": RESOLVED["learn"]["method"],
-                                "noise": RESOLVED["learn"]["noise"]}
+        params["projection"] = {
+            "rank": diffusion["projection_rank"],
+            "method": RESOLVED["learn"]["method"],
+            "noise": RESOLVED["learn"]["noise"],
+        }
     elif wildcards.denoiser == "deep":
         params["deep"] = {"size": diffusion["deep_size"], "device": RESOLVED["deep"]["device"]}
     return params
@@ -304,9 +326,11 @@ def sample_sampler_params(wildcards):
 
 def sample_sampler_inputs(wildcards):
     values = dict(wildcards.items())
-    inputs = {"train": os.path.join(RESULTS, LEVELS["data"].fix(cond="all"), "data", "train.npz").format(**values),
-              "gaussian": level_path("trainset", "gaussian", "gaussian.npz").format(**values),
-              "levels": level_path("sampler_levels", "levels.npz").format(**values)}
+    inputs = {
+        "train": os.path.join(RESULTS, LEVELS["data"].fix(cond="all"), "data", "train.npz").format(**values),
+        "gaussian": level_path("trainset", "gaussian", "gaussian.npz").format(**values),
+        "levels": level_path("sampler_levels", "levels.npz").format(**values),
+    }
     if wildcards.denoiser == "deep":
         inputs["model"] = deep_path("model.pt").format(**values, size=RESOLVED["diffusion"]["deep_size"])
     return inputs
@@ -319,8 +343,10 @@ def sampler_mem(wildcards):
 
 def sampler_table():
     """One row per samplers-study point with its axes and directories (compare_samplers' input)."""
-    return [{**point.as_dict(), "id": point.id, "dir": point.dir(RESULTS),
-             "levels_dir": point.at("sampler_levels").dir(RESULTS)} for point in SAMPLER_POINTS]
+    return [
+        {**point.as_dict(), "id": point.id, "dir": point.dir(RESULTS), "levels_dir": point.at("sampler_levels").dir(RESULTS)}
+        for point in SAMPLER_POINTS
+    ]
 
 
 def compare_samplers_inputs(wildcards):
@@ -333,8 +359,10 @@ def compare_samplers_inputs(wildcards):
 
 def sweep_table():
     """One row per sweep point with its axes and artifact directories (aggregate's input)."""
-    return [{**point.as_dict(), "id": point.id, "learn_dir": point.at("learn").dir(RESULTS),
-             "rank_dir": point.dir(RESULTS)} for point in POINTS]
+    return [
+        {**point.as_dict(), "id": point.id, "learn_dir": point.at("learn").dir(RESULTS), "rank_dir": point.dir(RESULTS)}
+        for point in POINTS
+    ]
 
 
 def aggregate_inputs(wildcards):
@@ -357,8 +385,13 @@ def designed_rows():
 
 def designed_inputs(wildcards):
     """Design artifacts of the designed sweep points (compare_schedules' input)."""
-    return sorted({os.path.join(row["learn_dir"], "design", name) for row in designed_rows()
-                   for name in ("predicted_spectrum.parquet", "design.json")})
+    return sorted(
+        {
+            os.path.join(row["learn_dir"], "design", name)
+            for row in designed_rows()
+            for name in ("predicted_spectrum.parquet", "design.json")
+        }
+    )
 
 
 def designed_samples(wildcards):
@@ -380,11 +413,15 @@ def all_targets():
     targets = []
     for row in sweep_table():
         targets.append(os.path.join(row["learn_dir"], "fig2_sin_theta.png"))
-        targets += [os.path.join(row["rank_dir"], name) for name in ("fig5_correlations.png", "fig6_distribution.png", "fig6_spectrum.png")]
+        targets += [
+            os.path.join(row["rank_dir"], name)
+            for name in ("fig5_correlations.png", "fig6_distribution.png", "fig6_spectrum.png")
+        ]
     targets += [os.path.join(RESULTS, "sweeps", SWEEP, name) for name in AGGREGATE_OUTPUTS]
     if designed_schedules():
-        targets += [os.path.join(RESULTS, "sweeps", SWEEP, name)
-                    for name in ("spectral_schedule.parquet", "fig_spectral_schedule.png")]
+        targets += [
+            os.path.join(RESULTS, "sweeps", SWEEP, name) for name in ("spectral_schedule.parquet", "fig_spectral_schedule.png")
+        ]
     for point in DEEP_POINTS:
         targets.append(os.path.join(point.dir(RESULTS), "train_metrics.json"))
     for point in DEEP_SAMPLE_POINTS:
@@ -409,10 +446,12 @@ def all_targets():
 #     .../{abmodel}/n{n}/ab_metrics.json, ab_pairs.parquet, fig_ab_pairs.png
 #     .../{abmodel}/generalization_curve.parquet, fig_generalization.png
 
+
 wildcard_constraints:
     abseed="[0-9]+",
     abmodel="linear_[a-z]+_T[0-9]+_r[0-9]+|deep_[A-Za-z0-9]+",
     half="A|B",
+
 
 AB_POINTS = lds.generalization_points(LD)
 AB_DIR, AB_TRAIN, AB_LINEAR, AB_LINEAR_HALF, AB_DEEP, AB_DEEP_HALF, AB_POINT, AB_STUDY = (
@@ -453,11 +492,20 @@ def ab_linear_params(wildcards):
         "rank": int(wildcards.rank),
     }
     if "half" in wildcards.keys():
-        learn = {"k": int(wildcards.rank), "method": RESOLVED["learn"]["method"], "noise": RESOLVED["learn"]["noise"],
-                 "centered": g["centered"]}
+        learn = {
+            "k": int(wildcards.rank),
+            "method": RESOLVED["learn"]["method"],
+            "noise": RESOLVED["learn"]["noise"],
+            "centered": g["centered"],
+        }
         return {**params, "half": wildcards.half, "learn": learn}
-    return {**params, "centered": g["centered"], "n_samples": g["n_samples"], "injection": g["injection"],
-            "generate": {k: RESOLVED["generate"][k] for k in ("injection", "injection_scale")}}
+    return {
+        **params,
+        "centered": g["centered"],
+        "n_samples": g["n_samples"],
+        "injection": g["injection"],
+        "generate": {k: RESOLVED["generate"][k] for k in ("injection", "injection_scale")},
+    }
 
 
 def ab_deep_params(wildcards):
@@ -467,16 +515,28 @@ def ab_deep_params(wildcards):
     deep = RESOLVED["deep"]
     params = {**ab_split_params(wildcards), "n": int(wildcards.n), "size": wildcards.size}
     if "half" in wildcards.keys():
-        return {**params, "half": wildcards.half, "budget": {"steps": g["steps"]},
-                "deep": {"preset": deep["preset"], "device": deep["device"], "psnr_sigmas": deep["psnr_sigmas"],
-                         "overrides": deep["sizes"][wildcards.size]}}
+        return {
+            **params,
+            "half": wildcards.half,
+            "budget": {"steps": g["steps"]},
+            "deep": {
+                "preset": deep["preset"],
+                "device": deep["device"],
+                "psnr_sigmas": deep["psnr_sigmas"],
+                "overrides": deep["sizes"][wildcards.size],
+            },
+        }
     sampler = {k: v for k, v in deep["sampler"].items() if k != "n_samples"}
     return {**params, "n_samples": g["n_samples"], "device": deep["device"], "sampler": {**sampler, **g["sampler"]}}
 
 
 def ab_compare_params(wildcards):
-    return {**ab_split_params(wildcards), "n": int(wildcards.n), "model": wildcards.abmodel,
-            "centered": RESOLVED["sweep"]["generalization"]["centered"]}
+    return {
+        **ab_split_params(wildcards),
+        "n": int(wildcards.n),
+        "model": wildcards.abmodel,
+        "centered": RESOLVED["sweep"]["generalization"]["centered"],
+    }
 
 
 def ab_study_points(wildcards):
@@ -523,30 +583,50 @@ def gahb_data_params(wildcards):
     """The split's generated data (a data=calpha or data=disks config) and its sizes."""
     family, value = gahb_split_of(wildcards)
     n_train, n_test = lds.gahb_sizes(LD, family, value)
-    return {"seed": int(wildcards.seed), "family": family, "data": lds.gahb_data_config(LD, family, value),
-            "n_train": n_train, "n_test": n_test}
+    return {
+        "seed": int(wildcards.seed),
+        "family": family,
+        "data": lds.gahb_data_config(LD, family, value),
+        "n_train": n_train,
+        "n_test": n_test,
+    }
 
 
 def gahb_train_params(wildcards):
     """A GAHB model: the shared train_denoiser stage with the study's step budget."""
     gahb = RESOLVED["gahb"]
-    return {**gahb_data_params(wildcards), "size": wildcards.size, "budget": {"steps": RESOLVED["sweep"]["gahb"]["steps"]},
-            "deep": {"preset": gahb["preset"], "device": gahb["device"], "psnr_sigmas": gahb["psnr_sigmas"],
-                     "overrides": gahb["sizes"][wildcards.size]}}
+    return {
+        **gahb_data_params(wildcards),
+        "size": wildcards.size,
+        "budget": {"steps": RESOLVED["sweep"]["gahb"]["steps"]},
+        "deep": {
+            "preset": gahb["preset"],
+            "device": gahb["device"],
+            "psnr_sigmas": gahb["psnr_sigmas"],
+            "overrides": gahb["sizes"][wildcards.size],
+        },
+    }
 
 
 def gahb_measure_params(wildcards):
     """The measurement of a GAHB model: its family's options (gahb.calpha or gahb.disks)."""
     params = gahb_data_params(wildcards)
-    return {**params, "size": wildcards.size, "device": RESOLVED["gahb"]["device"],
-            "measure": {k: v for k, v in RESOLVED["gahb"][params["family"]].items() if k != "data"}}
+    return {
+        **params,
+        "size": wildcards.size,
+        "device": RESOLVED["gahb"]["device"],
+        "measure": {k: v for k, v in RESOLVED["gahb"][params["family"]].items() if k != "data"},
+    }
 
 
 def gahb_rows(level, wildcards):
     """The GAHB models of ``level`` in the study (seed, size) of ``wildcards``, with their directories."""
     here = (int(wildcards.seed), wildcards.size)
-    return [{**point.as_dict(), "id": point.id, "dir": point.dir(RESULTS)} for point in GAHB_POINTS
-            if point.level == level and (point.seed, point.size) == here]
+    return [
+        {**point.as_dict(), "id": point.id, "dir": point.dir(RESULTS)}
+        for point in GAHB_POINTS
+        if point.level == level and (point.seed, point.size) == here
+    ]
 
 
 def gahb_summary_inputs(level, *names):
@@ -557,9 +637,13 @@ def gahb_summary_inputs(level, *names):
 
 
 def gahb_summary_params(wildcards):
-    return {"seed": int(wildcards.seed), "size": wildcards.size,
-            "calpha": gahb_rows("gahb_calpha", wildcards), "disks": gahb_rows("gahb_disks", wildcards),
-            "slope_range": RESOLVED["gahb"]["calpha"]["slope_range"]}
+    return {
+        "seed": int(wildcards.seed),
+        "size": wildcards.size,
+        "calpha": gahb_rows("gahb_calpha", wildcards),
+        "disks": gahb_rows("gahb_disks", wildcards),
+        "slope_range": RESOLVED["gahb"]["calpha"]["slope_range"],
+    }
 
 
 def gahb_targets():
@@ -581,8 +665,11 @@ def force_rebuild_of_corrupt(wildcards):
     this DAG; one outside it is forced whenever a later run needs it). Writes nothing."""
     if workflow.is_main_process:
         runstart.force_rebuild_of_corrupt(
-            RESULTS, is_artifact=lambda path: any(rule.is_producer(path) for rule in workflow.rules),
-            forced_files=workflow.dag.forcefiles, dryrun=workflow.dryrun)
+            RESULTS,
+            is_artifact=lambda path: any(rule.is_producer(path) for rule in workflow.rules),
+            forced_files=workflow.dag.forcefiles,
+            dryrun=workflow.dryrun,
+        )
     return []
 
 

@@ -7,8 +7,6 @@ rule prepare_data:
     output:
         train=data_path("data/train.npz"),
         sidecar=data_path("data/config.yaml"),
-    params:
-        cfg=data_params,
     log:
         log_path("data", JOB),
     benchmark:
@@ -19,5 +17,7 @@ rule prepare_data:
     resources:
         mem_mb=job_mem("prepare_data", 1500),
         runtime=10,
+    params:
+        cfg=data_params,
     script:
         "../scripts/prepare_data.py"

@@ -15,8 +15,6 @@ rule train_denoiser:
         metrics=deep_path("train_metrics.json"),
         curves=report(deep_path("fig_training.png"), category="Deep denoiser", subcategory="{data} n={n} {size}"),
         sidecar=deep_path("train.config.yaml"),
-    params:
-        cfg=deep_params,
     log:
         log_path("train_denoiser", DEEP_JOB),
     benchmark:
@@ -27,6 +25,8 @@ rule train_denoiser:
     resources:
         mem_mb=job_mem("train_denoiser", 3000),
         runtime=30,
+    params:
+        cfg=deep_params,
     script:
         "../scripts/train_denoiser.py"
 
@@ -37,13 +37,17 @@ rule sample_deep:
     output:
         path=deep_sample_path("sample_path.npz"),
         samples=deep_sample_path("samples.npz"),
-        fig=report(deep_sample_path("fig_sample_path.png"), category="Deep denoiser",
-                   subcategory="{data} n={n} {size} {sampler} {schedule} T={T}"),
-        grid=report(deep_sample_path("fig_samples.png"), category="Deep denoiser",
-                    subcategory="{data} n={n} {size} {sampler} {schedule} T={T}"),
+        fig=report(
+            deep_sample_path("fig_sample_path.png"),
+            category="Deep denoiser",
+            subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
+        ),
+        grid=report(
+            deep_sample_path("fig_samples.png"),
+            category="Deep denoiser",
+            subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
+        ),
         sidecar=deep_sample_path("sample.config.yaml"),
-    params:
-        cfg=deep_sample_params,
     log:
         log_path("sample_deep", DEEP_SAMPLE_JOB),
     benchmark:
@@ -54,6 +58,8 @@ rule sample_deep:
     resources:
         mem_mb=3000,
         runtime=30,
+    params:
+        cfg=deep_sample_params,
     script:
         "../scripts/sample_deep.py"
 
@@ -67,17 +73,27 @@ rule jacobian_analysis:
         table=deep_sample_path("jacobian.parquet"),
         spectra=deep_sample_path("jacobian_spectra.npz"),
         metrics=deep_sample_path("jacobian_metrics.json"),
-        fig7=report(deep_sample_path("fig7_sin_theta_jacobian.png"), category="Fig. 7: Jacobian eigenbasis",
-                    subcategory="{data} n={n} {size} {sampler} {schedule} T={T}"),
-        statistics=report(deep_sample_path("fig7_index_statistics.png"), category="Fig. 7: Jacobian eigenbasis",
-                          subcategory="{data} n={n} {size} {sampler} {schedule} T={T}"),
-        shrinkage=report(deep_sample_path("fig_shrinkage.png"), category="Fig. 7: Jacobian eigenbasis",
-                         subcategory="{data} n={n} {size} {sampler} {schedule} T={T}"),
-        eigenvectors=report(deep_sample_path("fig_eigenvectors.png"), category="Fig. 7: Jacobian eigenbasis",
-                            subcategory="{data} n={n} {size} {sampler} {schedule} T={T}"),
+        fig7=report(
+            deep_sample_path("fig7_sin_theta_jacobian.png"),
+            category="Fig. 7: Jacobian eigenbasis",
+            subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
+        ),
+        statistics=report(
+            deep_sample_path("fig7_index_statistics.png"),
+            category="Fig. 7: Jacobian eigenbasis",
+            subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
+        ),
+        shrinkage=report(
+            deep_sample_path("fig_shrinkage.png"),
+            category="Fig. 7: Jacobian eigenbasis",
+            subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
+        ),
+        eigenvectors=report(
+            deep_sample_path("fig_eigenvectors.png"),
+            category="Fig. 7: Jacobian eigenbasis",
+            subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
+        ),
         sidecar=deep_sample_path("jacobian.config.yaml"),
-    params:
-        cfg=deep_sample_params,
     log:
         log_path("jacobian_analysis", DEEP_SAMPLE_JOB),
     benchmark:
@@ -88,6 +104,8 @@ rule jacobian_analysis:
     resources:
         mem_mb=3000,
         runtime=60,  # minutes: 16 paths x 30 points of the MNIST DDPM UNet take ~25 min on 2 cores
+    params:
+        cfg=deep_sample_params,
     script:
         "../scripts/jacobian_analysis.py"
 
@@ -100,8 +118,6 @@ rule train_classifier:
         reference=quality_path("reference.npz"),
         metrics=quality_path("classifier_metrics.json"),
         sidecar=quality_path("classifier.config.yaml"),
-    params:
-        cfg=quality_params,
     log:
         log_path("train_classifier", TRAINSET_JOB),
     benchmark:
@@ -112,6 +128,8 @@ rule train_classifier:
     resources:
         mem_mb=3000,
         runtime=20,
+    params:
+        cfg=quality_params,
     script:
         "../scripts/train_classifier.py"
 
@@ -122,8 +140,6 @@ rule linear_chain_samples:
     output:
         samples=quality_path("linear_chain.npz"),
         sidecar=quality_path("linear_chain.config.yaml"),
-    params:
-        cfg=quality_params,
     log:
         log_path("linear_chain_samples", TRAINSET_JOB),
     benchmark:
@@ -134,6 +150,8 @@ rule linear_chain_samples:
     resources:
         mem_mb=3000,
         runtime=20,
+    params:
+        cfg=quality_params,
     script:
         "../scripts/linear_chain_samples.py"
 
@@ -147,9 +165,6 @@ rule quality_table:
     output:
         table=quality_path("quality.parquet"),
         fig=report(quality_path("fig_quality.png"), category="Sample quality", subcategory="{data} n={n}"),
-    params:
-        cfg=quality_params,
-        rows=quality_table_rows,
     log:
         log_path("quality_table", TRAINSET_JOB),
     benchmark:
@@ -160,5 +175,8 @@ rule quality_table:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        cfg=quality_params,
+        rows=quality_table_rows,
     script:
         "../scripts/quality_table.py"

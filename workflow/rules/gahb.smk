@@ -14,8 +14,6 @@ rule gahb_calpha_subset:
         train=level_path("gahb_calpha_data", "train.npz"),
         test=level_path("gahb_calpha_data", "test.npz"),
         sidecar=level_path("gahb_calpha_data", "subset.config.yaml"),
-    params:
-        cfg=gahb_data_params,
     log:
         log_path("gahb_calpha_subset", GAHB_JOBS["gahb_calpha_data"]),
     benchmark:
@@ -26,6 +24,8 @@ rule gahb_calpha_subset:
     resources:
         mem_mb=1500,
         runtime=10,
+    params:
+        cfg=gahb_data_params,
     script:
         "../scripts/gahb_subset.py"
 
@@ -53,8 +53,6 @@ use rule train_denoiser as gahb_calpha_train with:
         metrics=level_path("gahb_calpha", "train_metrics.json"),
         curves=level_path("gahb_calpha", "fig_training.png"),
         sidecar=level_path("gahb_calpha", "train.config.yaml"),
-    params:
-        cfg=gahb_train_params,
     log:
         log_path("gahb_calpha_train", GAHB_JOBS["gahb_calpha"]),
     benchmark:
@@ -62,6 +60,8 @@ use rule train_denoiser as gahb_calpha_train with:
     resources:
         mem_mb=3000,
         runtime=30,
+    params:
+        cfg=gahb_train_params,
 
 
 use rule gahb_calpha_train as gahb_disks_train with:
@@ -88,11 +88,13 @@ rule gahb_calpha_curve:
     output:
         curve=level_path("gahb_calpha", "curve.parquet"),
         metrics=level_path("gahb_calpha", "curve_metrics.json"),
-        fig=report(level_path("gahb_calpha", "fig_curve.png"), category="GAHB: C^alpha images",
-                   subcategory="s{seed} {size}", labels={"alpha": "{alpha}"}),
+        fig=report(
+            level_path("gahb_calpha", "fig_curve.png"),
+            category="GAHB: C^alpha images",
+            subcategory="s{seed} {size}",
+            labels={"alpha": "{alpha}"},
+        ),
         sidecar=level_path("gahb_calpha", "curve.config.yaml"),
-    params:
-        cfg=gahb_measure_params,
     log:
         log_path("gahb_calpha_curve", GAHB_JOBS["gahb_calpha"]),
     benchmark:
@@ -103,6 +105,8 @@ rule gahb_calpha_curve:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        cfg=gahb_measure_params,
     script:
         "../scripts/gahb_calpha_curve.py"
 
@@ -116,11 +120,13 @@ rule gahb_disks_jacobian:
         table=level_path("gahb_disks", "disk_jacobians.parquet"),
         vectors=level_path("gahb_disks", "disk_eigenvectors.npz"),
         metrics=level_path("gahb_disks", "disk_metrics.json"),
-        fig=report(level_path("gahb_disks", "fig_eigenvectors.png"), category="GAHB: disks",
-                   subcategory="s{seed} {size}", labels={"n": "{n}"}),
+        fig=report(
+            level_path("gahb_disks", "fig_eigenvectors.png"),
+            category="GAHB: disks",
+            subcategory="s{seed} {size}",
+            labels={"n": "{n}"},
+        ),
         sidecar=level_path("gahb_disks", "jacobian.config.yaml"),
-    params:
-        cfg=gahb_measure_params,
     log:
         log_path("gahb_disks_jacobian", GAHB_JOBS["gahb_disks"]),
     benchmark:
@@ -131,6 +137,8 @@ rule gahb_disks_jacobian:
     resources:
         mem_mb=3000,
         runtime=30,
+    params:
+        cfg=gahb_measure_params,
     script:
         "../scripts/gahb_disks_jacobian.py"
 
@@ -142,12 +150,18 @@ rule gahb_summary:
     output:
         slopes=level_path("gahb_study", "calpha_slopes.parquet"),
         alignment=level_path("gahb_study", "disks_alignment.parquet"),
-        calpha_fig=report(level_path("gahb_study", "fig_calpha_psnr.png"), category="GAHB: C^alpha images",
-                          subcategory="s{seed} {size}", labels={"figure": "PSNR curves and slopes"}),
-        disks_fig=report(level_path("gahb_study", "fig_disks_alignment.png"), category="GAHB: disks",
-                         subcategory="s{seed} {size}", labels={"figure": "tangent alignment and eigenvalues"}),
-    params:
-        cfg=gahb_summary_params,
+        calpha_fig=report(
+            level_path("gahb_study", "fig_calpha_psnr.png"),
+            category="GAHB: C^alpha images",
+            subcategory="s{seed} {size}",
+            labels={"figure": "PSNR curves and slopes"},
+        ),
+        disks_fig=report(
+            level_path("gahb_study", "fig_disks_alignment.png"),
+            category="GAHB: disks",
+            subcategory="s{seed} {size}",
+            labels={"figure": "tangent alignment and eigenvalues"},
+        ),
     log:
         log_path("gahb_summary", GAHB_JOBS["gahb_study"]),
     benchmark:
@@ -158,5 +172,7 @@ rule gahb_summary:
     resources:
         mem_mb=1500,
         runtime=10,
+    params:
+        cfg=gahb_summary_params,
     script:
         "../scripts/gahb_summary.py"

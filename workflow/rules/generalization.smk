@@ -11,8 +11,6 @@ rule split_halves:
     output:
         halves=ab_path(AB_DIR, "halves.npz"),
         sidecar=ab_path(AB_DIR, "halves.config.yaml"),
-    params:
-        cfg=ab_split_params,
     log:
         log_path("split_halves", AB_DIR),
     benchmark:
@@ -23,6 +21,8 @@ rule split_halves:
     resources:
         mem_mb=job_mem("split_halves", 1500),
         runtime=10,
+    params:
+        cfg=ab_split_params,
     script:
         "../scripts/split_halves.py"
 
@@ -34,8 +34,6 @@ rule ab_subset:
         train=ab_train_path("train.npz"),
         test=ab_train_path("test.npz"),
         sidecar=ab_train_path("config.yaml"),
-    params:
-        cfg=ab_subset_params,
     log:
         log_path("ab_subset", AB_TRAIN),
     benchmark:
@@ -46,6 +44,8 @@ rule ab_subset:
     resources:
         mem_mb=job_mem("ab_subset", 1500),
         runtime=10,
+    params:
+        cfg=ab_subset_params,
     script:
         "../scripts/ab_subset.py"
 
@@ -57,13 +57,13 @@ use rule learn as ab_learn_linear with:
     output:
         bases=ab_path(AB_LINEAR_HALF, "bases.npz"),
         sidecar=ab_path(AB_LINEAR_HALF, "config.yaml"),
-    params:
-        cfg=ab_linear_params,
     log:
         log_path("ab_learn_linear", AB_LINEAR_HALF),
     benchmark:
         benchmark_path("ab_learn_linear", AB_LINEAR_HALF)
     threads: 1
+    params:
+        cfg=ab_linear_params,
 
 
 rule ab_generate_linear:
@@ -73,8 +73,6 @@ rule ab_generate_linear:
     output:
         samples=ab_path(AB_LINEAR, "samples.npz"),
         sidecar=ab_path(AB_LINEAR, "generate.config.yaml"),
-    params:
-        cfg=ab_linear_params,
     log:
         log_path("ab_generate_linear", AB_LINEAR),
     benchmark:
@@ -85,6 +83,8 @@ rule ab_generate_linear:
     resources:
         mem_mb=job_mem("generate", 1500),
         runtime=10,
+    params:
+        cfg=ab_linear_params,
     script:
         "../scripts/ab_generate_linear.py"
 
@@ -101,12 +101,12 @@ use rule train_denoiser as ab_train_denoiser with:
         metrics=ab_path(AB_DEEP_HALF, "train_metrics.json"),
         curves=ab_path(AB_DEEP_HALF, "fig_training.png"),
         sidecar=ab_path(AB_DEEP_HALF, "train.config.yaml"),
-    params:
-        cfg=ab_deep_params,
     log:
         log_path("ab_train_denoiser", AB_DEEP_HALF),
     benchmark:
         benchmark_path("ab_train_denoiser", AB_DEEP_HALF)
+    params:
+        cfg=ab_deep_params,
 
 
 rule ab_sample_deep:
@@ -116,8 +116,6 @@ rule ab_sample_deep:
     output:
         samples=ab_path(AB_DEEP, "samples.npz"),
         sidecar=ab_path(AB_DEEP, "sample.config.yaml"),
-    params:
-        cfg=ab_deep_params,
     log:
         log_path("ab_sample_deep", AB_DEEP),
     benchmark:
@@ -128,6 +126,8 @@ rule ab_sample_deep:
     resources:
         mem_mb=2000,
         runtime=20,
+    params:
+        cfg=ab_deep_params,
     script:
         "../scripts/ab_sample_deep.py"
 
@@ -139,10 +139,12 @@ rule ab_compare:
     output:
         metrics=ab_path(AB_POINT, "ab_metrics.json"),
         pairs=ab_path(AB_POINT, "ab_pairs.parquet"),
-        fig=report(ab_path(AB_POINT, "fig_ab_pairs.png"), category="Generalization (A/B)",
-                   subcategory="{data} s{abseed} {abmodel}", labels={"n": "{n}"}),
-    params:
-        cfg=ab_compare_params,
+        fig=report(
+            ab_path(AB_POINT, "fig_ab_pairs.png"),
+            category="Generalization (A/B)",
+            subcategory="{data} s{abseed} {abmodel}",
+            labels={"n": "{n}"},
+        ),
     log:
         log_path("ab_compare", AB_POINT),
     benchmark:
@@ -153,6 +155,8 @@ rule ab_compare:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        cfg=ab_compare_params,
     script:
         "../scripts/ab_compare.py"
 
@@ -163,10 +167,12 @@ rule ab_curve:
         metrics=ab_curve_inputs,
     output:
         table=ab_path(AB_STUDY, "generalization_curve.parquet"),
-        fig=report(ab_path(AB_STUDY, "fig_generalization.png"), category="Generalization (A/B)",
-                   subcategory="{data} s{abseed} {abmodel}", labels={"figure": "transition curve"}),
-    params:
-        cfg=ab_curve_params,
+        fig=report(
+            ab_path(AB_STUDY, "fig_generalization.png"),
+            category="Generalization (A/B)",
+            subcategory="{data} s{abseed} {abmodel}",
+            labels={"figure": "transition curve"},
+        ),
     log:
         log_path("ab_curve", AB_STUDY),
     benchmark:
@@ -177,5 +183,7 @@ rule ab_curve:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        cfg=ab_curve_params,
     script:
         "../scripts/ab_curve.py"

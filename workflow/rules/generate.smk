@@ -8,19 +8,19 @@ rule generate:
     output:
         samples=rank_path("samples.npz"),
         sidecar=rank_path("generate.config.yaml"),
-    params:
-        cfg=generate_params,
     log:
         log_path("generate", RANK_JOB),
     benchmark:
         benchmark_path("generate", RANK_JOB)
-    conda:
-        "../envs/lindiff.yaml"
     group:
         POINT_GROUP
+    conda:
+        "../envs/lindiff.yaml"
     threads: 1
     resources:
         mem_mb=job_mem("generate", 1500),
         runtime=10,
+    params:
+        cfg=generate_params,
     script:
         "../scripts/generate.py"

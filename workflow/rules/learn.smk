@@ -16,8 +16,6 @@ rule design_schedule:
             labels={"schedule": "{schedule}", "T": "{T}"},
         ),
         sidecar=learn_path("design/config.yaml"),
-    params:
-        cfg=learn_params,
     log:
         log_path("design_schedule", LEARN_JOB),
     benchmark:
@@ -28,6 +26,8 @@ rule design_schedule:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        cfg=learn_params,
     script:
         "../scripts/design_schedule.py"
 
@@ -39,8 +39,6 @@ rule learn:
     output:
         bases=learn_path("learn/bases.npz"),
         sidecar=learn_path("learn/config.yaml"),
-    params:
-        cfg=learn_params,
     log:
         log_path("learn", LEARN_JOB),
     benchmark:
@@ -51,6 +49,8 @@ rule learn:
     resources:
         mem_mb=job_mem("learn", 2000),
         runtime=30,
+    params:
+        cfg=learn_params,
     script:
         "../scripts/learn.py"
 
@@ -67,8 +67,6 @@ rule analyze_bases:
             subcategory="{data} {cond} n={n} seed={seed}",
             labels={"schedule": "{schedule}", "T": "{T}"},
         ),
-    params:
-        cfg=analyze_bases_params,
     log:
         log_path("analyze_bases", LEARN_JOB),
     benchmark:
@@ -79,5 +77,7 @@ rule analyze_bases:
     resources:
         mem_mb=job_mem("analyze_bases", 1000),
         runtime=10,
+    params:
+        cfg=analyze_bases_params,
     script:
         "../scripts/analyze_bases.py"

@@ -10,8 +10,6 @@ rule fit_gaussian:
     output:
         gaussian=level_path("trainset", "gaussian", "gaussian.npz"),
         sidecar=level_path("trainset", "gaussian", "config.yaml"),
-    params:
-        cfg=gaussian_params,
     log:
         log_path("fit_gaussian", TRAINSET_JOB),
     benchmark:
@@ -22,6 +20,8 @@ rule fit_gaussian:
     resources:
         mem_mb=job_mem("learn", 1000),
         runtime=10,
+    params:
+        cfg=gaussian_params,
     script:
         "../scripts/fit_gaussian.py"
 
@@ -33,8 +33,6 @@ rule sampler_levels:
         levels=level_path("sampler_levels", "levels.npz"),
         metrics=level_path("sampler_levels", "levels.json"),
         sidecar=level_path("sampler_levels", "config.yaml"),
-    params:
-        cfg=sampler_levels_params,
     log:
         log_path("sampler_levels", SAMPLER_LEVELS_JOB),
     benchmark:
@@ -45,6 +43,8 @@ rule sampler_levels:
     resources:
         mem_mb=1500,
         runtime=10,
+    params:
+        cfg=sampler_levels_params,
     script:
         "../scripts/sampler_levels.py"
 
@@ -56,11 +56,13 @@ rule sample_sampler:
         spectrum=level_path("sampler_point", "spectrum.parquet"),
         metrics=level_path("sampler_point", "metrics.json"),
         samples=level_path("sampler_point", "samples.npz"),
-        fig=report(level_path("sampler_point", "fig_spectrum.png"), category="Samplers: spectral transfer",
-                   subcategory="{data} n={n} {schedule} T={T}", labels={"sampler": "{sampler}", "denoiser": "{denoiser}"}),
+        fig=report(
+            level_path("sampler_point", "fig_spectrum.png"),
+            category="Samplers: spectral transfer",
+            subcategory="{data} n={n} {schedule} T={T}",
+            labels={"sampler": "{sampler}", "denoiser": "{denoiser}"},
+        ),
         sidecar=level_path("sampler_point", "config.yaml"),
-    params:
-        cfg=sample_sampler_params,
     log:
         log_path("sample_sampler", SAMPLER_JOB),
     benchmark:
@@ -71,6 +73,8 @@ rule sample_sampler:
     resources:
         mem_mb=sampler_mem,
         runtime=30,
+    params:
+        cfg=sample_sampler_params,
     script:
         "../scripts/sample_sampler.py"
 
@@ -81,13 +85,9 @@ rule compare_samplers:
     output:
         table=sweep_path("samplers.parquet"),
         w2=report(sweep_path("fig_samplers_w2.png"), category="Samplers: spectral transfer", subcategory="{sweep}"),
-        response=report(sweep_path("fig_frequency_response.png"), category="Samplers: spectral transfer",
-                        subcategory="{sweep}"),
-        schedules=report(sweep_path("fig_sampler_schedules.png"), category="Samplers: spectral transfer",
-                         subcategory="{sweep}"),
+        response=report(sweep_path("fig_frequency_response.png"), category="Samplers: spectral transfer", subcategory="{sweep}"),
+        schedules=report(sweep_path("fig_sampler_schedules.png"), category="Samplers: spectral transfer", subcategory="{sweep}"),
         denoisers=report(sweep_path("fig_denoisers.png"), category="Samplers: spectral transfer", subcategory="{sweep}"),
-    params:
-        points=lambda wildcards: sampler_table(),
     log:
         log_path("compare_samplers", "{sweep}"),
     benchmark:
@@ -98,5 +98,7 @@ rule compare_samplers:
     resources:
         mem_mb=1500,
         runtime=10,
+    params:
+        points=lambda wildcards: sampler_table(),
     script:
         "../scripts/compare_samplers.py"

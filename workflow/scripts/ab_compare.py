@@ -1,14 +1,13 @@
 """Rule ab_compare: the same-seed A/B comparison at one n (lindiff.studies.generalization.ab_compare)."""
 
 from lindiff import artifacts
-from lindiff.plots import generalization as gplots
 from lindiff.pipeline.datasets import load_data
-from lindiff.pipeline.jobs import load_halves
+from lindiff.pipeline.jobs import load_halves, rule_job
+from lindiff.plots import generalization as gplots
 from lindiff.studies.generalization import ab_compare
-from lindiff.pipeline.jobs import rule_job
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     data = load_data(job.cfg("data"))
     idx_a, idx_b = load_halves(inp.halves, data)
     train_a, train_b = data.X[idx_a[: p["n"]]], data.X[idx_b[: p["n"]]]

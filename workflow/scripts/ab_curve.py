@@ -1,12 +1,12 @@
 """Rule ab_curve: the memorization-to-generalization transition over n (table + figure)."""
 
 from lindiff import artifacts
+from lindiff.pipeline.jobs import rule_job
 from lindiff.plots import generalization as gplots
 from lindiff.studies.generalization import ab_curve_table
-from lindiff.pipeline.jobs import rule_job
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     table = ab_curve_table(artifacts.read_json(path) for path in inp.metrics)
     halves = artifacts.load_npz(inp.halves, {"idx_a": 1, "idx_b": 1})
     half_size = min(len(halves["idx_a"]), len(halves["idx_b"]))

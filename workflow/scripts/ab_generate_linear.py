@@ -7,13 +7,13 @@ every n of the curve replays the same noise.
 import numpy as np
 
 from lindiff import artifacts
-from lindiff.pipeline.sweep import derive_seed
-from lindiff.studies.generalization import linear_ab_samples
 from lindiff.linear.generate import injection_std
 from lindiff.pipeline.jobs import rule_job
+from lindiff.pipeline.sweep import derive_seed
+from lindiff.studies.generalization import linear_ab_samples
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     bases_a, sigma = artifacts.load_bases(inp.a)
     bases_b, _ = artifacts.load_bases(inp.b)
     noise_std = injection_std(sigma, p["generate"]["injection"], p["generate"]["injection_scale"]) \

@@ -6,13 +6,13 @@ The seed depends on the sweep seed and the data only (not on n), so every n repl
 import numpy as np
 
 from lindiff import artifacts
-from lindiff.pipeline.sweep import derive_seed
 from lindiff.deep.train import load_model
-from lindiff.studies.generalization import deep_ab_samples
 from lindiff.pipeline.jobs import rule_job
+from lindiff.pipeline.sweep import derive_seed
+from lindiff.studies.generalization import deep_ab_samples
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     model_a, model_b = (load_model(path, device=p["device"]) for path in (inp.a, inp.b))
     seed = derive_seed(p["seed"], "ab_sample_deep", p["data"]["name"])
     samples_a, samples_b, steps_a, steps_b = deep_ab_samples(model_a, model_b, p["n_samples"], model_a.d, seed=seed,

@@ -8,10 +8,10 @@ from lindiff.data import sha256_of_array
 from lindiff.pipeline.datasets import load_data
 from lindiff.pipeline.jobs import load_halves, rule_job
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, out = job.params, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, out = job.params, snakemake.output
     data = load_data(job.cfg("data"))
-    idx_a, idx_b = load_halves(snakemake.input.halves, data)  # noqa: F821
+    idx_a, idx_b = load_halves(snakemake.input.halves, data)
     own, other = (idx_a, idx_b) if p["half"] == "A" else (idx_b, idx_a)
     subsets = {"train": own[: p["n"]], "test": other[-min(p["n_test"], len(other)):]}
     for name, indices in subsets.items():

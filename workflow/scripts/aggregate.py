@@ -3,15 +3,15 @@
 import numpy as np
 import pandas as pd
 
-from lindiff.pipeline import aggregate
 from lindiff import artifacts, plots
+from lindiff.pipeline import aggregate
 from lindiff.pipeline.jobs import rule_job
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    out = snakemake.output  # noqa: F821
-    points = pd.DataFrame(snakemake.params.points)  # noqa: F821
-    sweep = snakemake.params.sweep  # noqa: F821
-    image_shape = {"digits": (8, 8), "mnist": (28, 28)}.get(snakemake.params.data["name"])  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    out = snakemake.output
+    points = pd.DataFrame(snakemake.params.points)
+    sweep = snakemake.params.sweep
+    image_shape = {"digits": (8, 8), "mnist": (28, 28)}.get(snakemake.params.data["name"])
 
     metrics = [artifacts.read_json(f"{row.rank_dir}/metrics.json") for row in points.itertuples()]
     summary = aggregate.summary_table(points, metrics)

@@ -5,8 +5,8 @@ from lindiff import artifacts, plots
 from lindiff.pipeline.jobs import load_training_set, rule_job
 from lindiff.pipeline.stages import analyze_point
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     X, full = load_training_set(job.cfg("data"), inp.train)
     bases, _ = artifacts.load_bases(inp.bases)
     samples = artifacts.load_npz(inp.samples, {"deterministic": 2, "injected": 2, "initial_noise": 2, "trajectory": 3,

@@ -4,9 +4,9 @@ from lindiff import artifacts, plots
 from lindiff.pipeline.jobs import logged_levels, rule_job
 from lindiff.pipeline.stages import analyze_bases
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    out = snakemake.output  # noqa: F821
-    bases, _ = artifacts.load_bases(snakemake.input.bases)  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    out = snakemake.output
+    bases, _ = artifacts.load_bases(snakemake.input.bases)
     result = analyze_bases(bases, max_sin=job.params["max_sin"])
     artifacts.write_parquet(out.sin_theta, result.sin_theta)
     artifacts.write_parquet(out.slopes, result.slopes)

@@ -3,7 +3,6 @@ frequency responses, the schedules (hand and designed) and the denoisers side by
 
 import os
 
-import numpy as np
 import pandas as pd
 
 from lindiff import artifacts
@@ -12,8 +11,8 @@ from lindiff.plots import samplers as splots
 
 AXES = ("data", "n", "seed", "schedule", "T", "sampler", "denoiser")
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    points, out = snakemake.params.points, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    points, out = snakemake.params.points, snakemake.output
     rows = []
     for point in points:
         metrics = artifacts.read_json(os.path.join(point["dir"], "metrics.json"))

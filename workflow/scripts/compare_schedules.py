@@ -2,16 +2,16 @@
 
 import pandas as pd
 
-from lindiff.pipeline import aggregate
 from lindiff import artifacts, plots
 from lindiff.linear import spectral
+from lindiff.pipeline import aggregate
 from lindiff.pipeline.jobs import rule_job
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    out = snakemake.output  # noqa: F821
-    points = pd.DataFrame(snakemake.params.points)  # noqa: F821
-    designed = list(snakemake.params.designed)  # noqa: F821
-    summary = artifacts.read_parquet(snakemake.input.summary)  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    out = snakemake.output
+    points = pd.DataFrame(snakemake.params.points)
+    designed = list(snakemake.params.designed)
+    summary = artifacts.read_parquet(snakemake.input.summary)
 
     # The design's prediction of record: the exact variance of the refined chain when the
     # injected noise was refined on the learned bases, else the closed form of the design.

@@ -3,16 +3,16 @@
 import numpy as np
 
 from lindiff import artifacts, plots
-from lindiff.linear import spectral
-from lindiff.pipeline.sweep import design_components
 from lindiff.data import sha256_of_array
-from lindiff.pipeline.jobs import load_training_set, rule_job
+from lindiff.linear import spectral
 from lindiff.linear.schedules import make_schedule
+from lindiff.pipeline.jobs import load_training_set, rule_job
+from lindiff.pipeline.sweep import design_components
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, out = job.params, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, out = job.params, snakemake.output
     design_cfg = p["schedule"]["design"]
-    X, _ = load_training_set(job.cfg("data"), snakemake.input.train)  # noqa: F821
+    X, _ = load_training_set(job.cfg("data"), snakemake.input.train)
     components = min(design_components(p["schedule"], p["learn"]["k"]), X.shape[1])
     eigvals, n_noise = spectral.data_spectrum(X, components, centered=p["learn"]["centered"])
     bounds = design_cfg["sigma_max_bounds"]

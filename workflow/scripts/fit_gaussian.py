@@ -9,9 +9,9 @@ from lindiff.diffusion.denoisers import fit_wiener
 from lindiff.pipeline.jobs import load_training_set, rule_job
 from lindiff.studies.samplers import support_size
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    out = snakemake.output  # noqa: F821
-    X, full = load_training_set(job.cfg("data"), snakemake.input.train)  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    out = snakemake.output
+    X, full = load_training_set(job.cfg("data"), snakemake.input.train)
     wiener = fit_wiener(X)
     checksum = sha256_of_array(X)
     image_shape = np.asarray(full.image_shape if full.image_shape is not None else (), dtype=np.int64)

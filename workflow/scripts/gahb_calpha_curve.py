@@ -13,8 +13,8 @@ from lindiff.plots import gahb as gahb_plots
 from lindiff.plots import save_figure
 from lindiff.studies import gahb
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     measure, alpha = p["measure"], float(p["data"]["alpha"])
     model = load_model(inp.model, device=p["device"])
     X, full = load_training_set(job.cfg("data"), inp.train)

@@ -17,8 +17,8 @@ from lindiff.plots import gahb as gahb_plots
 from lindiff.plots import save_figure
 from lindiff.studies import gahb
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     measure = p["measure"]
     model = load_model(inp.model, device="cpu")  # the Jacobians run on the CPU (float64 eigh)
     disks = load_disk_data(job.cfg("data"))  # the images with their parameters, loaded once

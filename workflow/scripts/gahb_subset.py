@@ -9,8 +9,8 @@ from lindiff.data import sha256_of_array
 from lindiff.pipeline.datasets import load_data
 from lindiff.pipeline.jobs import rule_job
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, out = job.params, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, out = job.params, snakemake.output
     data = load_data(job.cfg("data"))
     subsets = {"train": np.arange(p["n_train"]), "test": np.arange(data.n - p["n_test"], data.n)}
     for name, indices in subsets.items():

@@ -24,8 +24,8 @@ def quartiles(values):
             "q75": float(np.quantile(values, 0.75))}
 
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, out = job.params, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, out = job.params, snakemake.output
     slope_keys = ("alpha", "optimal_slope", "deep_slope", "wiener_slope", "n_train")
     slope_rows, curves = [], []
     for row in p["calpha"]:

@@ -5,8 +5,8 @@ from lindiff import artifacts
 from lindiff.pipeline.jobs import rule_job
 from lindiff.pipeline.stages import generate_point
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     bases, sigma = artifacts.load_bases(inp.bases)
     design = artifacts.load_schedule_design(inp.design, T=bases.T) if "design" in inp.keys() else None
     result = generate_point(bases, sigma, p["rank"], p["generate"], job.seed(), design=design,

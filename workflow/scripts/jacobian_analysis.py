@@ -22,8 +22,8 @@ from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
 from lindiff.studies import fig7
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     settings = p["deep"]["jacobian"]
     model = load_model(inp.model, device=p["deep"]["device"])
     stored = artifacts.load_npz(inp.path, {"points": 3, "sigma": 2})

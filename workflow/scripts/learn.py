@@ -2,19 +2,19 @@
 (learn.k components)."""
 
 from lindiff import artifacts
-from lindiff.pipeline.sweep import schedule_from_params
 from lindiff.data import sha256_of_array
 from lindiff.errors import DataError
-from lindiff.pipeline.jobs import load_training_set, logged_levels, rule_job
 from lindiff.linear.learn import learn_bases
+from lindiff.pipeline.jobs import load_training_set, logged_levels, rule_job
+from lindiff.pipeline.sweep import schedule_from_params
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, out = job.params, snakemake.output  # noqa: F821
-    X, _ = load_training_set(job.cfg("data"), snakemake.input.train)  # noqa: F821
-    if "design" in snakemake.input.keys():  # noqa: F821 (schedule=spectral: designed from the data)
-        design = artifacts.load_schedule_design(snakemake.input.design, T=p["T"])  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, out = job.params, snakemake.output
+    X, _ = load_training_set(job.cfg("data"), snakemake.input.train)
+    if "design" in snakemake.input.keys():  # (schedule=spectral: designed from the data)
+        design = artifacts.load_schedule_design(snakemake.input.design, T=p["T"])
         if design["data_sha256"] != sha256_of_array(X):
-            raise DataError(f"{snakemake.input.design}: designed for another training set (sha256 differs)")  # noqa: F821
+            raise DataError(f"{snakemake.input.design}: designed for another training set (sha256 differs)")
         schedule = design["schedule"]
     else:
         schedule = schedule_from_params(p["schedule"], p["T"])

@@ -15,8 +15,8 @@ from lindiff.linear.learn import learn_per_class
 from lindiff.pipeline.jobs import load_training_set, rule_job
 from lindiff.pipeline.sweep import schedule_from_params
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     linear, learn, generate = p["linear"], p["learn"], p["generate"]
     X, _ = load_training_set(job.cfg("data"), inp.train)
     labels = artifacts.load_npz(inp.train, {"labels": 1})["labels"]

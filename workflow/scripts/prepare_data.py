@@ -6,8 +6,8 @@ from lindiff import artifacts
 from lindiff.data import sha256_of_array
 from lindiff.pipeline.jobs import choose_training_set, rule_job, training_pool
 
-with rule_job(snakemake, "data") as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    out = snakemake.output  # noqa: F821
+with rule_job(snakemake, "data") as job:  # snakemake: injected by Snakemake
+    out = snakemake.output
     pool = training_pool(job.cfg("data"), job.params["cond"])
     indices = choose_training_set(pool, job.params["n"], job.seed())
     X = pool.full.X[indices]

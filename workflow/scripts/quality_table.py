@@ -20,8 +20,8 @@ from lindiff.pipeline.jobs import rule_job
 from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     quality = p["quality"]
     classifier = load_classifier(inp.classifier, device=p["device"])
     held = artifacts.load_npz(inp.reference, {"reference": 2, "real": 2, "real_labels": 1})
@@ -29,7 +29,7 @@ with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakema
     sets = [({"model": "real (held out)", "kind": "real"}, held["real"], held["real_labels"]),
             ({"model": "linear chain (deterministic)", "kind": "linear"}, linear["deterministic"], linear["labels"]),
             ({"model": "linear chain (noise-injected)", "kind": "linear"}, linear["injected"], linear["labels"])]
-    for row in snakemake.params.rows:  # noqa: F821
+    for row in snakemake.params.rows:
         run = artifacts.load_npz(f"{row['dir']}/samples.npz", {"samples": 2})  # with "labels": class-conditional
         axes = {k: row[k] for k in ("size", "sampler", "schedule", "T")}
         sets.append(({"model": f"deep_{row['size']} {row['sampler']} {row['schedule']} T={row['T']}", "kind": "deep",

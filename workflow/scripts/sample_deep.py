@@ -21,8 +21,8 @@ from lindiff.pipeline.jobs import rule_job
 from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     deep = p["deep"]
     model = load_model(inp.model, device=deep["device"])
     n_paths, n_samples = int(deep["paths"]), int(deep["quality"]["n_samples"])

@@ -35,8 +35,8 @@ def make_denoiser(kind, p, X, gaussian, sigma_bar, seed, model_path=None):
     return BlindDenoiser(load_model(model_path, device=p["deep"]["device"]))
 
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     X, full = load_training_set(job.cfg("data"), inp.train)
     gaussian = artifacts.load_npz(inp.gaussian, {"mean": 1, "eigvals": 1, "basis": 2, "image_shape": 1})
     if str(gaussian["data_sha256"]) != sha256_of_array(X):

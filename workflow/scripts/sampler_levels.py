@@ -10,8 +10,8 @@ from lindiff.pipeline.schema import DESIGNED
 from lindiff.pipeline.sweep import sampler_from_params, sampler_levels_from_params
 from lindiff.studies.samplers import support_size
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     sampler = sampler_from_params(p["sampler"])
     metrics = {"schedule": p["schedule"]["name"], "sampler": sampler.label, "T": p["T"]}
     if p["schedule"]["shape"] == DESIGNED:

@@ -3,13 +3,13 @@
 import numpy as np
 
 from lindiff import artifacts
-from lindiff.pipeline.datasets import load_data
 from lindiff.data import sha256_of_array
-from lindiff.studies.generalization import half_indices
+from lindiff.pipeline.datasets import load_data
 from lindiff.pipeline.jobs import rule_job
+from lindiff.studies.generalization import half_indices
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    out = snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    out = snakemake.output
     data = load_data(job.cfg("data"))
     idx_a, idx_b = half_indices(data, job.seed())
     checksum = sha256_of_array(data.X)

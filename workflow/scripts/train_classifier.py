@@ -14,8 +14,8 @@ from lindiff.data import sha256_of_array
 from lindiff.deep.quality import classifier_preset, save_classifier, train_classifier
 from lindiff.pipeline.jobs import held_out_indices, load_training_set, rule_job
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     quality = p["quality"]
     X, full = load_training_set(job.cfg("data"), inp.train)
     labels = artifacts.load_npz(inp.train, {"labels": 1})["labels"]

@@ -22,8 +22,8 @@ from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
 from lindiff.studies.generalization import ab_train_config, batches_per_epoch
 
-with rule_job(snakemake) as job:  # noqa: F821 (snakemake is injected by Snakemake)
-    p, inp, out = job.params, snakemake.input, snakemake.output  # noqa: F821
+with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+    p, inp, out = job.params, snakemake.input, snakemake.output
     deep, budget = p["deep"], p.get("budget")
     X, full = load_training_set(job.cfg("data"), inp.train)
     if "test" in inp.keys():
