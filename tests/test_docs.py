@@ -1,6 +1,10 @@
-"""Every command in the README's bash blocks runs as written: a dry run where the real one is
-long (snakemake -n, make -n, pip install --dry-run), placeholders (/path/to/mnist, <partition>)
-replaced by real values, so the README cannot drift from the code."""
+"""The README and the pages under docs/ stay true.
+
+Every command in their bash blocks runs as written: a dry run where the real one is long
+(snakemake -n, make -n, pip install --dry-run), placeholders (/path/to/mnist, <partition>)
+replaced by real values, so no page can drift from the code. The README stays a front page
+(at most 150 lines), every relative link of every page resolves, and no page speaks of the
+project's issue numbers."""
 
 from __future__ import annotations
 
@@ -19,11 +23,13 @@ BIN = Path(sys.executable).parent
 PLACEHOLDERS = {"<partition>": "lindiff", "<account>": "lindiff"}
 
 
-def readme_commands() -> list[str]:
-    """The commands of every ```bash block: comments dropped, continuation lines joined."""
-    text = (REPO / "README.md").read_text()
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+
+
+def page_commands(page: Path) -> list[str]:
+    """The commands of every ```bash block of ``page``: comments dropped, continuation lines joined."""
     commands = []
-    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+    for block in re.findall(r"```bash\n(.*?)```", page.read_text(), re.S):
         for line in block.replace("\\\n", " ").splitlines():
             words = shlex.split(line, comments=True)
             if words:
@@ -31,7 +37,7 @@ def readme_commands() -> list[str]:
     return commands
 
 
-COMMANDS = readme_commands()
+COMMANDS = sorted({command for page in PAGES for command in page_commands(page)})
 
 
 def as_dry_run(words: list[str], workdir: Path) -> list[str]:
@@ -45,22 +51,46 @@ def as_dry_run(words: list[str], workdir: Path) -> list[str]:
         return [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--no-build-isolation",
                 "--disable-pip-version-check", "--quiet", *[a.replace(".", str(REPO), 1) if a.startswith(".") else a
                                                             for a in args[1:]]]
-    if tool == "python":
-        return [sys.executable, *args]
+    if tool == "python":  # a script of the repository (tools/, benchmarks/) named from its root
+        return [sys.executable, *[str(REPO / a) if "/" in a and (REPO / a).is_file() else a for a in args]]
     if tool == "lindiff":
         return [str(BIN / "lindiff"), *args]
-    raise AssertionError(f"a README command with an unknown tool: {shlex.join(words)}")
+    raise AssertionError(f"a documented command with an unknown tool: {shlex.join(words)}")
 
 
-def test_the_readme_has_commands_of_every_kind():
+def test_the_pages_have_commands_of_every_kind():
     tools = {shlex.split(c)[0] for c in COMMANDS}
     assert {"make", "snakemake", "pip", "python", "lindiff"} <= tools, tools
-    assert len(COMMANDS) >= 20
+    assert len(COMMANDS) >= 30
+
+
+def test_the_readme_is_a_front_page():
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 150
+    assert "make run" in text and "make test" in text
+    for page in PAGES[1:]:  # every page is reachable from the front page, directly or through a study table
+        if page.parent.name != "studies":
+            assert f"(docs/{page.name})" in text, f"README.md does not link {page.relative_to(REPO)}"
+    for study in (REPO / "docs/studies").glob("*.md"):
+        assert f"(docs/studies/{study.name})" in text, f"README.md does not link {study.relative_to(REPO)}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_relative_link_resolves(page):
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+        if "://" not in target:
+            assert (page.parent / target).exists(), f"{page.relative_to(REPO)} links {target}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_no_page_speaks_of_issue_numbers(page):
+    found = re.findall(r"\bissues? #?\d+|#\d{2,}\b", page.read_text(), flags=re.I)
+    assert not found, f"{page.relative_to(REPO)}: {found}"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS)
-def test_readme_command_works(command, tmp_path, request):
+def test_documented_command_works(command, tmp_path, request):
     for placeholder, value in PLACEHOLDERS.items():
         command = command.replace(placeholder, value)
     if "/path/to/mnist" in command or "data=mnist" in command:
@@ -69,6 +99,10 @@ def test_readme_command_works(command, tmp_path, request):
     for name in ("my_data.npy", "my data.npy"):  # the user's own data file, as the README's examples name it
         if name in command:
             np.save(tmp_path / name, np.random.default_rng(0).random((600, 24)))
+    if "results_before" in command:  # two results trees to compare (docs/extending.md)
+        for name in ("results_before", "results_after"):
+            (tmp_path / name / "x").mkdir(parents=True)
+            np.savez(tmp_path / name / "x" / "a.npz", a=np.arange(3))
     if "file://myconf" in command:  # the user's own presets folder
         (tmp_path / "myconf/experiment").mkdir(parents=True)
         (tmp_path / "myconf/experiment/mine.yaml").write_text("# @package _global_\nsweep:\n  name: mine\n")

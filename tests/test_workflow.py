@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -217,13 +218,16 @@ def test_changing_rank_does_not_relearn(workdir):
     assert (workdir / POINT / "r3/metrics.json").is_file()
 
 
-def test_report_holds_every_figure(workdir):
+def test_report_holds_every_figure_with_its_caption(workdir):
     result = snakemake(workdir, "--report", "results/report.html")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "WARNING" not in result.stderr and "ERROR" not in result.stderr, result.stderr[-3000:]  # captions are valid RST
     html = (workdir / "results/report.html").read_text(errors="replace")
-    for name in ("fig2_sin_theta.png", "fig5_correlations.png", "fig6_distribution.png", "fig3_dataset_size.png",
-                 "power_iteration.png", "fig1_trajectories.png"):
-        assert name in html, name
+    for name in ("fig2_sin_theta", "fig5_correlations", "fig6_distribution", "fig3_dataset_size", "power_iteration",
+                 "fig1_trajectories", "fig7_sin_theta_jacobian", "fig_quality", "fig_training"):
+        assert f"{name}.png" in html, name
+        caption = (REPO / "workflow/report" / f"{name}.rst").read_text().strip()[:40]
+        assert caption in html or json.dumps(caption)[1:-1] in html, f"the caption of {name}"
 
 
 def test_bad_override_fails_before_any_job(tmp_path):

@@ -209,12 +209,12 @@ class TrainConfig:
         run) the average moves with decay ``min(ema_decay, (1 + k) / (10 + k))``, so it forgets
         the random initial weights within the first steps.  Without it a decay of 0.999 over a
         run of 1838 steps keeps ``0.999^1838 ≈ 16%`` of the initial weights (measured on MNIST:
-        34% confident DDIM samples against 55% for the last iterate; README).
+        34% confident DDIM samples against 55% for the last iterate; docs/studies/deep.md).
     precision : {"32", "bf16-mixed"}
         Arithmetic of the training steps (Lightning's names): ``"32"`` float32 throughout;
         ``"bf16-mixed"`` runs the forward pass and the loss under ``torch.autocast`` in bfloat16
         (weights, gradients, optimizer state and the EMA stay float32).  On CPUs with AMX/AVX-512
-        bf16 units a step of the MNIST DDPM UNet is about 1.4× faster (README).  Validation,
+        bf16 units a step of the MNIST DDPM UNet is about 1.4× faster (docs/studies/deep.md).  Validation,
         sampling and Jacobians always run in float32.
     min_snr_gamma : float >= 0
         Noise-conditional kinds: weight the ε-prediction error at level ``σ`` by
@@ -360,7 +360,7 @@ def default_config(dataset_name: str) -> TrainConfig:
 
     Sized so that training meets its time budget on 2 CPU cores (digits ≤ 2 min, MNIST ≤
     10 min blind and ≤ 15 min DDPM) and the blind ones beat the best linear denoiser at
-    σ = 0.1, 0.2, 0.4 (see the README's deep-denoiser section).
+    σ = 0.1, 0.2, 0.4 (docs/studies/deep.md).
     """
     if dataset_name not in DEFAULT_CONFIGS:
         raise ConfigError(f"dataset_name={dataset_name!r}: no default config; known: {sorted(DEFAULT_CONFIGS)}")

@@ -7,10 +7,27 @@ rule aggregate:
         aggregate_inputs,
     output:
         summary=sweep_path("summary.parquet"),
-        fig1=report(sweep_path("fig1_trajectories.png"), category="Sweep", subcategory="{sweep}"),
-        fig3=report(sweep_path("fig3_dataset_size.png"), category="Sweep", subcategory="{sweep}"),
-        fig6=report(sweep_path("fig6_distributions.png"), category="Sweep", subcategory="{sweep}"),
-        power=report(sweep_path("power_iteration.png"), category="Sweep", subcategory="{sweep}"),
+        fig1=report(
+            sweep_path("fig1_trajectories.png"),
+            caption="../report/fig1_trajectories.rst",
+            category="Sweep",
+            subcategory="{sweep}",
+        ),
+        fig3=report(
+            sweep_path("fig3_dataset_size.png"),
+            caption="../report/fig3_dataset_size.rst",
+            category="Sweep",
+            subcategory="{sweep}",
+        ),
+        fig6=report(
+            sweep_path("fig6_distributions.png"),
+            caption="../report/fig6_distributions.rst",
+            category="Sweep",
+            subcategory="{sweep}",
+        ),
+        power=report(
+            sweep_path("power_iteration.png"), caption="../report/power_iteration.rst", category="Sweep", subcategory="{sweep}"
+        ),
         power_table=sweep_path("power_iteration.parquet"),
     log:
         log_path("aggregate", "{sweep}"),
@@ -38,7 +55,12 @@ rule compare_schedules:
         samples=designed_samples,
     output:
         table=sweep_path("spectral_schedule.parquet"),
-        fig=report(sweep_path("fig_spectral_schedule.png"), category="Spectral schedule design", subcategory="{sweep}"),
+        fig=report(
+            sweep_path("fig_spectral_schedule.png"),
+            caption="../report/fig_spectral_schedule.rst",
+            category="Spectral schedule design",
+            subcategory="{sweep}",
+        ),
     log:
         log_path("compare_schedules", "{sweep}"),
     benchmark:

@@ -13,7 +13,12 @@ rule train_denoiser:
         model=deep_path("model.pt"),
         history=deep_path("train_history.parquet"),
         metrics=deep_path("train_metrics.json"),
-        curves=report(deep_path("fig_training.png"), category="Deep denoiser", subcategory="{data} n={n} {size}"),
+        curves=report(
+            deep_path("fig_training.png"),
+            caption="../report/fig_training.rst",
+            category="Deep denoiser",
+            subcategory="{data} n={n} {size}",
+        ),
         sidecar=deep_path("train.config.yaml"),
     log:
         log_path("train_denoiser", DEEP_JOB),
@@ -39,11 +44,13 @@ rule sample_deep:
         samples=deep_sample_path("samples.npz"),
         fig=report(
             deep_sample_path("fig_sample_path.png"),
+            caption="../report/fig_sample_path.rst",
             category="Deep denoiser",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
         grid=report(
             deep_sample_path("fig_samples.png"),
+            caption="../report/fig_samples.rst",
             category="Deep denoiser",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
@@ -75,22 +82,26 @@ rule jacobian_analysis:
         metrics=deep_sample_path("jacobian_metrics.json"),
         fig7=report(
             deep_sample_path("fig7_sin_theta_jacobian.png"),
-            category="Fig. 7: Jacobian eigenbasis",
+            caption="../report/fig7_sin_theta_jacobian.rst",
+            category="Fig. 7 — Jacobian eigenbasis",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
         statistics=report(
             deep_sample_path("fig7_index_statistics.png"),
-            category="Fig. 7: Jacobian eigenbasis",
+            caption="../report/fig7_index_statistics.rst",
+            category="Fig. 7 — Jacobian eigenbasis",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
         shrinkage=report(
             deep_sample_path("fig_shrinkage.png"),
-            category="Fig. 7: Jacobian eigenbasis",
+            caption="../report/fig_shrinkage.rst",
+            category="Fig. 7 — Jacobian eigenbasis",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
         eigenvectors=report(
             deep_sample_path("fig_eigenvectors.png"),
-            category="Fig. 7: Jacobian eigenbasis",
+            caption="../report/fig_eigenvectors_deep.rst",
+            category="Fig. 7 — Jacobian eigenbasis",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
         sidecar=deep_sample_path("jacobian.config.yaml"),
@@ -164,7 +175,12 @@ rule quality_table:
         samples=quality_table_inputs,
     output:
         table=quality_path("quality.parquet"),
-        fig=report(quality_path("fig_quality.png"), category="Sample quality", subcategory="{data} n={n}"),
+        fig=report(
+            quality_path("fig_quality.png"),
+            caption="../report/fig_quality.rst",
+            category="Sample quality",
+            subcategory="{data} n={n}",
+        ),
     log:
         log_path("quality_table", TRAINSET_JOB),
     benchmark:

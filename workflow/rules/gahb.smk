@@ -90,7 +90,8 @@ rule gahb_calpha_curve:
         metrics=level_path("gahb_calpha", "curve_metrics.json"),
         fig=report(
             level_path("gahb_calpha", "fig_curve.png"),
-            category="GAHB: C^alpha images",
+            caption="../report/fig_curve.rst",
+            category="GAHB — C^alpha images",
             subcategory="s{seed} {size}",
             labels={"alpha": "{alpha}"},
         ),
@@ -122,7 +123,8 @@ rule gahb_disks_jacobian:
         metrics=level_path("gahb_disks", "disk_metrics.json"),
         fig=report(
             level_path("gahb_disks", "fig_eigenvectors.png"),
-            category="GAHB: disks",
+            caption="../report/fig_eigenvectors_disks.rst",
+            category="GAHB — disks",
             subcategory="s{seed} {size}",
             labels={"n": "{n}"},
         ),
@@ -152,13 +154,15 @@ rule gahb_summary:
         alignment=level_path("gahb_study", "disks_alignment.parquet"),
         calpha_fig=report(
             level_path("gahb_study", "fig_calpha_psnr.png"),
-            category="GAHB: C^alpha images",
+            caption="../report/fig_calpha_psnr.rst",
+            category="GAHB — C^alpha images",
             subcategory="s{seed} {size}",
             labels={"figure": "PSNR curves and slopes"},
         ),
         disks_fig=report(
             level_path("gahb_study", "fig_disks_alignment.png"),
-            category="GAHB: disks",
+            caption="../report/fig_disks_alignment.rst",
+            category="GAHB — disks",
             subcategory="s{seed} {size}",
             labels={"figure": "tangent alignment and eigenvalues"},
         ),

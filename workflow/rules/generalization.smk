@@ -141,6 +141,7 @@ rule ab_compare:
         pairs=ab_path(AB_POINT, "ab_pairs.parquet"),
         fig=report(
             ab_path(AB_POINT, "fig_ab_pairs.png"),
+            caption="../report/fig_ab_pairs.rst",
             category="Generalization (A/B)",
             subcategory="{data} s{abseed} {abmodel}",
             labels={"n": "{n}"},
@@ -169,6 +170,7 @@ rule ab_curve:
         table=ab_path(AB_STUDY, "generalization_curve.parquet"),
         fig=report(
             ab_path(AB_STUDY, "fig_generalization.png"),
+            caption="../report/fig_generalization.rst",
             category="Generalization (A/B)",
             subcategory="{data} s{abseed} {abmodel}",
             labels={"figure": "transition curve"},

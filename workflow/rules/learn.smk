@@ -11,6 +11,7 @@ rule design_schedule:
         metrics=learn_path("design/design.json"),
         fig=report(
             learn_path("design/fig_design.png"),
+            caption="../report/fig_design.rst",
             category="Spectral schedule design",
             subcategory="{data} {cond} n={n} seed={seed}",
             labels={"schedule": "{schedule}", "T": "{T}"},
@@ -63,7 +64,8 @@ rule analyze_bases:
         slopes=learn_path("small_noise_slopes.parquet"),
         fig2=report(
             learn_path("fig2_sin_theta.png"),
-            category="Fig. 2: sin theta vs noise",
+            caption="../report/fig2_sin_theta.rst",
+            category="Fig. 2 — sin theta vs noise",
             subcategory="{data} {cond} n={n} seed={seed}",
             labels={"schedule": "{schedule}", "T": "{T}"},
         ),

@@ -58,7 +58,8 @@ rule sample_sampler:
         samples=level_path("sampler_point", "samples.npz"),
         fig=report(
             level_path("sampler_point", "fig_spectrum.png"),
-            category="Samplers: spectral transfer",
+            caption="../report/fig_spectrum.rst",
+            category="Samplers — spectral transfer",
             subcategory="{data} n={n} {schedule} T={T}",
             labels={"sampler": "{sampler}", "denoiser": "{denoiser}"},
         ),
@@ -84,10 +85,30 @@ rule compare_samplers:
         compare_samplers_inputs,
     output:
         table=sweep_path("samplers.parquet"),
-        w2=report(sweep_path("fig_samplers_w2.png"), category="Samplers: spectral transfer", subcategory="{sweep}"),
-        response=report(sweep_path("fig_frequency_response.png"), category="Samplers: spectral transfer", subcategory="{sweep}"),
-        schedules=report(sweep_path("fig_sampler_schedules.png"), category="Samplers: spectral transfer", subcategory="{sweep}"),
-        denoisers=report(sweep_path("fig_denoisers.png"), category="Samplers: spectral transfer", subcategory="{sweep}"),
+        w2=report(
+            sweep_path("fig_samplers_w2.png"),
+            caption="../report/fig_samplers_w2.rst",
+            category="Samplers — spectral transfer",
+            subcategory="{sweep}",
+        ),
+        response=report(
+            sweep_path("fig_frequency_response.png"),
+            caption="../report/fig_frequency_response.rst",
+            category="Samplers — spectral transfer",
+            subcategory="{sweep}",
+        ),
+        schedules=report(
+            sweep_path("fig_sampler_schedules.png"),
+            caption="../report/fig_sampler_schedules.rst",
+            category="Samplers — spectral transfer",
+            subcategory="{sweep}",
+        ),
+        denoisers=report(
+            sweep_path("fig_denoisers.png"),
+            caption="../report/fig_denoisers.rst",
+            category="Samplers — spectral transfer",
+            subcategory="{sweep}",
+        ),
     log:
         log_path("compare_samplers", "{sweep}"),
     benchmark:
