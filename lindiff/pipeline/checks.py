@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
 
 from omegaconf import DictConfig
@@ -25,9 +26,9 @@ from lindiff.pipeline.sweep import deep_train_config, grids, sampler_grids
 
 
 def _nested_schema(tp):
-    """``(dataclass, is_dict)`` for a field typed ``X``, ``Optional[X]`` or ``Dict[str, X]``
-    with ``X`` a dataclass; None otherwise."""
-    if typing.get_origin(tp) is typing.Union:
+    """``(dataclass, is_dict)`` for a field typed ``X``, ``X | None`` (or ``Optional[X]``) or
+    ``dict[str, X]`` with ``X`` a dataclass; None otherwise."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
         tp = next((a for a in typing.get_args(tp) if a is not type(None)), None)
     if dataclasses.is_dataclass(tp):
         return tp, False
