@@ -4,6 +4,7 @@ and the artifact paths of a point, derived from the sweep levels (never written 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,10 @@ def point_dir(level: str, results: str = "results", **values) -> Path:
 def snakemake(workdir: Path, *args: str, overrides: str) -> subprocess.CompletedProcess:
     """:func:`run_snakemake` with the overrides as a keyword (reads like the command line)."""
     return run_snakemake(workdir, overrides, *args)
+
+
+def copy_run(source: Path, workdir: Path) -> Path:
+    """A copy of the finished run in ``source`` (results, Snakemake's state, mtimes kept) in
+    ``workdir``, for a test that changes a run shared with other tests."""
+    shutil.copytree(source, workdir, symlinks=True, dirs_exist_ok=True)
+    return workdir

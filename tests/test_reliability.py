@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import point_dir, run_snakemake, snakemake_command
+from helpers import copy_run, point_dir, run_snakemake, snakemake_command
 
 from lindiff import artifacts
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
@@ -27,6 +27,22 @@ REPO = Path(__file__).resolve().parents[1]
 # The deep stages are left out here (sweep.deep.n=[]) to keep these runs short; their
 # determinism and checkpoint resume are tested in tests/test_deep.py.
 SMOKE = "sweep=smoke generate.n_samples=100 sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[]"
+# Two seeds and two ranks: the runs of TWINS serve the reproducibility tests (a seed against the
+# other) and, copied, the tests that damage a finished run.
+TWINS = f"{SMOKE} sweep.rank=[3,4] sweep.seed=[0,1]"
+
+
+@pytest.fixture(scope="module")
+def twin_runs(tmp_path_factory) -> list[Path]:
+    """TWINS run at once in two working directories (so that they could collide, if they shared
+    any state). Read only: a test that changes a run works on a copy (:func:`helpers.copy_run`)."""
+    dirs = [tmp_path_factory.mktemp(name) for name in ("twin_a", "twin_b")]
+    processes = [subprocess.Popen(snakemake_command(d, TWINS, "--cores", "2"),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for d in dirs]
+    outputs = [p.communicate(timeout=600) for p in processes]
+    for p, (_, err) in zip(processes, outputs):
+        assert p.returncode == 0, err[-3000:]
+    return dirs
 
 
 
@@ -343,7 +359,7 @@ FOREIGN_FILES = {
 }
 
 
-def test_corrupt_artifacts_are_rebuilt_not_trusted(tmp_path):
+def test_corrupt_artifacts_are_rebuilt_not_trusted(tmp_path, twin_runs):
     """A truncated bases.npz used to fail every rerun and was never rebuilt. Now a truncated
     artifact is forced to rerun while the DAG is built (the same run rebuilds it, nothing is moved);
     one whose damage only its CRC shows fails its consumer, which moves it aside, and the next run
@@ -351,8 +367,7 @@ def test_corrupt_artifacts_are_rebuilt_not_trusted(tmp_path):
     declares are never touched, by any call."""
     point = point_dir("rank", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5, rank=4)
     bases, samples = point.parent / "learn/bases.npz", point / "samples.npz"
-    first = run_snakemake(tmp_path, SMOKE, "--cores", "2")
-    assert first.returncode == 0, first.stderr[-3000:]
+    copy_run(twin_runs[0], tmp_path)
     want_bases, want_samples = _arrays(tmp_path / bases), _arrays(tmp_path / samples)
 
     for name, content in FOREIGN_FILES.items():
@@ -362,15 +377,15 @@ def test_corrupt_artifacts_are_rebuilt_not_trusted(tmp_path):
     (tmp_path / bases).write_bytes(data[: len(data) // 2])
     tree = _tree_digest(tmp_path)
     for args in (["-n"], ["--dry-run", "--forcerun", "analyze"], ["--list-rules"], ["--lint"]):
-        call = run_snakemake(tmp_path, SMOKE, *args)
+        call = run_snakemake(tmp_path, TWINS, *args)
         assert call.returncode == 0, (args, call.stderr[-3000:])
         assert _tree_digest(tmp_path) == tree, f"snakemake {' '.join(args)} changed the results tree"
-    dry = run_snakemake(tmp_path, SMOKE, "-n")
+    dry = run_snakemake(tmp_path, TWINS, "-n")
     assert f"{bases} is corrupt" in dry.stderr and "a real run rebuilds it" in dry.stderr
     assert "learn" in dry.stdout and "analyze" in dry.stdout  # the jobs a real run reruns
     assert not any(name in dry.stderr for name in FOREIGN_FILES)
 
-    rerun = run_snakemake(tmp_path, SMOKE, "--cores", "2")
+    rerun = run_snakemake(tmp_path, TWINS, "--cores", "2")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert f"{bases} is corrupt" in rerun.stderr and "this run rebuilds it" in rerun.stderr
     for key, value in want_bases.items():
@@ -380,25 +395,25 @@ def test_corrupt_artifacts_are_rebuilt_not_trusted(tmp_path):
     assert not list(tmp_path.rglob("*.corrupt"))
 
     _flip_inside_largest_member(tmp_path / samples)
-    failed = run_snakemake(tmp_path, SMOKE, "--cores", "2")
+    failed = run_snakemake(tmp_path, TWINS, "--cores", "2")
     assert failed.returncode != 0
     assert (tmp_path / f"{samples}.corrupt").exists() and not (tmp_path / samples).exists()
     analyze_log = tmp_path / "results/logs/analyze" / f"{point.relative_to('results')}.log"
     assert "moved aside" in analyze_log.read_text()
-    rebuilt = run_snakemake(tmp_path, SMOKE, "--cores", "2")
+    rebuilt = run_snakemake(tmp_path, TWINS, "--cores", "2")
     assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
     for key, value in want_samples.items():
         np.testing.assert_array_equal(_arrays(tmp_path / samples)[key], value)
 
 
-def test_deleted_sidecars_are_written_again(tmp_path):
+def test_deleted_sidecars_are_written_again(tmp_path, twin_runs):
     """issue 12.6: a deleted learn/config.yaml was never restored (learn's other outputs were in place)."""
     point = point_dir("rank", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5, rank=4)
     sidecars = [point.parent / "learn/config.yaml", point / "analyze.config.yaml"]
-    assert run_snakemake(tmp_path, SMOKE, "--cores", "2").returncode == 0
+    copy_run(twin_runs[0], tmp_path)
     for sidecar in sidecars:
         (tmp_path / sidecar).unlink()
-    rerun = run_snakemake(tmp_path, SMOKE, "--cores", "2")
+    rerun = run_snakemake(tmp_path, TWINS, "--cores", "2")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     for sidecar in sidecars:
         assert "stage:" in (tmp_path / sidecar).read_text(), sidecar
@@ -439,39 +454,22 @@ def test_unanswering_wandb_server_costs_one_timeout_per_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_concurrent_sweeps_share_no_state(tmp_path):
-    dirs = [tmp_path / "a", tmp_path / "b"]
-    for d in dirs:
-        d.mkdir()
-    processes = [subprocess.Popen(snakemake_command(d, f"{SMOKE} sweep.rank=[3,4] sweep.seed=[0,1]", "--cores", "2"),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for d in dirs]
-    outputs = [p.communicate(timeout=600) for p in processes]
-    for p, (_, err) in zip(processes, outputs):
-        assert p.returncode == 0, err[-3000:]
-    runs = [read_wandb_file(f) for d in dirs for f in find_wandb_files(d / "results/wandb")]
+def test_concurrent_sweeps_share_no_state(twin_runs):
+    """The same sweep run at once in two working directories: distinct W&B runs, identical numbers."""
+    runs = [read_wandb_file(f) for d in twin_runs for f in find_wandb_files(d / "results/wandb")]
     assert len(runs) == 2 * (2 + 2 + 2 + 4 + 4 + 1)  # data, learn, analyze_bases per seed; generate, analyze per rank
     assert len({r.run_id for r in runs}) == len(runs)
     # same config in both directories: identical numbers
-    summaries = [pd.read_parquet(d / "results/sweeps/smoke/summary.parquet") for d in dirs]
+    summaries = [pd.read_parquet(d / "results/sweeps/smoke/summary.parquet") for d in twin_runs]
     pd.testing.assert_frame_equal(summaries[0], summaries[1])
 
 
 # --------------------------------------------------------------------------- reproducibility
 
 
-@pytest.fixture(scope="module")
-def twin_runs(tmp_path_factory):
-    dirs = [tmp_path_factory.mktemp(name) for name in ("first", "second", "other_seed")]
-    overrides = [SMOKE, SMOKE, f"{SMOKE} sweep.seed=[1]"]
-    for d, o in zip(dirs, overrides):
-        result = run_snakemake(d, o, "--cores", "2")
-        assert result.returncode == 0, result.stderr[-3000:]
-    return dirs
-
-
 @pytest.mark.parametrize("artifact", ["data/train.npz", "linear_T5/learn/bases.npz", "linear_T5/r4/samples.npz"])
 def test_same_config_same_arrays(twin_runs, artifact):
-    first, second, _ = twin_runs
+    first, second = twin_runs
     path = point_dir("data", data="digits", cond="all", n=100, seed=0) / artifact
     a, b = _arrays(first / path), _arrays(second / path)
     for key in a:
@@ -479,7 +477,7 @@ def test_same_config_same_arrays(twin_runs, artifact):
 
 
 def test_same_config_same_tables_and_metrics(twin_runs):
-    first, second, _ = twin_runs
+    first, second = twin_runs
     point = point_dir("learn", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5)
     for table in ("sin_theta.parquet", "r4/pc_distribution.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(first / point / table), pd.read_parquet(second / point / table))
@@ -487,9 +485,9 @@ def test_same_config_same_tables_and_metrics(twin_runs):
 
 
 def test_different_seed_different_noise(twin_runs):
-    first, _, other = twin_runs
+    first = twin_runs[0]
     a = _arrays(first / "results/digits/all/n100_s0/linear_T5/r4/samples.npz")["initial_noise"]
-    b = _arrays(other / "results/digits/all/n100_s1/linear_T5/r4/samples.npz")["initial_noise"]
+    b = _arrays(first / "results/digits/all/n100_s1/linear_T5/r4/samples.npz")["initial_noise"]
     assert not np.allclose(a, b)
 
 
@@ -574,6 +572,7 @@ def test_download_is_verified_before_use(tmp_path):
 DEEP_RUN = ("sweep=smoke generate.n_samples=100 deep.sizes.quick.epochs=12 deep.jacobian.n_points=2 deep.paths=1 "
             "sweep.deep.size=[quick] sweep.deep.sampler=[ascent] deep.quality.n_samples=20")
 DEEP_DIR = point_dir("deep", data="digits", n=200, size="quick", seed=0)
+MODEL = ("--", str(DEEP_DIR / "model.pt"))  # the target: the training job and the training set it needs
 
 
 @pytest.mark.slow
@@ -584,7 +583,7 @@ def test_killed_training_resumes_from_its_checkpoint(tmp_path):
 
     reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
     reference.mkdir(), interrupted.mkdir()
-    process = subprocess.Popen(snakemake_command(interrupted, DEEP_RUN, "--cores", "2"),
+    process = subprocess.Popen(snakemake_command(interrupted, DEEP_RUN, "--cores", "2", *MODEL),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoints = interrupted / DEEP_DIR / "checkpoints"  # <config digest>/checkpoint.pt
     deadline, killed = time.time() + 300, False
@@ -597,10 +596,10 @@ def test_killed_training_resumes_from_its_checkpoint(tmp_path):
     assert killed, f"the training job was never seen with a checkpoint (exit {process.poll()})"
     assert process.wait(timeout=300) != 0
     assert not (interrupted / DEEP_DIR / "model.pt").exists(), "a killed job left its final artifact"
-    rerun = run_snakemake(interrupted, DEEP_RUN, "--cores", "2")
+    rerun = run_snakemake(interrupted, DEEP_RUN, "--cores", "2", *MODEL)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert artifacts.read_json(interrupted / DEEP_DIR / "train_metrics.json")["resumed_from_epoch"] > 0
-    clean = run_snakemake(reference, DEEP_RUN, "--cores", "2")
+    clean = run_snakemake(reference, DEEP_RUN, "--cores", "2", *MODEL)
     assert clean.returncode == 0, clean.stderr[-3000:]
     assert artifacts.read_json(reference / DEEP_DIR / "train_metrics.json")["resumed_from_epoch"] == 0
     got = torch.load(interrupted / DEEP_DIR / "model.pt", weights_only=True)["state_dict"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +40,43 @@ def snakemake(workdir: Path, *args: str, overrides: str = OVERRIDES) -> subproce
 
 
 @pytest.fixture(scope="module")
-def workdir(workflow_run):
-    return workflow_run(OVERRIDES, name="smoke")
+def smoke_run(tmp_path_factory) -> tuple[Path, float]:
+    """The smoke sweep run once for this module: its working directory and Snakemake's wall time."""
+    workdir = tmp_path_factory.mktemp("smoke")
+    start = time.perf_counter()
+    result = snakemake(workdir, "--cores", "2")
+    wall = time.perf_counter() - start
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir, wall
+
+
+@pytest.fixture(scope="module")
+def workdir(smoke_run) -> Path:
+    return smoke_run[0]
+
+
+def _bench_jobs():
+    spec = importlib.util.spec_from_file_location("bench_jobs", REPO / "benchmarks/bench_jobs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_jobs_times_every_job(smoke_run):
+    """benchmarks/bench_jobs.py reads every job's wall, set-up and work time back (the lines
+    ``rule_job`` logs) from the smoke run, before any test below reruns a job; its runner
+    brings the finished sweep up to date (nothing to do)."""
+    workdir, wall = smoke_run
+    bench = _bench_jobs()
+    jobs = bench.job_table(workdir / "results")
+    assert {"data", "learn", "generate", "analyze", "aggregate", "train_denoiser"} <= set(jobs["rule"])
+    assert jobs[["wall", "setup", "work", "tracking"]].notna().all().all(), jobs
+    assert ((jobs["work"] >= 0) & (jobs["work"] <= jobs["wall"]) & (jobs["setup"] > 0)).all(), jobs
+    assert wall >= jobs["wall"].max()
+    text = bench.report("smoke", wall, jobs)
+    assert "median fixed cost per job" in text and "generate" in text
+    assert bench.run_sweep("smoke", 2, workdir, OVERRIDES.removeprefix("sweep=smoke ")) > 0
+    assert len(bench.job_table(workdir / "results")) == len(jobs)  # it ran nothing again
 
 
 def test_all_targets_built(workdir):
