@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CORES  ?= 2
 PYTEST_ARGS ?=
+# test files run on this many worker processes (pytest-xdist; each file stays on one worker, so
+# the end-to-end runs it shares between its tests run once); 0 runs everything in this process
+TEST_WORKERS ?= 2
 # MNIST for `make paper`: a directory with the four IDX files; empty = download into the cache
 MNIST_DIR ?= $(LINDIFF_MNIST_DIR)
 
@@ -30,12 +33,12 @@ run: $(STAMP)
 	@echo "HTML report:        make report  ->  results/report.html"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The smoke sweep on a real one-node SLURM cluster (root; apt-get installs slurm-wlm + munge if
 # missing; starts/stops munged, slurmctld, slurmd on 127.0.0.1). LINDIFF_SKIP_SLURM=1 skips it.
 test-slurm: $(STAMP)
-	$(BIN)/python -m pytest tests/test_slurm.py -v -rs $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/workflow/test_slurm.py -v -rs $(PYTEST_ARGS)
 
 paper: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --config overrides="sweep=paper data=mnist \

@@ -1,4 +1,10 @@
-"""Shared pytest fixtures for lindiff's tests."""
+"""Shared pytest fixtures of lindiff's tests (the one fixtures module; helpers.py holds the
+snakemake runner and path helpers).
+
+Layout: ``unit/`` the library on arrays, ``workflow/`` the configuration and the Snakemake workflow
+end to end, ``docs/`` the documentation, lint and packaging, ``benchmarks/`` the benchmark scripts.
+End-to-end runs are module fixtures shared by the tests that read them; a test that changes a run
+works on a copy (``helpers.copy_run``)."""
 
 from __future__ import annotations
 
@@ -6,10 +12,9 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import run_snakemake
+from helpers import REPO, run_snakemake
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_MNIST_DIR = REPO_ROOT.parent / "shared" / "data" / "mnist"
+SHARED_MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +43,11 @@ def workflow_run(tmp_path_factory):
         return workdir
 
     return run
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """The embedded scikit-learn digits (1797 x 64, labels, 8 x 8 images)."""
+    from lindiff.data import load_digits
+
+    return load_digits()

@@ -42,7 +42,7 @@ so with these cosines the products telescope: ``Π_{τ<t} c_{i,τ}² = cos² θ_
 closed-form deterministic chain thus keeps ``cos θ_i(σ̄_T)`` of component ``i`` whatever the
 number of steps; any dependence on ``T`` comes from the measured cosines.
 
-Accuracy (established in ``tests/test_spectral.py``; spiked model d=100, n=2000,
+Accuracy (established in ``tests/unit/test_spectral.py``; spiked model d=100, n=2000,
 λ = 5, 3, 2, rank 3, T=20, σ̄_T=4, 4 data/learn seeds, 4 schedule shapes, 3 injections):
 with measured cosines the prediction is within 5% of the Monte Carlo variance of
 ``run_chain`` on every component (max observed 4.3%; the test allows 10%).  With the

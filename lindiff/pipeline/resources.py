@@ -7,7 +7,7 @@ that ``--resources mem_mb=...`` locally and ``--mem`` on SLURM see the real need
 
 The estimates count the arrays a job holds at its peak (float64 unless noted), plus a fixed
 interpreter overhead; they are upper bounds for lindiff's code (tested against the measured
-peaks of the smoke sweep, ``tests/test_resources.py``), not promises about a user's BLAS.
+peaks of the smoke sweep, ``tests/workflow/test_resources.py``), not promises about a user's BLAS.
 """
 
 from __future__ import annotations

@@ -4,11 +4,9 @@ the number of jobs, on sweeps that really grow."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
 
 
 @pytest.mark.slow

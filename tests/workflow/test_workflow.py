@@ -12,14 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import point_dir, run_snakemake
+from helpers import REPO, point_dir, run_snakemake
 
 from lindiff import artifacts
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
 pytestmark = pytest.mark.slow  # end to end through the snakemake CLI
 
-REPO = Path(__file__).resolve().parents[1]
 OVERRIDES = ("sweep=smoke generate.n_samples=200 deep.jacobian.n_points=4 deep.paths=2 deep.quality.n_samples=100 "
              "deep.sizes.ddpmquick.epochs=5")
 POINT = point_dir("learn", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5)

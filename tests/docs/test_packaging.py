@@ -6,11 +6,9 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
 
 
 @pytest.mark.slow
@@ -76,6 +74,7 @@ from lindiff.linear.schedules import make_schedule
 from lindiff.linear import analysis, spectral, theory
 from lindiff import plots
 from lindiff.studies import generalization
+from helpers import REPO
 X = load_digits().X[:200]
 bases = learn_bases(X, make_schedule("linear", 5, sigma_max=10.0), 8, seed=0)
 samples = run_chain(bases, 20, rank=4, seed=0).samples

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from lindiff.data import load_digits
 from lindiff.deep.config import DATA_CENTER, DATA_SCALE, DenoiserConfig, TrainConfig, preset_config
 from lindiff.deep.jacobian import jacobian, path_jacobian_analysis
 from lindiff.deep.models import ConditionalDenoiser, FixedLevel, wrap_denoiser
@@ -26,11 +25,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated
 
 TINY = TrainConfig(model=DenoiserConfig(kind="ddpm", channels=8, depth=2, blocks=1), epochs=4, batch_size=32,
                    lr=3e-3, val_sigmas=(0.2,), max_val=64, ema_decay=0.9)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
 
 
 @pytest.fixture(scope="module")

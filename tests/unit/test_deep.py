@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from lindiff.data import load_digits
 from lindiff.deep.evaluate import (
     add_noise,
     compare_psnr,
@@ -72,16 +71,16 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="module")
-def digits() -> np.ndarray:
-    return load_digits().X
+def digits_X(digits) -> np.ndarray:
+    return digits.X
 
 
 @pytest.fixture(scope="module")
-def trained(digits):
+def trained(digits_X):
     """A small UNet trained for a few seconds on 1000 digits."""
     cfg = TrainConfig(model=DenoiserConfig(kind="unet", channels=16, depth=2, blocks=1), epochs=15, batch_size=32,
                       lr=2e-3, val_sigmas=(0.1, 0.4), max_val=100)
-    return train_denoiser(digits[:1000], (8, 8), cfg, seed=0, device="cpu", progress=False)
+    return train_denoiser(digits_X[:1000], (8, 8), cfg, seed=0, device="cpu", progress=False)
 
 
 def random_model(kind: str, image_shape=(8, 8), seed: int = 0) -> FlatDenoiser:
@@ -125,9 +124,9 @@ def test_model_is_bias_free_and_homogeneous(kind, shape):
 
 
 @pytest.mark.parametrize("kind", ["bfcnn", "unet"])
-def test_denoiser_equals_jacobian_times_input(kind, digits):
+def test_denoiser_equals_jacobian_times_input(kind, digits_X):
     model = random_model(kind)
-    y = add_noise(digits[5:6], 0.2, seed=1)[0]
+    y = add_noise(digits_X[5:6], 0.2, seed=1)[0]
     J = jacobian(model, y, "loop")
     assert homogeneity_error(model, y, J) < 1e-4
 
@@ -154,10 +153,10 @@ def test_config_validation():
 # --------------------------------------------------------------------------- training
 
 
-def test_tiny_model_trains_and_lowers_loss(digits):
+def test_tiny_model_trains_and_lowers_loss(digits_X):
     cfg = TrainConfig(model=TINY.model, epochs=4, batch_size=32, lr=3e-3, val_sigmas=(0.2,), max_val=64)
     logged = []
-    result = train_denoiser(digits[:600], (8, 8), cfg, seed=0, device="cpu", progress=False,
+    result = train_denoiser(digits_X[:600], (8, 8), cfg, seed=0, device="cpu", progress=False,
                             log_fn=lambda epoch, record: logged.append((epoch, record)))
     losses = [r["loss"] for r in result.history]
     assert len(losses) == 4 and losses[-1] < losses[0]
@@ -166,24 +165,24 @@ def test_tiny_model_trains_and_lowers_loss(digits):
     assert not result.model.training
 
 
-def test_trained_model_beats_identity(trained, digits):
-    X_test = digits[1400:]
+def test_trained_model_beats_identity(trained, digits_X):
+    X_test = digits_X[1400:]
     for sigma, margin in ((0.1, 0.2), (0.2, 2.0), (0.4, 4.0)):  # measured: +0.7, +3.4, +5.8 dB
         noisy = psnr(X_test, add_noise(X_test, sigma, seed=3))
         assert denoiser_psnr(trained.model, X_test, sigma, seed=3) > noisy + margin
 
 
-def test_same_seed_same_weights_different_seed_differs(digits):
-    a = train_denoiser(digits[:300], (8, 8), TINY, seed=1, device="cpu", progress=False)
-    b = train_denoiser(digits[:300], (8, 8), TINY, seed=1, device="cpu", progress=False)
-    c = train_denoiser(digits[:300], (8, 8), TINY, seed=2, device="cpu", progress=False)
+def test_same_seed_same_weights_different_seed_differs(digits_X):
+    a = train_denoiser(digits_X[:300], (8, 8), TINY, seed=1, device="cpu", progress=False)
+    b = train_denoiser(digits_X[:300], (8, 8), TINY, seed=1, device="cpu", progress=False)
+    c = train_denoiser(digits_X[:300], (8, 8), TINY, seed=2, device="cpu", progress=False)
     assert_same_weights(a.model, b.model)
     assert a.history == [{**r, "seconds": a.history[i]["seconds"]} for i, r in enumerate(b.history)]
     assert any(not torch.equal(p, q) for p, q in zip(a.model.parameters(), c.model.parameters()))
 
 
-def test_resume_from_interrupted_run_matches_uninterrupted(digits, tmp_path):
-    X = digits[:300]
+def test_resume_from_interrupted_run_matches_uninterrupted(digits_X, tmp_path):
+    X = digits_X[:300]
     full = train_denoiser(X, (8, 8), TINY, seed=4, device="cpu", progress=False)
 
     class Interrupt(Exception):
@@ -210,41 +209,41 @@ def test_resume_from_interrupted_run_matches_uninterrupted(digits, tmp_path):
         train_denoiser(X, (8, 8), TINY, seed=5, device="cpu", checkpoint_dir=tmp_path, progress=False)
 
 
-def test_checkpoint_and_model_round_trip(trained, tmp_path, digits):
+def test_checkpoint_and_model_round_trip(trained, tmp_path, digits_X):
     path = save_model(tmp_path / "model.pt", trained.model, extra={"note": "test"})
     state = torch.load(path, weights_only=True)
     assert state["model_config"] == trained.model.config.to_dict()
     loaded = load_model(path)
     assert_same_weights(trained.model, loaded)
-    Y = add_noise(digits[:10], 0.2, seed=0)
+    Y = add_noise(digits_X[:10], 0.2, seed=0)
     np.testing.assert_array_equal(loaded.denoise(Y), trained.model.denoise(Y))
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(DataError, match="bad.pt"):
         load_model(tmp_path / "bad.pt")
 
 
-def test_training_checkpoint_loads_with_weights_only(digits, tmp_path):
-    result = train_denoiser(digits[:200], (8, 8), TINY, seed=0, device="cpu", checkpoint_dir=tmp_path, progress=False)
+def test_training_checkpoint_loads_with_weights_only(digits_X, tmp_path):
+    result = train_denoiser(digits_X[:200], (8, 8), TINY, seed=0, device="cpu", checkpoint_dir=tmp_path, progress=False)
     state = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)
     assert state["epoch"] == TINY.epochs and len(state["history"]) == TINY.epochs
     assert_same_weights(result.model, load_model(tmp_path / CHECKPOINT_NAME))
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_train_input_validation(digits):
+def test_train_input_validation(digits_X):
     with pytest.raises(ConfigError, match="image_shape"):
-        train_denoiser(digits[:50], (7, 7), TINY, progress=False)
+        train_denoiser(digits_X[:50], (7, 7), TINY, progress=False)
     with pytest.raises(DataError, match="NaN"):
         train_denoiser(np.full((10, 64), np.nan), (8, 8), TINY, progress=False)
     with pytest.raises(ConfigError, match="device"):
-        train_denoiser(digits[:50], (8, 8), TINY, device="tpu", progress=False)
+        train_denoiser(digits_X[:50], (8, 8), TINY, device="tpu", progress=False)
 
 
 # --------------------------------------------------------------------------- evaluation
 
 
-def test_linear_denoiser_is_the_wiener_filter(digits):
-    X_train, X_test = digits[:1000], digits[1000:1200]
+def test_linear_denoiser_is_the_wiener_filter(digits_X):
+    X_train, X_test = digits_X[:1000], digits_X[1000:1200]
     filt = fit_linear_denoiser(X_train)
     C = np.cov(X_train.T, bias=True)
     sigma = 0.3
@@ -256,8 +255,8 @@ def test_linear_denoiser_is_the_wiener_filter(digits):
     assert value > psnr(X_test, Y)
 
 
-def test_compare_psnr_table(trained, digits):
-    table = compare_psnr(trained.model, digits[:1000], digits[1400:], sigmas=(0.1, 0.4))
+def test_compare_psnr_table(trained, digits_X):
+    table = compare_psnr(trained.model, digits_X[:1000], digits_X[1400:], sigmas=(0.1, 0.4))
     assert list(table.columns) == ["sigma", "noisy", "linear", "deep", "gain"]
     assert np.allclose(table["gain"], table["deep"] - table["linear"])
 
@@ -279,9 +278,9 @@ def test_jacobian_of_linear_map_is_the_map():
 
 
 @pytest.mark.parametrize("kind", ["bfcnn", "unet"])
-def test_batched_and_gated_jacobians_match_the_loop(kind, digits):
+def test_batched_and_gated_jacobians_match_the_loop(kind, digits_X):
     model = random_model(kind)
-    y = add_noise(digits[7:8], 0.3, seed=2)[0]
+    y = add_noise(digits_X[7:8], 0.3, seed=2)[0]
     reference = jacobian_loop(model, y)
     assert reference.shape == (64, 64)
     candidates = {
@@ -302,11 +301,11 @@ def test_batched_and_gated_jacobians_match_the_loop(kind, digits):
     np.testing.assert_allclose(out.numpy(), reference @ y, atol=1e-4)
 
 
-def test_jacobian_uses_eval_mode_and_restores_training(trained, digits):
+def test_jacobian_uses_eval_mode_and_restores_training(trained, digits_X):
     model = trained.model
     model.train()
     try:
-        y = add_noise(digits[3:4], 0.2, seed=0)[0]
+        y = add_noise(digits_X[3:4], 0.2, seed=0)[0]
         J = jacobian(model, y, "jacrev")
         assert model.training
         assert homogeneity_error(model, y, J) < 1e-4
@@ -314,9 +313,9 @@ def test_jacobian_uses_eval_mode_and_restores_training(trained, digits):
         model.eval()
 
 
-def test_fastest_method_reports_timings(digits):
+def test_fastest_method_reports_timings(digits_X):
     model = random_model("bfcnn")
-    name, timings = fastest_method(model, digits[0], repeats=1)
+    name, timings = fastest_method(model, digits_X[0], repeats=1)
     assert name in timings and set(timings) == {"jacrev", "jacfwd", "gated"}
 
 
@@ -333,12 +332,12 @@ def test_symmetric_eigh_and_asymmetry():
         symmetric_eigh(np.zeros((2, 3)))
 
 
-def test_projection_denoiser_recovers_pca_projection(digits):
+def test_projection_denoiser_recovers_pca_projection(digits_X):
     schedule = make_schedule("linear", 4, sigma_max=0.5)
-    bases = learn_bases(digits, schedule, k=12, seed=0)
+    bases = learn_bases(digits_X, schedule, k=12, seed=0)
     U = bases.U[2]
     projector = ProjectionDenoiser(U)
-    y = add_noise(digits[:1], 0.3, seed=0)[0]
+    y = add_noise(digits_X[:1], 0.3, seed=0)[0]
     P = U @ U.T
     for method in ("loop", "jacrev", "jacfwd", "gated"):
         np.testing.assert_allclose(jacobian(projector, y, method), P, atol=1e-6)
@@ -347,12 +346,12 @@ def test_projection_denoiser_recovers_pca_projection(digits):
     np.testing.assert_allclose(vals[12:], 0.0, atol=1e-6)
     top = vecs[:, :12]
     np.testing.assert_allclose(top @ top.T, P, atol=1e-6)  # same span as U
-    result = path_jacobian_analysis(projector, np.stack([y, 0.5 * y, digits[0]]), K=12)
+    result = path_jacobian_analysis(projector, np.stack([y, 0.5 * y, digits_X[0]]), K=12)
     np.testing.assert_allclose(result.eigvals[0, :, :12], 1.0, atol=1e-6)
     assert result.homogeneity.max() < 1e-10 and result.asymmetry.max() < 1e-10
 
 
-def test_path_analysis_sin_theta(trained, digits):
+def test_path_analysis_sin_theta(trained, digits_X):
     path = sample_ve(trained.model, make_schedule("geometric", 5, sigma_max=0.8), n=2, d=64, eta=0.0, seed=0)
     result = path_jacobian_analysis(trained.model, path.path, K=10, sigma=path.sigma)
     assert result.sin_theta.shape == (2, 6, 10)
@@ -422,7 +421,7 @@ def test_sampler_validation(trained):
 # --------------------------------------------------------------------------- plots
 
 
-def test_plots_build(trained, digits, tmp_path):
+def test_plots_build(trained, digits_X, tmp_path):
     from lindiff.plots import deep as plots
 
     path = sample_ve(trained.model, make_schedule("geometric", 4, sigma_max=0.8), n=1, d=64, seed=0)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
 
 
 def test_the_benchmark_times_both_precisions_and_prints_the_ratio(capsys):

@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import copy_run, point_dir, run_snakemake, snakemake_command
+from helpers import REPO, copy_run, point_dir, run_snakemake, snakemake_command
 
 from lindiff import artifacts
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
-REPO = Path(__file__).resolve().parents[1]
 # The deep stages are left out here (sweep.deep.n=[]) to keep these runs short; their
-# determinism and checkpoint resume are tested in tests/test_deep.py.
+# determinism and checkpoint resume are tested in tests/unit/test_deep.py.
 SMOKE = "sweep=smoke generate.n_samples=100 sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[]"
 # Two seeds and two ranks: the runs of TWINS serve the reproducibility tests (a seed against the
 # other) and, copied, the tests that damage a finished run.

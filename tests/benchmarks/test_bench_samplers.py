@@ -4,9 +4,8 @@ and prints each against its target."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
 
 
 def test_bench_samplers_reports_every_target(capsys):

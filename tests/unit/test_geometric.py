@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import REPO
 
 from lindiff.data import load_dataset
 from lindiff.data.geometric import (
@@ -156,9 +157,8 @@ def test_the_workflow_plans_the_linear_study_on_synthetic_images(name, tmp_path)
     """`data=calpha` / `data=disks` compose and Snakemake plans the smoke sweep on them."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = REPO
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "-s", str(repo / "Snakefile"), "--directory", str(tmp_path),
          "--config", f"overrides=data={name} sweep=smoke"],

@@ -10,7 +10,6 @@ import pytest
 import scipy.linalg
 import torch
 
-from lindiff.data import load_dataset
 from lindiff.deep.quality import (
     CLASSIFIER_PRESETS,
     N_CLASSES,
@@ -43,16 +42,16 @@ def _one_torch_thread():
 
 
 @pytest.fixture(scope="module")
-def digits():
+def digits_split(digits):
     """(dataset, train rows, held-out half A, held-out half B), fixed split."""
-    ds = load_dataset("digits")
+    ds = digits
     order = np.random.default_rng(123).permutation(len(ds.X))
     return ds, np.sort(order[600:]), np.sort(order[:300]), np.sort(order[300:600])
 
 
 @pytest.fixture(scope="module")
-def clf(digits) -> Classifier:
-    ds, train, _, _ = digits
+def clf(digits_split) -> Classifier:
+    ds, train, _, _ = digits_split
     return train_classifier(ds.X[train], ds.labels[train], ds.image_shape, CLASSIFIER_PRESETS["digits"], seed=0)
 
 
@@ -137,8 +136,8 @@ def test_feature_statistics_matches_numpy():
 # --------------------------------------------------------------------------- classifier on digits
 
 
-def test_digits_classifier_accuracy_and_outputs(clf, digits):
-    ds, _, a, b = digits
+def test_digits_classifier_accuracy_and_outputs(clf, digits_split):
+    ds, _, a, b = digits_split
     held_out = np.concatenate([a, b])
     assert clf.val_accuracy is not None and clf.val_accuracy >= 0.95
     assert clf.accuracy(ds.X[held_out], ds.labels[held_out]) >= 0.95
@@ -155,8 +154,8 @@ def test_digits_classifier_accuracy_and_outputs(clf, digits):
     assert not clf.net.training
 
 
-def test_sample_quality_separates_real_digits_from_noise(clf, digits):
-    ds, _, a, b = digits
+def test_sample_quality_separates_real_digits_from_noise(clf, digits_split):
+    ds, _, a, b = digits_split
     real = sample_quality(clf, ds.X[a], ds.X[b])
     assert real["n"] == len(a) and real["n_ref"] == len(b)
     assert real["confident_fraction"] >= 0.8
@@ -175,18 +174,18 @@ def test_sample_quality_separates_real_digits_from_noise(clf, digits):
     assert real["frechet_distance"] < sample_quality(clf, ds.X[a][::-1, ::-1], ds.X[b])["frechet_distance"]
 
 
-def test_sample_quality_shows_mode_collapse(clf, digits):
-    ds, _, a, b = digits
+def test_sample_quality_shows_mode_collapse(clf, digits_split):
+    ds, _, a, b = digits_split
     collapsed = sample_quality(clf, np.repeat(ds.X[a][:1], 100, axis=0), ds.X[b])
     assert collapsed["class_entropy"] == 0.0
     assert sorted(collapsed["class_histogram"]) == [0.0] * (N_CLASSES - 1) + [1.0]
     assert collapsed["frechet_distance"] > 5 * sample_quality(clf, ds.X[a], ds.X[b])["frechet_distance"]
 
 
-def test_label_agreement_is_the_accuracy_on_the_drawn_labels(clf, digits):
+def test_label_agreement_is_the_accuracy_on_the_drawn_labels(clf, digits_split):
     """With ``labels``, ``label_agreement`` is the classifier's accuracy against them: its accuracy
     on real digits with their own labels, about chance with the labels shifted by one class."""
-    ds, _, a, b = digits
+    ds, _, a, b = digits_split
     assert "label_agreement" not in sample_quality(clf, ds.X[a], ds.X[b])
     own = sample_quality(clf, ds.X[a], ds.X[b], labels=ds.labels[a])["label_agreement"]
     assert own == pytest.approx(clf.accuracy(ds.X[a], ds.labels[a])) and own > 0.9
@@ -196,10 +195,10 @@ def test_label_agreement_is_the_accuracy_on_the_drawn_labels(clf, digits):
         sample_quality(clf, ds.X[a], ds.X[b], labels=ds.labels[a][:3])
 
 
-def test_sample_quality_is_json_able(clf, digits):
+def test_sample_quality_is_json_able(clf, digits_split):
     import json
 
-    ds, _, a, b = digits
+    ds, _, a, b = digits_split
     q = sample_quality(clf, ds.X[a][:20], ds.X[b], confidence=1.0)
     assert json.loads(json.dumps(q)) == q
     assert set(q) == {
@@ -211,8 +210,8 @@ def test_sample_quality_is_json_able(clf, digits):
 # --------------------------------------------------------------------------- determinism, save/load
 
 
-def test_training_is_deterministic_and_leaves_global_rng_alone(digits):
-    ds, train, a, _ = digits
+def test_training_is_deterministic_and_leaves_global_rng_alone(digits_split):
+    ds, train, a, _ = digits_split
     X, y = ds.X[train[:600]], ds.labels[train[:600]]
     state = torch.random.get_rng_state()
     first = train_classifier(X, y, ds.image_shape, FAST, seed=5)
@@ -224,16 +223,16 @@ def test_training_is_deterministic_and_leaves_global_rng_alone(digits):
     assert not np.array_equal(first.predict_proba(ds.X[a]), other.predict_proba(ds.X[a]))
 
 
-def test_training_without_validation_rows(digits):
-    ds, train, _, _ = digits
+def test_training_without_validation_rows(digits_split):
+    ds, train, _, _ = digits_split
     cfg = ClassifierConfig(channels=4, hidden=8, epochs=1, batch_size=64, val_fraction=0.0)
     clf = train_classifier(ds.X[train[:200]], ds.labels[train[:200]], ds.image_shape, cfg, progress=True)
     assert clf.val_accuracy is None and "val_accuracy" not in clf.history[0]
     assert clf.features(ds.X[:3]).shape == (3, 8)
 
 
-def test_save_load_round_trip(tmp_path, clf, digits):
-    ds, _, a, b = digits
+def test_save_load_round_trip(tmp_path, clf, digits_split):
+    ds, _, a, b = digits_split
     path = save_classifier(tmp_path / "sub" / "classifier.pt", clf, extra={"dataset": "digits", "n": 3})
     assert path.is_file() and not list(path.parent.glob(".*.tmp"))
     loaded = load_classifier(path)
@@ -262,8 +261,8 @@ def test_load_classifier_errors_name_the_file(tmp_path):
 # --------------------------------------------------------------------------- bad input
 
 
-def test_sample_quality_bad_input_names_the_argument(clf, digits):
-    ds, _, a, b = digits
+def test_sample_quality_bad_input_names_the_argument(clf, digits_split):
+    ds, _, a, b = digits_split
     with pytest.raises(DataError, match="X_gen must have d=64"):
         sample_quality(clf, np.zeros((10, 784)), ds.X[b])
     with pytest.raises(DataError, match="X_ref must have d=64"):
@@ -301,8 +300,8 @@ def test_config_round_trip_presets_and_unknown_keys():
         classifier_preset("cifar")
 
 
-def test_train_classifier_bad_input(digits):
-    ds, train, _, _ = digits
+def test_train_classifier_bad_input(digits_split):
+    ds, train, _, _ = digits_split
     X, y = ds.X[train[:100]], ds.labels[train[:100]]
     with pytest.raises(DataError, match="labels"):
         train_classifier(X, y[:-1], ds.image_shape, FAST)

@@ -7,7 +7,7 @@ afterwards. The test needs root (``SlurmUser=root``); it is skipped, with the re
 root, without the SLURM executor plugin, without apt-get and an installed SLURM, or when
 ``LINDIFF_SKIP_SLURM=1`` is set (the explicit opt-out).
 
-Run it alone: ``.venv/bin/python -m pytest tests/test_slurm.py -v``.
+Run it alone: ``.venv/bin/python -m pytest tests/workflow/test_slurm.py -v``.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import REPO
 
 from lindiff import artifacts
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
-REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "integration" / "slurm_cluster.sh"
 PROFILE = REPO / "profiles" / "slurm"
 # The linear stages only (sweep.deep.n=[]): six rules, four SLURM jobs (see UNITS).

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 TOOL = REPO / "tools" / "compare_results.py"
 
 

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 
-PACKAGE = Path(__file__).resolve().parents[1] / "lindiff"
+PACKAGE = REPO / "lindiff"
 SCIENCE = ("data", "linear", "diffusion", "deep", "plots", "studies")
 BASE = ("errors.py", "artifacts.py", "validation.py", "progress.py")
 WORKFLOW_STACK = ("lindiff.pipeline", "snakemake", "hydra", "omegaconf", "wandb")

@@ -1,9 +1,9 @@
 """Configuration: every group composes through the compose API; bad input fails naming the key."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import REPO
 
 from lindiff.errors import ConfigError, DataError
 from lindiff.pipeline import checks as ldchecks
@@ -11,7 +11,7 @@ from lindiff.pipeline import config as ldc
 from lindiff.pipeline import datasets as ldd
 from lindiff.pipeline import sweep as lds
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = REPO / "conf"
 
 
 def _options(group):

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import importlib
 import re
-from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 from lindiff.pipeline.levels import FIELDS, LEVELS
 
-REPO = Path(__file__).resolve().parents[1]
 TEXT = (REPO / "docs" / "extending.md").read_text()
 CODE = re.findall(r"`([^`\n]+)`", TEXT)
 PATHS = sorted({c for c in CODE if re.fullmatch(r"(lindiff|workflow|conf|tests|tools|docs)/[\w./-]*", c)

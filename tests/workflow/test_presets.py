@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from helpers import run_snakemake
+from helpers import REPO, run_snakemake
 
 from lindiff.errors import ConfigError
 from lindiff.pipeline import config as ldc
 from lindiff.pipeline import sweep as lds
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = REPO / "conf"
 SWEEPS = sorted(p.stem for p in (CONF / "sweep").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 NEEDS_MNIST = {"paper"}
@@ -69,4 +67,4 @@ def test_the_workflow_profile_is_loaded_and_sets_cores(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout + result.stderr
     assert "Using workflow specific profile" in out and "profiles/default" in out
-    assert "rerun-incomplete" in (Path(__file__).resolve().parents[1] / "profiles/default/config.yaml").read_text()
+    assert "rerun-incomplete" in (REPO / "profiles/default/config.yaml").read_text()
