@@ -13,6 +13,11 @@ min_version("9.0")
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/common/linear.smk"
+include: "workflow/rules/common/deep.smk"
+include: "workflow/rules/common/generalization.smk"
+include: "workflow/rules/common/samplers.smk"
+include: "workflow/rules/common/gahb.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/learn.smk"
 include: "workflow/rules/generate.smk"

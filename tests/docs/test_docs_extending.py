@@ -49,8 +49,11 @@ def test_names_mentioned_exist_where_the_page_says():
         for name in names:
             assert hasattr(module, name), f"{module.__name__}.{name}"
     common = (REPO / "workflow/rules/common.smk").read_text()
-    for name in ("level_params", "level_path", "data_path", "all_targets"):
+    for name in ("level_params", "level_path", "all_targets", "sidecar_targets"):
         assert f"def {name}(" in common, name
+    assert len(common.splitlines()) <= 200, "common.smk holds only what every study shares"
+    samplers = (REPO / "workflow/rules/common/samplers.smk").read_text()
+    assert "def sample_sampler_params(" in samplers and "STUDY_TARGETS.append(" in samplers
     assert "use rule learn as ab_learn_linear" in (REPO / "workflow/rules/generalization.smk").read_text()
 
 

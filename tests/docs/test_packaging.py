@@ -74,7 +74,6 @@ from lindiff.linear.schedules import make_schedule
 from lindiff.linear import analysis, spectral, theory
 from lindiff import plots
 from lindiff.studies import generalization
-from helpers import REPO
 X = load_digits().X[:200]
 bases = learn_bases(X, make_schedule("linear", 5, sigma_max=10.0), 8, seed=0)
 samples = run_chain(bases, 20, rank=4, seed=0).samples

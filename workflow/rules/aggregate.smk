@@ -6,29 +6,32 @@ rule aggregate:
     input:
         aggregate_inputs,
     output:
-        summary=sweep_path("summary.parquet"),
+        summary=level_path("sweep", "summary.parquet"),
         fig1=report(
-            sweep_path("fig1_trajectories.png"),
+            level_path("sweep", "fig1_trajectories.png"),
             caption="../report/fig1_trajectories.rst",
             category="Sweep",
             subcategory="{sweep}",
         ),
         fig3=report(
-            sweep_path("fig3_dataset_size.png"),
+            level_path("sweep", "fig3_dataset_size.png"),
             caption="../report/fig3_dataset_size.rst",
             category="Sweep",
             subcategory="{sweep}",
         ),
         fig6=report(
-            sweep_path("fig6_distributions.png"),
+            level_path("sweep", "fig6_distributions.png"),
             caption="../report/fig6_distributions.rst",
             category="Sweep",
             subcategory="{sweep}",
         ),
         power=report(
-            sweep_path("power_iteration.png"), caption="../report/power_iteration.rst", category="Sweep", subcategory="{sweep}"
+            level_path("sweep", "power_iteration.png"),
+            caption="../report/power_iteration.rst",
+            category="Sweep",
+            subcategory="{sweep}",
         ),
-        power_table=sweep_path("power_iteration.parquet"),
+        power_table=level_path("sweep", "power_iteration.parquet"),
     log:
         log_path("aggregate", "{sweep}"),
     benchmark:
@@ -54,9 +57,9 @@ rule compare_schedules:
         designs=designed_inputs,
         samples=designed_samples,
     output:
-        table=sweep_path("spectral_schedule.parquet"),
+        table=level_path("sweep", "spectral_schedule.parquet"),
         fig=report(
-            sweep_path("fig_spectral_schedule.png"),
+            level_path("sweep", "fig_spectral_schedule.png"),
             caption="../report/fig_spectral_schedule.rst",
             category="Spectral schedule design",
             subcategory="{sweep}",

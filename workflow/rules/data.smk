@@ -5,8 +5,8 @@ rule prepare_data:
     input:
         data=data_inputs,
     output:
-        train=data_path("data/train.npz"),
-        sidecar=data_path("data/config.yaml"),
+        train=level_path("data", "data/train.npz"),
+        sidecar=level_path("data", "data/config.yaml"),
     log:
         log_path("data", JOB),
     benchmark:

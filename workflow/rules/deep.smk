@@ -8,18 +8,18 @@
 
 rule train_denoiser:
     input:
-        train=os.path.join(RESULTS, LEVELS["data"].fix(cond="all"), "data", "train.npz"),
+        train=level_path("trainset", "data", "train.npz"),
     output:
-        model=deep_path("model.pt"),
-        history=deep_path("train_history.parquet"),
-        metrics=deep_path("train_metrics.json"),
+        model=level_path("deep", "model.pt"),
+        history=level_path("deep", "train_history.parquet"),
+        metrics=level_path("deep", "train_metrics.json"),
         curves=report(
-            deep_path("fig_training.png"),
+            level_path("deep", "fig_training.png"),
             caption="../report/fig_training.rst",
             category="Deep denoiser",
             subcategory="{data} n={n} {size}",
         ),
-        sidecar=deep_path("train.config.yaml"),
+        sidecar=level_path("deep", "train.config.yaml"),
     log:
         log_path("train_denoiser", DEEP_JOB),
     benchmark:
@@ -40,21 +40,21 @@ rule sample_deep:
     input:
         model=rules.train_denoiser.output.model,
     output:
-        path=deep_sample_path("sample_path.npz"),
-        samples=deep_sample_path("samples.npz"),
+        path=level_path("deep_sample", "sample_path.npz"),
+        samples=level_path("deep_sample", "samples.npz"),
         fig=report(
-            deep_sample_path("fig_sample_path.png"),
+            level_path("deep_sample", "fig_sample_path.png"),
             caption="../report/fig_sample_path.rst",
             category="Deep denoiser",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
         grid=report(
-            deep_sample_path("fig_samples.png"),
+            level_path("deep_sample", "fig_samples.png"),
             caption="../report/fig_samples.rst",
             category="Deep denoiser",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
-        sidecar=deep_sample_path("sample.config.yaml"),
+        sidecar=level_path("deep_sample", "sample.config.yaml"),
     log:
         log_path("sample_deep", DEEP_SAMPLE_JOB),
     benchmark:
@@ -77,34 +77,34 @@ rule jacobian_analysis:
         path=rules.sample_deep.output.path,
         train=trainset_input,
     output:
-        table=deep_sample_path("jacobian.parquet"),
-        spectra=deep_sample_path("jacobian_spectra.npz"),
-        metrics=deep_sample_path("jacobian_metrics.json"),
+        table=level_path("deep_sample", "jacobian.parquet"),
+        spectra=level_path("deep_sample", "jacobian_spectra.npz"),
+        metrics=level_path("deep_sample", "jacobian_metrics.json"),
         fig7=report(
-            deep_sample_path("fig7_sin_theta_jacobian.png"),
+            level_path("deep_sample", "fig7_sin_theta_jacobian.png"),
             caption="../report/fig7_sin_theta_jacobian.rst",
             category="Fig. 7 — Jacobian eigenbasis",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
         statistics=report(
-            deep_sample_path("fig7_index_statistics.png"),
+            level_path("deep_sample", "fig7_index_statistics.png"),
             caption="../report/fig7_index_statistics.rst",
             category="Fig. 7 — Jacobian eigenbasis",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
         shrinkage=report(
-            deep_sample_path("fig_shrinkage.png"),
+            level_path("deep_sample", "fig_shrinkage.png"),
             caption="../report/fig_shrinkage.rst",
             category="Fig. 7 — Jacobian eigenbasis",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
         eigenvectors=report(
-            deep_sample_path("fig_eigenvectors.png"),
+            level_path("deep_sample", "fig_eigenvectors.png"),
             caption="../report/fig_eigenvectors_deep.rst",
             category="Fig. 7 — Jacobian eigenbasis",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
-        sidecar=deep_sample_path("jacobian.config.yaml"),
+        sidecar=level_path("deep_sample", "jacobian.config.yaml"),
     log:
         log_path("jacobian_analysis", DEEP_SAMPLE_JOB),
     benchmark:
@@ -125,10 +125,10 @@ rule train_classifier:
     input:
         train=trainset_input,
     output:
-        classifier=quality_path("classifier.pt"),
-        reference=quality_path("reference.npz"),
-        metrics=quality_path("classifier_metrics.json"),
-        sidecar=quality_path("classifier.config.yaml"),
+        classifier=level_path("trainset", "quality", "classifier.pt"),
+        reference=level_path("trainset", "quality", "reference.npz"),
+        metrics=level_path("trainset", "quality", "classifier_metrics.json"),
+        sidecar=level_path("trainset", "quality", "classifier.config.yaml"),
     log:
         log_path("train_classifier", TRAINSET_JOB),
     benchmark:
@@ -149,8 +149,8 @@ rule linear_chain_samples:
     input:
         train=trainset_input,
     output:
-        samples=quality_path("linear_chain.npz"),
-        sidecar=quality_path("linear_chain.config.yaml"),
+        samples=level_path("trainset", "quality", "linear_chain.npz"),
+        sidecar=level_path("trainset", "quality", "linear_chain.config.yaml"),
     log:
         log_path("linear_chain_samples", TRAINSET_JOB),
     benchmark:
@@ -174,9 +174,9 @@ rule quality_table:
         linear=rules.linear_chain_samples.output.samples,
         samples=quality_table_inputs,
     output:
-        table=quality_path("quality.parquet"),
+        table=level_path("trainset", "quality", "quality.parquet"),
         fig=report(
-            quality_path("fig_quality.png"),
+            level_path("trainset", "quality", "fig_quality.png"),
             caption="../report/fig_quality.rst",
             category="Sample quality",
             subcategory="{data} n={n}",

@@ -6,7 +6,7 @@
 #     .../n{n}/deep_{size}/model.pt ... disk_jacobians.parquet, disk_metrics.json, fig_eigenvectors.png
 #   results/gahb/s{seed}/deep_{size}/calpha_slopes.parquet, fig_calpha_psnr.png,
 #     disks_alignment.parquet, fig_disks_alignment.png            (the study's tables and figures)
-# Paths and params helpers: common.smk.
+# Its points, params, inputs and targets: common/gahb.smk; shared helpers: common.smk.
 
 
 rule gahb_calpha_subset:

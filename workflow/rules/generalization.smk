@@ -2,15 +2,25 @@
 # two disjoint halves A and B, learn one model on the first n images of each, sample both with
 # the same seed, and compare: A/B similarity, similarity to the nearest training image, fraction
 # of samples closer to a training image than to the other model's sample. One curve over n per
-# model (the linear chain; the deep denoiser). Paths and params helpers: common.smk.
+# model (the linear chain; the deep denoiser). Its points, params, inputs and
+# targets: common/generalization.smk; shared helpers: common.smk.
+
+
+# sweep.generalization: two disjoint halves A and B of the data,
+# one model per (half, n), same-seed samples from both, compared per n, one curve per model.
+#   results/{data}/generalization/s{abseed}/halves.npz
+#     .../linear_{schedule}_T{T}_r{rank}/n{n}/{half}/bases.npz     .../n{n}/samples.npz
+#     .../deep_{size}/n{n}/{half}/model.pt                          .../n{n}/samples.npz
+#     .../{abmodel}/n{n}/ab_metrics.json, ab_pairs.parquet, fig_ab_pairs.png
+#     .../{abmodel}/generalization_curve.parquet, fig_generalization.png
 
 
 rule split_halves:
     input:
         data=data_inputs,
     output:
-        halves=ab_path(AB_DIR, "halves.npz"),
-        sidecar=ab_path(AB_DIR, "halves.config.yaml"),
+        halves=level_path("ab_split", "halves.npz"),
+        sidecar=level_path("ab_split", "halves.config.yaml"),
     log:
         log_path("split_halves", AB_DIR),
     benchmark:
@@ -31,9 +41,9 @@ rule ab_subset:
     input:
         halves=rules.split_halves.output.halves,
     output:
-        train=ab_train_path("train.npz"),
-        test=ab_train_path("test.npz"),
-        sidecar=ab_train_path("config.yaml"),
+        train=level_path("ab_train", "train.npz"),
+        test=level_path("ab_train", "test.npz"),
+        sidecar=level_path("ab_train", "config.yaml"),
     log:
         log_path("ab_subset", AB_TRAIN),
     benchmark:
@@ -53,10 +63,10 @@ rule ab_subset:
 # The linear model of one half: the sweep's learn stage on the training subset.
 use rule learn as ab_learn_linear with:
     input:
-        train=ab_train_path("train.npz"),
+        train=level_path("ab_train", "train.npz"),
     output:
-        bases=ab_path(AB_LINEAR_HALF, "bases.npz"),
-        sidecar=ab_path(AB_LINEAR_HALF, "config.yaml"),
+        bases=level_path("ab_linear_half", "bases.npz"),
+        sidecar=level_path("ab_linear_half", "config.yaml"),
     log:
         log_path("ab_learn_linear", AB_LINEAR_HALF),
     benchmark:
@@ -68,11 +78,11 @@ use rule learn as ab_learn_linear with:
 
 rule ab_generate_linear:
     input:
-        a=ab_path(AB_LINEAR, "A/bases.npz"),
-        b=ab_path(AB_LINEAR, "B/bases.npz"),
+        a=level_path("ab_linear", "A/bases.npz"),
+        b=level_path("ab_linear", "B/bases.npz"),
     output:
-        samples=ab_path(AB_LINEAR, "samples.npz"),
-        sidecar=ab_path(AB_LINEAR, "generate.config.yaml"),
+        samples=level_path("ab_linear", "samples.npz"),
+        sidecar=level_path("ab_linear", "generate.config.yaml"),
     log:
         log_path("ab_generate_linear", AB_LINEAR),
     benchmark:
@@ -93,14 +103,14 @@ rule ab_generate_linear:
 # the other half's last rows, with a step budget independent of n (sweep.generalization.deep.steps).
 use rule train_denoiser as ab_train_denoiser with:
     input:
-        train=ab_train_path("train.npz"),
-        test=ab_train_path("test.npz"),
+        train=level_path("ab_train", "train.npz"),
+        test=level_path("ab_train", "test.npz"),
     output:
-        model=ab_path(AB_DEEP_HALF, "model.pt"),
-        history=ab_path(AB_DEEP_HALF, "train_history.parquet"),
-        metrics=ab_path(AB_DEEP_HALF, "train_metrics.json"),
-        curves=ab_path(AB_DEEP_HALF, "fig_training.png"),
-        sidecar=ab_path(AB_DEEP_HALF, "train.config.yaml"),
+        model=level_path("ab_deep_half", "model.pt"),
+        history=level_path("ab_deep_half", "train_history.parquet"),
+        metrics=level_path("ab_deep_half", "train_metrics.json"),
+        curves=level_path("ab_deep_half", "fig_training.png"),
+        sidecar=level_path("ab_deep_half", "train.config.yaml"),
     log:
         log_path("ab_train_denoiser", AB_DEEP_HALF),
     benchmark:
@@ -111,11 +121,11 @@ use rule train_denoiser as ab_train_denoiser with:
 
 rule ab_sample_deep:
     input:
-        a=ab_path(AB_DEEP, "A/model.pt"),
-        b=ab_path(AB_DEEP, "B/model.pt"),
+        a=level_path("ab_deep", "A/model.pt"),
+        b=level_path("ab_deep", "B/model.pt"),
     output:
-        samples=ab_path(AB_DEEP, "samples.npz"),
-        sidecar=ab_path(AB_DEEP, "sample.config.yaml"),
+        samples=level_path("ab_deep", "samples.npz"),
+        sidecar=level_path("ab_deep", "sample.config.yaml"),
     log:
         log_path("ab_sample_deep", AB_DEEP),
     benchmark:
@@ -135,12 +145,12 @@ rule ab_sample_deep:
 rule ab_compare:
     input:
         halves=rules.split_halves.output.halves,
-        samples=ab_path(AB_POINT, "samples.npz"),
+        samples=level_path("ab_point", "samples.npz"),
     output:
-        metrics=ab_path(AB_POINT, "ab_metrics.json"),
-        pairs=ab_path(AB_POINT, "ab_pairs.parquet"),
+        metrics=level_path("ab_point", "ab_metrics.json"),
+        pairs=level_path("ab_point", "ab_pairs.parquet"),
         fig=report(
-            ab_path(AB_POINT, "fig_ab_pairs.png"),
+            level_path("ab_point", "fig_ab_pairs.png"),
             caption="../report/fig_ab_pairs.rst",
             category="Generalization (A/B)",
             subcategory="{data} s{abseed} {abmodel}",
@@ -167,9 +177,9 @@ rule ab_curve:
         halves=rules.split_halves.output.halves,
         metrics=ab_curve_inputs,
     output:
-        table=ab_path(AB_STUDY, "generalization_curve.parquet"),
+        table=level_path("ab_study", "generalization_curve.parquet"),
         fig=report(
-            ab_path(AB_STUDY, "fig_generalization.png"),
+            level_path("ab_study", "fig_generalization.png"),
             caption="../report/fig_generalization.rst",
             category="Generalization (A/B)",
             subcategory="{data} s{abseed} {abmodel}",

@@ -6,8 +6,8 @@ rule generate:
         unpack(design_input),
         bases=rules.learn.output.bases,
     output:
-        samples=rank_path("samples.npz"),
-        sidecar=rank_path("generate.config.yaml"),
+        samples=level_path("rank", "samples.npz"),
+        sidecar=level_path("rank", "generate.config.yaml"),
     log:
         log_path("generate", RANK_JOB),
     benchmark:

@@ -6,17 +6,17 @@ rule design_schedule:
     input:
         train=rules.prepare_data.output.train,
     output:
-        schedule=learn_path("design/schedule.npz"),
-        predicted=learn_path("design/predicted_spectrum.parquet"),
-        metrics=learn_path("design/design.json"),
+        schedule=level_path("learn", "design/schedule.npz"),
+        predicted=level_path("learn", "design/predicted_spectrum.parquet"),
+        metrics=level_path("learn", "design/design.json"),
         fig=report(
-            learn_path("design/fig_design.png"),
+            level_path("learn", "design/fig_design.png"),
             caption="../report/fig_design.rst",
             category="Spectral schedule design",
             subcategory="{data} {cond} n={n} seed={seed}",
             labels={"schedule": "{schedule}", "T": "{T}"},
         ),
-        sidecar=learn_path("design/config.yaml"),
+        sidecar=level_path("learn", "design/config.yaml"),
     log:
         log_path("design_schedule", LEARN_JOB),
     benchmark:
@@ -38,8 +38,8 @@ rule learn:
         unpack(design_input),
         train=rules.prepare_data.output.train,
     output:
-        bases=learn_path("learn/bases.npz"),
-        sidecar=learn_path("learn/config.yaml"),
+        bases=level_path("learn", "learn/bases.npz"),
+        sidecar=level_path("learn", "learn/config.yaml"),
     log:
         log_path("learn", LEARN_JOB),
     benchmark:
@@ -60,10 +60,10 @@ rule analyze_bases:
     input:
         bases=rules.learn.output.bases,
     output:
-        sin_theta=learn_path("sin_theta.parquet"),
-        slopes=learn_path("small_noise_slopes.parquet"),
+        sin_theta=level_path("learn", "sin_theta.parquet"),
+        slopes=level_path("learn", "small_noise_slopes.parquet"),
         fig2=report(
-            learn_path("fig2_sin_theta.png"),
+            level_path("learn", "fig2_sin_theta.png"),
             caption="../report/fig2_sin_theta.rst",
             category="Fig. 2 — sin theta vs noise",
             subcategory="{data} {cond} n={n} seed={seed}",

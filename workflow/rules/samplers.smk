@@ -2,11 +2,15 @@
 # sampler's noise levels (a designed schedule from that Gaussian's spectrum) -> one run of the
 # sampler per denoiser, its generated spectrum measured against the closed-form transfer function
 # -> the cross-sweep comparison (W2 against T, frequency responses, schedules, denoisers).
+# Its points, params, inputs and targets: common/samplers.smk; shared helpers: common.smk.
+#   results/{data}/all/n{n}_s{seed}/gaussian/gaussian.npz
+#     .../samplers/{schedule}_T{T}/{sampler}/levels.npz
+#     .../samplers/{schedule}_T{T}/{sampler}/{denoiser}/spectrum.parquet, metrics.json, fig_spectrum.png
 
 
 rule fit_gaussian:
     input:
-        train=os.path.join(RESULTS, LEVELS["data"].fix(cond="all"), "data", "train.npz"),
+        train=level_path("trainset", "data", "train.npz"),
     output:
         gaussian=level_path("trainset", "gaussian", "gaussian.npz"),
         sidecar=level_path("trainset", "gaussian", "config.yaml"),
@@ -84,27 +88,27 @@ rule compare_samplers:
     input:
         compare_samplers_inputs,
     output:
-        table=sweep_path("samplers.parquet"),
+        table=level_path("sweep", "samplers.parquet"),
         w2=report(
-            sweep_path("fig_samplers_w2.png"),
+            level_path("sweep", "fig_samplers_w2.png"),
             caption="../report/fig_samplers_w2.rst",
             category="Samplers — spectral transfer",
             subcategory="{sweep}",
         ),
         response=report(
-            sweep_path("fig_frequency_response.png"),
+            level_path("sweep", "fig_frequency_response.png"),
             caption="../report/fig_frequency_response.rst",
             category="Samplers — spectral transfer",
             subcategory="{sweep}",
         ),
         schedules=report(
-            sweep_path("fig_sampler_schedules.png"),
+            level_path("sweep", "fig_sampler_schedules.png"),
             caption="../report/fig_sampler_schedules.rst",
             category="Samplers — spectral transfer",
             subcategory="{sweep}",
         ),
         denoisers=report(
-            sweep_path("fig_denoisers.png"),
+            level_path("sweep", "fig_denoisers.png"),
             caption="../report/fig_denoisers.rst",
             category="Samplers — spectral transfer",
             subcategory="{sweep}",

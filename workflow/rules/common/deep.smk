@@ -1,0 +1,76 @@
+# The deep-denoiser study: its points, params, inputs, targets and sidecars. Its rules: deep.smk.
+
+
+def deep_params(wildcards):
+    """Resolved config of a deep-denoiser job (the model variant's overrides included)."""
+    deep = dict(RESOLVED["deep"])
+    sizes = deep.pop("sizes")
+    return {**level_params("deep", wildcards), "deep": {**deep, "overrides": sizes[wildcards.size]}}
+
+
+DEEP_POINTS = lds.deep_points(LD)
+
+
+# one sampler run of a model: results/.../deep_{size}/{sampler}_{schedule}_T{T} (ascent_adaptive_T<steps> for a
+# blind model); the quality table of (data, n, seed) under results/{data}/all/n{n}_s{seed}/quality
+DEEP_SAMPLE_POINTS = lds.deep_sample_points(LD)
+QUALITY_POINTS = sorted({point.at("trainset") for point in DEEP_SAMPLE_POINTS})
+QUALITY_OUTPUTS = ("quality.parquet", "fig_quality.png")
+
+
+def deep_sample_params(wildcards):
+    """One sampler run: the model's config (deep_params), the sampler and its noise levels
+    (diffusion.samplers / diffusion.schedules entries; the ascent's options for sampler=ascent)."""
+    params = {**deep_params(wildcards), **LEVELS["deep_sample"].typed(wildcards), "data": RESOLVED["data"]}
+    if wildcards.sampler != lds.ASCENT:
+        params["sampler"] = {"name": wildcards.sampler, **RESOLVED["diffusion"]["samplers"][wildcards.sampler]}
+        params["schedule"] = {"name": wildcards.schedule, **RESOLVED["diffusion"]["schedules"][wildcards.schedule]}
+    return params
+
+
+def quality_params(wildcards):
+    """The classifier, the references and the linear chain of (data, n, seed)."""
+    deep = RESOLVED["deep"]
+    linear = deep["quality"]["linear"]
+    return {
+        **level_params("trainset", wildcards),
+        "quality": deep["quality"],
+        "device": deep["device"],
+        "linear": {**linear, "schedule": schedule_params(linear["schedule"])},
+        "learn": RESOLVED["learn"],
+        "generate": RESOLVED["generate"],
+    }
+
+
+def quality_table_rows(wildcards):
+    """The sampler runs of (data, n, seed), one row of the quality table each."""
+    here = LEVELS["trainset"].point(**LEVELS["trainset"].typed(wildcards))
+    return [
+        {**point.as_dict(), "id": point.id, "dir": point.dir(RESULTS)}
+        for point in DEEP_SAMPLE_POINTS
+        if point.at("trainset") == here
+    ]
+
+
+def quality_table_inputs(wildcards):
+    return sorted(os.path.join(row["dir"], "samples.npz") for row in quality_table_rows(wildcards))
+
+
+def deep_targets():
+    """Each model's metrics, each sampler run's Fig. 7, each training set's quality table."""
+    targets = [os.path.join(point.dir(RESULTS), "train_metrics.json") for point in DEEP_POINTS]
+    for point in DEEP_SAMPLE_POINTS:
+        targets += [os.path.join(point.dir(RESULTS), name) for name in ("fig7_sin_theta_jacobian.png", "jacobian_metrics.json")]
+    for point in QUALITY_POINTS:
+        targets += [os.path.join(point.dir(RESULTS), "quality", name) for name in QUALITY_OUTPUTS]
+    return targets
+
+
+STUDY_TARGETS.append(deep_targets)
+SIDECARS += [
+    ("train_denoiser", lambda: points_at("deep", DEEP_POINTS)),
+    ("sample_deep", lambda: points_at("deep_sample", DEEP_SAMPLE_POINTS)),
+    ("jacobian_analysis", lambda: points_at("deep_sample", DEEP_SAMPLE_POINTS)),
+    ("train_classifier", lambda: QUALITY_POINTS),
+    ("linear_chain_samples", lambda: QUALITY_POINTS),
+]
