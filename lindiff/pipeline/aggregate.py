@@ -13,8 +13,16 @@ import numpy as np
 import pandas as pd
 
 from lindiff.errors import DataError
+from lindiff.pipeline.levels import LEVELS
 
-AXES = ["data", "cond", "n", "schedule", "T", "seed", "rank"]
+#: the sweep table's axis columns: the fields of a linear-chain point, in the order points sort by
+#: (declared once, by the ``rank`` level in :mod:`lindiff.pipeline.levels`)
+AXES = list(LEVELS["rank"].sort_fields)
+
+
+def other_axes(*excluded: str) -> list[str]:
+    """The axes that define a group of points in which ``excluded`` vary (in :data:`AXES` order)."""
+    return [axis for axis in AXES if axis not in excluded]
 
 
 def summary_table(points: pd.DataFrame, metrics: list[Mapping]) -> pd.DataFrame:
@@ -52,7 +60,7 @@ def _largest_group(points: pd.DataFrame, vary: str, keys: list[str]) -> pd.DataF
 
 def dataset_size_tables(points: pd.DataFrame, sin_tables: Mapping[str, pd.DataFrame]) -> dict[int, pd.DataFrame]:
     """Fig. 3: ``n -> sin θ table`` for the learn group with the most training sizes."""
-    group = _largest_group(points, "n", ["data", "cond", "schedule", "T", "seed"])
+    group = _largest_group(points, "n", other_axes("n", "rank"))  # sin θ is a learn point's
     return {int(row.n): sin_tables[row.learn_dir] for row in group.drop_duplicates("n").itertuples()}
 
 
@@ -62,7 +70,7 @@ def profiles_over_T(points: pd.DataFrame, profiles: Mapping[str, pd.DataFrame]):
     ``profiles[rank_dir]`` has columns ``source, chain, index, c_mean, c_std, distance``.
     Returns ``(without {T: df}, with {T: df}, best df, natural df, best label)``.
     """
-    group = _largest_group(points, "T", ["data", "cond", "n", "schedule", "seed", "rank"])
+    group = _largest_group(points, "T", other_axes("T"))
     without, with_noise, candidates = {}, {}, []
     for row in group.sort_values("T").itertuples():
         table = profiles[row.rank_dir]
@@ -94,7 +102,7 @@ def power_iteration_table(summary: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for schedule, part in summary.groupby("schedule"):
-        group = _largest_group(part, "T", ["data", "cond", "n", "seed", "rank"])
+        group = _largest_group(part, "T", other_axes("schedule", "T"))
         for _, row in group.sort_values("T").iterrows():
             rows.append({
                 "schedule": schedule, "T": int(row["T"]), "n": int(row["n"]), "rank": int(row["rank"]),
@@ -119,7 +127,7 @@ def class_trajectories(points: pd.DataFrame, load: Callable[[str], np.ndarray]) 
     """
     conditioned = points[points["cond"] != "all"]
     if len(conditioned):
-        group = _largest_group(conditioned, "cond", ["data", "n", "schedule", "T", "seed", "rank"])
+        group = _largest_group(conditioned, "cond", other_axes("cond"))
         group = group.drop_duplicates("cond").sort_values("cond", key=lambda c: c.str[1:].astype(int))
         parts = [load(row.rank_dir)[:, :1] for row in group.itertuples()]
         return np.concatenate(parts, axis=1), [f"class {row.cond[1:]}" for row in group.itertuples()]
@@ -128,7 +136,8 @@ def class_trajectories(points: pd.DataFrame, load: Callable[[str], np.ndarray]) 
     return trajectory, [f"sample {i}" for i in range(trajectory.shape[1])]
 
 
-GROUP = ["data", "cond", "n", "seed", "T", "rank"]
+#: the axes of a designed point's comparison group (its hand schedules differ only in the schedule)
+GROUP = other_axes("schedule")
 CHAINS = ("deterministic", "injected")
 
 

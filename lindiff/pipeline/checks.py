@@ -22,7 +22,7 @@ from lindiff.errors import ConfigError
 from lindiff.pipeline.datasets import DataInfo
 from lindiff.pipeline.levels import FIELDS
 from lindiff.pipeline.schema import ASCENT, DATA_SCHEMAS, DESIGNED, SPECTRAL, LindiffConfig
-from lindiff.pipeline.sweep import deep_train_config, grids, sampler_grids
+from lindiff.pipeline.sweep import LINEAR, SAMPLERS, deep_train_config, grids, sampler_grids
 
 
 def _nested_schema(tp):
@@ -116,10 +116,8 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
     for index in cfg.sweep.fig3_indices:
         if not 0 <= index < cfg.learn.k:
             raise ConfigError(f"sweep.fig3_indices: {index} is not a stored component (0 <= index < learn.k={cfg.learn.k})")
-    axis_fields = [FIELDS[f] for f in FIELDS if FIELDS[f].axis]
+    LINEAR.check_axes(cfg)
     for axes in grids(cfg):
-        for field in axis_fields:
-            _check_axis(field.axis, axes[field.axis], minimum=field.minimum, maximum=field.maximum)
         for name in axes["schedule"]:
             if name not in cfg.schedules:
                 raise ConfigError(f"sweep.schedule: unknown schedule {name!r}; allowed: {', '.join(cfg.schedules)}")
@@ -138,10 +136,9 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
                     f"span{' once centered' if cfg.learn.centered else ''}: the extra components would be "
                     "arbitrary; lower sweep.rank or raise sweep.n"
                 )
-        for field in axis_fields:  # every value must be able to form its path field
-            for value in axes[field.axis]:
-                field.check((field.from_axis or field.type)(value), f"sweep.{field.axis}", given=value)
-        if info is not None:
+    LINEAR.check_paths(cfg)  # every value must be able to form its path field
+    if info is not None:
+        for axes in grids(cfg):
             _check_against_data(axes, info, cfg.learn.k)
 
 
@@ -436,13 +433,13 @@ def _check_samplers(cfg, info: DataInfo | None) -> None:
     axes_list = sampler_grids(cfg)
     if not axes_list:
         return
+    SAMPLERS.check_axes(cfg)
     for axes in axes_list:
-        for axis, minimum in (("n", 2), ("seed", 0), ("schedule", None), ("T", 1), ("sampler", None), ("denoiser", None)):
-            _check_axis(f"samplers.{axis}", list(axes[axis]), minimum=minimum)
         unknown = sorted(set(axes["denoiser"]) - set(DENOISERS))
         if unknown:
             raise ConfigError(f"{key}.denoiser: unknown denoiser(s) {unknown}; allowed: {', '.join(DENOISERS)}")
         _check_sampler_axes(cfg, axes, info)
+    SAMPLERS.check_paths(cfg)
 
 
 def _check_sampler_axes(cfg, s: dict, info: DataInfo | None) -> None:

@@ -8,30 +8,106 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 from omegaconf import OmegaConf
 
 from lindiff.errors import ConfigError
 from lindiff.linear.schedules import Schedule, make_schedule
-from lindiff.pipeline.levels import FIELDS, LEVELS, Point, ab_linear_model
+from lindiff.pipeline.levels import FIELDS, LEVELS, Field, Point, ab_linear_model
 from lindiff.pipeline.schema import ASCENT, DESIGNED, SPECTRAL
 
-#: the sweep axes of the linear chain (``sweep.<axis>`` and keys of ``sweep.grids`` entries)
-SWEEP_AXES = tuple(FIELDS[f].axis for f in LEVELS["rank"].fields if FIELDS[f].axis)
+
+@dataclass(frozen=True)
+class GridStudy:
+    """A study whose points are a grid over declared axes, or the union of several grids.
+
+    ``section`` is its sweep config key (``sweep``, ``sweep.samplers``): each axis is a list under
+    it, and ``<section>.grids`` (optional) is a list of entries that each replace some axes.
+    ``axes`` maps each axis (its key under ``section`` and in a grids entry) to the path field it
+    feeds (:data:`~lindiff.pipeline.levels.FIELDS`: its type, bounds, regex and the conversion of a
+    value to its path form); ``level`` is the level of its points, whose other fields
+    (``data``) come from the config. ``enabled_by`` names the axis whose empty list turns the
+    study off (None: always on).
+    """
+
+    name: str
+    section: str
+    level: str
+    axes: dict[str, str]
+    enabled_by: str | None = None
+
+    def fields(self) -> dict[str, Field]:
+        """``{axis: its path field}``."""
+        return {axis: FIELDS[field] for axis, field in self.axes.items()}
+
+    def enabled(self, cfg) -> bool:
+        return self.enabled_by is None or len(OmegaConf.select(cfg, self.section)[self.enabled_by]) > 0
+
+    def grids(self, cfg) -> list[dict[str, list]]:
+        """The study's grids: the base axes, or the union of ``<section>.grids`` entries over
+        them (each value typed by its field: ``5.7`` or ``"abc"`` for ``T`` fail naming the key);
+        ``[]`` when the study is off."""
+        if not self.enabled(cfg):
+            return []
+        section = OmegaConf.select(cfg, self.section)
+        fields = self.fields()
+        base = {axis: [str(v) if field.type is str else v for v in section[axis]] for axis, field in fields.items()}
+        out = []
+        for index, entry in enumerate(list(section.grids) or [{}]):
+            entry = OmegaConf.to_container(entry) if OmegaConf.is_config(entry) else dict(entry)
+            axes = dict(base)
+            for key, values in entry.items():
+                if key not in fields:
+                    raise ConfigError(f"{self.section}.grids: unknown axis {key!r}; allowed: {', '.join(fields)}")
+                values = list(values) if isinstance(values, (list, tuple)) else [values]
+                axes[key] = [_typed_value(fields[key], v, f"{self.section}.grids[{index}].{key}") for v in values]
+            out.append(axes)
+        return out
+
+    def points(self, cfg) -> list[Point]:
+        """Every point of every grid (sorted, no duplicates)."""
+        points = set()
+        for axes in self.grids(cfg):
+            names = list(self.axes)
+            for combo in itertools.product(*(axes[axis] for axis in names)):
+                values = {self.axes[axis]: _path_value(self.fields()[axis], v) for axis, v in zip(names, combo)}
+                points.add(LEVELS[self.level].point(data=cfg.data.name, **values))
+        return sorted(points)
+
+    def check_axes(self, cfg) -> None:
+        """Every axis of every grid: not empty, no duplicates, within its field's bounds, and
+        each value able to form its path field; a ConfigError naming ``<section>.<axis>``."""
+        for axes in self.grids(cfg):
+            for axis, field in self.fields().items():
+                key, values = f"{self.section}.{axis}", axes[axis]
+                if len(values) == 0:
+                    raise ConfigError(f"{key} is empty; give at least one value")
+                if len(set(map(str, values))) != len(values):
+                    raise ConfigError(f"{key} has duplicate values: {list(values)}")
+                for v in values:
+                    if field.minimum is not None and v < field.minimum:
+                        raise ConfigError(f"{key}={v}: must be >= {field.minimum}")
+                    if field.maximum is not None and v > field.maximum:
+                        raise ConfigError(f"{key}={v}: must be <= {field.maximum}")
+
+    def check_paths(self, cfg) -> None:
+        """Every value of every grid can form its path field (a ConfigError naming the axis)."""
+        for axes in self.grids(cfg):
+            for axis, field in self.fields().items():
+                for value in axes[axis]:
+                    field.check(_path_value(field, value), f"{self.section}.{axis}", given=value)
 
 
-_AXIS_TYPES = {FIELDS[f].axis: FIELDS[f].type for f in FIELDS if FIELDS[f].axis}
-
-
-def _typed_value(key: str, value, where: str):
-    """A ``sweep.grids`` value with the type its axis has in the schema (the entries are
-    untyped dicts): integers stay integers (``5.7`` or ``"abc"`` for ``T`` fail naming the key)."""
-    if key == "classes":
+def _typed_value(field: Field, value, where: str):
+    """A ``grids`` entry value with its field's type (the entries are untyped dicts): integers
+    stay integers; a class (the ``cond`` field) is ``'all'`` or an integer label."""
+    if field.name == "cond":
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise ConfigError(f"{where}={value!r}: a class is 'all' or an integer label")
         return str(value)
-    if _AXIS_TYPES[key] is int:
+    if field.type is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}={value!r}: must be an integer")
         return value
@@ -40,42 +116,31 @@ def _typed_value(key: str, value, where: str):
     return value
 
 
-def _grid_axes(sweep, grid: dict, index: int | None = None) -> dict[str, list]:
-    axes = {axis: list(sweep[axis]) for axis in SWEEP_AXES}
-    for key, values in grid.items():
-        if key not in SWEEP_AXES:
-            raise ConfigError(f"sweep.grids: unknown axis {key!r}; allowed: {', '.join(SWEEP_AXES)}")
-        values = list(values) if isinstance(values, (list, tuple)) or OmegaConf.is_list(values) else [values]
-        axes[key] = [_typed_value(key, v, f"sweep.grids[{index}].{key}") for v in values]
-    return axes
+def _path_value(field: Field, value):
+    """An axis value as its path field holds it (``classes=3`` is ``cond=c3``)."""
+    return (field.from_axis or field.type)(value)
+
+
+#: the linear chain: one chain per (class, n, seed, schedule, T, rank); ``sweep.<axis>`` and
+#: ``sweep.grids`` (the axes are the fields of the ``rank`` level that declare a sweep axis)
+LINEAR = GridStudy("linear", "sweep", "rank", {FIELDS[f].axis: f for f in LEVELS["rank"].fields if FIELDS[f].axis})
+#: the samplers study: one run per (n, seed, schedule, T, sampler, denoiser); off when
+#: ``sweep.samplers.n`` is empty
+SAMPLERS = GridStudy("samplers", "sweep.samplers", "sampler_point",
+                     {axis: axis for axis in ("n", "seed", "schedule", "T", "sampler", "denoiser")}, enabled_by="n")
+
+#: the sweep axes of the linear chain (``sweep.<axis>`` and keys of ``sweep.grids`` entries)
+SWEEP_AXES = tuple(LINEAR.axes)
 
 
 def grids(cfg) -> list[dict[str, list]]:
-    """The sweep's grids: the base axes, or the union of ``sweep.grids`` entries over them."""
-    entries = list(cfg.sweep.grids) or [{}]
-    return [_grid_axes(cfg.sweep, OmegaConf.to_container(e) if OmegaConf.is_config(e) else dict(e), i)
-            for i, e in enumerate(entries)]
-
-
-def _grid_points(level: str, fixed: dict, axes: dict) -> set[Point]:
-    """Every combination of the level's axis fields (values from ``axes``) with ``fixed``."""
-    names, choices = [], []
-    for name in LEVELS[level].fields:
-        if name in fixed:
-            continue
-        field = FIELDS[name]
-        convert = field.from_axis or field.type
-        names.append(name)
-        choices.append([convert(v) for v in axes[field.axis]])
-    return {LEVELS[level].point(**fixed, **dict(zip(names, combo))) for combo in itertools.product(*choices)}
+    """The linear chain's grids (:meth:`GridStudy.grids` of :data:`LINEAR`)."""
+    return LINEAR.grids(cfg)
 
 
 def sweep_points(cfg) -> list[Point]:
     """All points of the linear chain (``rank`` level; sorted, no duplicates)."""
-    points = set()
-    for axes in grids(cfg):
-        points |= _grid_points("rank", {"data": cfg.data.name}, axes)
-    return sorted(points)
+    return LINEAR.points(cfg)
 
 
 def deep_points(cfg) -> list[Point]:
@@ -192,45 +257,14 @@ def gahb_sizes(cfg, family: str, value) -> tuple[int, int]:
     return int(value), int(g.disk_images)
 
 
-#: the axes of the samplers study (``sweep.samplers.<axis>``), with their types
-SAMPLER_AXES = {"n": int, "seed": int, "schedule": str, "T": int, "sampler": str, "denoiser": str}
-
-
 def sampler_grids(cfg) -> list[dict[str, list]]:
-    """The samplers study's grids: its axes, or the union of ``sweep.samplers.grids`` entries over
-    them; ``[]`` when the study is off (``sweep.samplers.n`` empty)."""
-    s = cfg.sweep.samplers
-    if not len(s.n):
-        return []
-    base = {axis: [str(v) if kind is str else v for v in s[axis]] for axis, kind in SAMPLER_AXES.items()}
-    out = []
-    for index, entry in enumerate(list(s.grids) or [{}]):
-        entry = OmegaConf.to_container(entry) if OmegaConf.is_config(entry) else dict(entry)
-        axes = dict(base)
-        for key, values in entry.items():
-            if key not in SAMPLER_AXES:
-                raise ConfigError(f"sweep.samplers.grids: unknown axis {key!r}; allowed: {', '.join(SAMPLER_AXES)}")
-            values = list(values) if isinstance(values, (list, tuple)) else [values]
-            for value in values:
-                wrong = (isinstance(value, bool) or not isinstance(value, int)) if SAMPLER_AXES[key] is int \
-                    else not isinstance(value, str)
-                if wrong:
-                    kind = "an integer" if SAMPLER_AXES[key] is int else "a string"
-                    raise ConfigError(f"sweep.samplers.grids[{index}].{key}={value!r}: must be {kind}")
-            axes[key] = values
-        out.append(axes)
-    return out
+    """The samplers study's grids (:meth:`GridStudy.grids` of :data:`SAMPLERS`); ``[]`` when off."""
+    return SAMPLERS.grids(cfg)
 
 
 def sampler_points(cfg) -> list[Point]:
     """The samplers study's points (``sampler_point`` level); empty when ``sweep.samplers.n`` is."""
-    level = LEVELS["sampler_point"]
-    points = set()
-    for axes in sampler_grids(cfg):
-        for values in itertools.product(*(axes[axis] for axis in SAMPLER_AXES)):
-            fields = {axis: SAMPLER_AXES[axis](value) for axis, value in zip(SAMPLER_AXES, values)}
-            points.add(level.point(data=cfg.data.name, **fields))
-    return sorted(points)
+    return SAMPLERS.points(cfg)
 
 
 def sampler_levels_from_params(params, T: int) -> Schedule:
