@@ -4,7 +4,7 @@
 #   snakemake --cores 2 --config overrides="sweep=paper data=mnist data.dir=/path/to/mnist"
 #   snakemake -n --config overrides="sweep=smoke"               # dry run: the jobs a sweep needs
 #
-# The configuration is composed by Hydra from conf/ (see `python -m lindiff.pipeline.config --help`);
+# The configuration is composed by Hydra from conf/ (see `lindiff config --help`);
 # `overrides` carries Hydra override strings because Snakemake's --config keys must be
 # identifiers. Rules live in workflow/rules, one file per stage.
 from snakemake.utils import min_version

@@ -39,7 +39,7 @@ def workflow_run(tmp_path_factory):
     def run(overrides: str, *args: str, name: str = "run") -> Path:
         workdir = tmp_path_factory.mktemp(name)
         result = run_snakemake(workdir, overrides, "--cores", "2", *args)
-        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
         return workdir
 
     return run

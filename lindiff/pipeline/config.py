@@ -1,4 +1,4 @@
-"""Experiment configuration: Hydra composition, the schema, value checks; the CLI.
+"""Experiment configuration: Hydra composition, the schema, value checks.
 
 The configuration lives in the repository's ``conf/`` (Hydra config groups ``data/``,
 ``schedule/``, ``sweep/``, ``wandb/``, ``deep/``, ``experiment/``).  :func:`load` composes it with
@@ -7,24 +7,22 @@ merges it into the typed schema (:mod:`lindiff.pipeline.schema`; a wrong type fa
 key), and checks values (:mod:`lindiff.pipeline.checks`), against the data too, before anything
 runs.  Sweep points: :mod:`lindiff.pipeline.sweep`; their paths: :mod:`lindiff.pipeline.levels`.
 
-Inspect a configuration without running anything::
+Inspect a configuration without running anything (:mod:`lindiff.pipeline.cli`)::
 
-    python -m lindiff.pipeline.config sweep=paper data=mnist 'sweep.T=[20,65]'
-    python -m lindiff.pipeline.config --points sweep=smoke
+    lindiff config sweep=paper data=mnist 'sweep.T=[20,65]'
+    lindiff points sweep=smoke                  # the same as python -m lindiff points ...
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
-import sys
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from lindiff.errors import ConfigError, DataError
+from lindiff.errors import ConfigError
 from lindiff.pipeline.checks import check_values, rank_requirement
 from lindiff.pipeline.datasets import data_info
 from lindiff.pipeline.paths import check_paths
@@ -191,28 +189,3 @@ def load(overrides=(), config_dir=None, check_data: bool = True) -> DictConfig:
 
 def to_yaml(cfg) -> str:
     return OmegaConf.to_yaml(resolved(cfg))
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lindiff.pipeline.config", description="Print the resolved configuration.")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. sweep=paper data=mnist 'sweep.T=[20,65]'")
-    parser.add_argument("--points", action="store_true", help="also list the sweep points")
-    parser.add_argument("--config-dir", default=None)
-    parser.add_argument("--no-data-check", action="store_true", help="skip the checks that read the data")
-    args = parser.parse_args(argv)
-    try:
-        cfg = load(args.overrides, args.config_dir, check_data=not args.no_data_check)
-    except (ConfigError, DataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(to_yaml(cfg), end="")
-    points = sweep_points(cfg)
-    print(f"# {len(points)} sweep points, {len({p.at('learn') for p in points})} learn jobs")
-    if args.points:
-        for p in points:
-            print(f"#   {p.id}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,6 +20,7 @@ from lindiff.deep.jacobian import PathJacobians
 from lindiff.deep.sample import SamplePath
 from lindiff.errors import DataError
 from lindiff.plots import save_figure
+from lindiff.plots._common import spread, tile_grid
 
 __all__ = [
     "eigenvector_images",
@@ -131,20 +132,6 @@ def shrinkage_spectra(
     return fig
 
 
-def _tile_grid(fig: Figure, images: np.ndarray, titles: Sequence[str], ncols: int, symmetric: bool) -> None:
-    nrows = math.ceil(len(images) / ncols)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    for ax in axes.ravel():
-        ax.set_axis_off()
-    for ax, image, title in zip(axes.ravel(), images, titles):
-        if symmetric:
-            lim = float(np.abs(image).max()) or 1.0
-            ax.imshow(image, cmap="RdBu_r", vmin=-lim, vmax=lim)
-        else:
-            ax.imshow(image, cmap="gray")
-        ax.set_title(title, fontsize=7)
-
-
 def eigenvector_images(
     result: PathJacobians, image_shape: tuple[int, int], step: int = -1, sample: int = 0, count: int = 16,
     ncols: int = 8,
@@ -161,7 +148,7 @@ def eigenvector_images(
     images = vectors[:, :count].T.reshape(count, h, w)
     titles = [f"{i}: λ={result.eigvals[sample, step, i]:.2f}" for i in range(count)]
     fig = Figure(figsize=(1.2 * min(ncols, count), 1.3 * math.ceil(count / ncols) + 0.4), layout="constrained")
-    _tile_grid(fig, images, titles, min(ncols, count), symmetric=True)
+    tile_grid(fig, images, titles, min(ncols, count), symmetric=True)
     step_index = step % result.vectors.shape[1]
     fig.suptitle(f"top Jacobian eigenvectors (step {step_index}, σ = {result.sigma[sample, step]:.3g})", fontsize=9)
     return fig
@@ -210,7 +197,7 @@ def path_snapshots(
             images.append(sample_path.path[s, j].reshape(h, w))
             titles.append(f"σ={sample_path.sigma[s, j]:.2g}")
     fig = Figure(figsize=(1.1 * len(steps), 1.2 * n_samples + 0.3), layout="constrained")
-    _tile_grid(fig, np.array(images), titles, len(steps), symmetric=False)
+    tile_grid(fig, np.array(images), titles, len(steps), symmetric=False)
     return fig
 
 
@@ -225,15 +212,6 @@ def _wrap_title(text: str, width: int) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(text, width))
-
-
-def _spread_indices(indices: Sequence[int], count: int) -> list[int]:
-    """Up to ``count`` of ``indices`` spread evenly, first and last included."""
-    indices = list(indices)
-    if len(indices) <= count:
-        return indices
-    picks = np.unique(np.round(np.linspace(0, len(indices) - 1, count)).astype(int))
-    return [indices[i] for i in picks]
 
 
 def _stats_title(stats: dict | None, label: str) -> str:
@@ -253,7 +231,7 @@ def _summary_panel(fig: Figure, ax, summary: pd.DataFrame, band_count: int, titl
     norm = Normalize(vmin=min(indices), vmax=max(max(indices), min(indices) + 1))
     cmap = _cmap()
     rows = summary[summary["sigma"] > 0]
-    for i in _spread_indices(indices, band_count) if has_band else []:
+    for i in spread(indices, band_count) if has_band else []:
         part = rows[rows["index"] == i].sort_values("sigma")
         ax.fill_between(part["sigma"], part[low], part[high], color=cmap(0.9 * norm(i)), alpha=0.18, lw=0)
     for i in sorted(indices, reverse=True):

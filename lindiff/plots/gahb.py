@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from lindiff.errors import DataError
 from lindiff.plots import save_figure
-from lindiff.plots.deep import _tile_grid
+from lindiff.plots._common import tile_grid
 
 __all__ = ["CURVE_COLUMNS", "ALIGNMENT_COLUMNS", "calpha_curves", "disks_alignment", "disk_eigenvectors",
            "save_figure"]
@@ -159,8 +159,8 @@ def disk_eigenvectors(noisy: np.ndarray, vectors: np.ndarray, eigvals: np.ndarra
         images = [noisy[level].reshape(h, w)] + [vectors[level, :, i].reshape(h, w) for i in range(k)]
         titles = [f"σ={sigmas[level]:g}"] + [f"{i}: λ={eigvals[level, i]:.2f}" for i in range(k)]
         row_axes_fig = row.subfigures(1, 2, width_ratios=(1, k), squeeze=True)
-        _tile_grid(row_axes_fig[0], np.array(images[:1]), titles[:1], ncols=1, symmetric=False)
-        _tile_grid(row_axes_fig[1], np.array(images[1:]), titles[1:], ncols=k, symmetric=True)
+        tile_grid(row_axes_fig[0], np.array(images[:1]), titles[:1], ncols=1, symmetric=False)
+        tile_grid(row_axes_fig[1], np.array(images[1:]), titles[1:], ncols=k, symmetric=True)
     if title:
         fig.suptitle(title, fontsize=9)
     return fig

@@ -27,6 +27,7 @@ from matplotlib.ticker import MaxNLocator
 
 from lindiff.artifacts import atomic_write
 from lindiff.errors import DataError
+from lindiff.plots._common import spread
 
 __all__ = [
     "save_figure",
@@ -98,15 +99,6 @@ def _colors(cmap: str, n: int, lo: float, hi: float) -> list:
 def _truncated(cmap: str, lo: float, hi: float) -> ListedColormap:
     """The part of ``cmap`` between positions ``lo`` and ``hi`` as a new colormap."""
     return ListedColormap(matplotlib.colormaps[cmap](np.linspace(lo, hi, 256)))
-
-
-def _spread(values: Sequence[int], count: int) -> list[int]:
-    """Up to ``count`` entries of ``values`` spread evenly, first and last included."""
-    values = list(values)
-    if len(values) <= count:
-        return values
-    picks = np.unique(np.round(np.linspace(0, len(values) - 1, count)).astype(int))
-    return [values[i] for i in picks]
 
 
 def _sigma_rows(table: pd.DataFrame, xscale: str) -> pd.DataFrame:
@@ -316,7 +308,7 @@ def fig2_sin_theta(
     indices = available if indices is None else [int(i) for i in indices if int(i) in available]
     if not indices:
         raise DataError(f"fig2_sin_theta: none of the requested indices are in the table ({available})")
-    overlay_indices = _spread(indices, 3) if overlay_indices is None else [i for i in overlay_indices if i in indices]
+    overlay_indices = spread(indices, 3) if overlay_indices is None else [i for i in overlay_indices if i in indices]
 
     fig = Figure(figsize=(7.0, 4.8), layout="constrained")
     ax = fig.add_subplot()

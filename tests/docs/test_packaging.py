@@ -30,11 +30,11 @@ def test_a_non_editable_install_composes_the_configuration(tmp_path):
     )
     assert run.stdout.strip().startswith(str(target)), run.stdout + run.stderr
     config = subprocess.run(
-        [sys.executable, "-m", "lindiff.pipeline.config", "--points", "sweep=smoke"],
+        [sys.executable, "-m", "lindiff", "points", "sweep=smoke"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
     )
     assert config.returncode == 0, config.stderr[-2000:]
-    assert "digits/all/n100_s0/linear_T5/r4" in config.stdout
+    assert "rank\tdigits/all/n100_s0/linear_T5/r4" in config.stdout
     # the console entry point, the version written once, the licence shipped
     points = subprocess.run([str(target / "bin" / "lindiff"), "points", "sweep=smoke"],
                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)

@@ -63,7 +63,8 @@ def test_the_layers_exist():
     for name in (*SCIENCE, "pipeline"):
         assert (PACKAGE / name / "__init__.py").is_file(), name
     flat = sorted(p.name for p in PACKAGE.glob("*.py"))
-    assert flat == sorted(["__init__.py", *[b for b in BASE if (PACKAGE / b).exists()]]), flat
+    # the base modules, and __main__ (python -m lindiff: the pipeline's command, imported only when run)
+    assert flat == sorted(["__init__.py", "__main__.py", *[b for b in BASE if (PACKAGE / b).exists()]]), flat
 
 
 @pytest.mark.parametrize("path", SCIENCE_FILES, ids=lambda p: _module_name(p))

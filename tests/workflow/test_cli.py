@@ -40,3 +40,12 @@ def test_the_installed_command():
     assert version.returncode == 0 and version.stdout.strip() == f"lindiff {__version__}"
     points = subprocess.run([str(LINDIFF), "points", "sweep=smoke"], capture_output=True, text=True, timeout=120)
     assert points.returncode == 0 and "rank\tdigits/all/n100_s0/linear_T5/r4" in points.stdout
+
+
+def test_python_m_lindiff_is_the_same_command():
+    """One CLI: ``python -m lindiff`` runs the ``lindiff`` command, whatever the subcommand."""
+    for args in (["--version"], ["points", "sweep=smoke"]):
+        installed = subprocess.run([str(LINDIFF), *args], capture_output=True, text=True, timeout=120)
+        module = subprocess.run([sys.executable, "-m", "lindiff", *args], capture_output=True, text=True, timeout=120)
+        assert module.returncode == installed.returncode == 0, module.stderr
+        assert module.stdout == installed.stdout and module.stdout

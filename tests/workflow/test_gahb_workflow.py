@@ -93,11 +93,8 @@ def model_dir(run, family, **values):
 
 
 @pytest.fixture(scope="module")
-def gahb_run(tmp_path_factory):
-    path = tmp_path_factory.mktemp("gahb")
-    result = snakemake(path, "--cores", "2", "--until", "gahb_summary", overrides=OVERRIDES)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return path
+def gahb_run(workflow_run):
+    return workflow_run(OVERRIDES, "--until", "gahb_summary", name="gahb")
 
 
 @pytest.mark.slow

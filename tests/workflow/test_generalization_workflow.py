@@ -83,11 +83,8 @@ STUDY = "results/digits/generalization/s0/linear_linear_T20_r10"
 
 
 @pytest.fixture(scope="module")
-def linear_run(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ab_linear")
-    result = snakemake(path, "--cores", "2", overrides=LINEAR)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return path
+def linear_run(workflow_run):
+    return workflow_run(LINEAR, name="ab_linear")
 
 
 @pytest.mark.slow

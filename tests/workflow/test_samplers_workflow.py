@@ -74,11 +74,8 @@ def test_bad_input_fails_before_any_job(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("samplers")
-    result = run_snakemake(workdir, STUDY, "--cores", "2")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return workdir
+def study(workflow_run):
+    return workflow_run(STUDY, name="samplers")
 
 
 @pytest.mark.slow

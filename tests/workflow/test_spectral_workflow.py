@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-from helpers import snakemake
 
 from lindiff import artifacts
 from lindiff.linear import spectral
@@ -22,11 +21,8 @@ SWEEP = "results/sweeps/smoke"
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("spectral")
-    result = snakemake(path, "--cores", "2", overrides=OVERRIDES)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return path
+def workdir(workflow_run):
+    return workflow_run(OVERRIDES, name="spectral")
 
 
 def test_design_is_stored_and_used_by_learn_and_generate(workdir):
