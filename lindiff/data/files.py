@@ -93,6 +93,8 @@ def array_file_shape(path: str | os.PathLike[str]) -> tuple[int, ...] | None:
     import zipfile
 
     path = Path(path).expanduser()
+    if not path.is_file():  # a FIFO or a device would block the read (the loader says what is wrong)
+        return None
     try:
         if path.suffix.lower() == ".npy":
             with open(path, "rb") as fh:

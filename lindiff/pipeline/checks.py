@@ -58,6 +58,8 @@ def check_declared(node, schema=LindiffConfig, prefix: str = "") -> None:
             continue
         if value is None or not isinstance(value, (int, float)) or isinstance(value, bool):
             continue
+        if {"min", "max", "positive"} & set(f.metadata) and not math.isfinite(value):
+            raise ConfigError(f"{key}={value}: must be a finite number")  # NaN passes every comparison
         if "min" in f.metadata and value < f.metadata["min"]:
             raise ConfigError(f"{key}={value}: must be >= {f.metadata['min']}")
         if "max" in f.metadata and value > f.metadata["max"]:
@@ -117,6 +119,7 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
         if not 0 <= index < cfg.learn.k:
             raise ConfigError(f"sweep.fig3_indices: {index} is not a stored component (0 <= index < learn.k={cfg.learn.k})")
     LINEAR.check_axes(cfg)
+    LINEAR.check_size(cfg, cfg.max_points)
     for axes in grids(cfg):
         for name in axes["schedule"]:
             if name not in cfg.schedules:
@@ -434,6 +437,7 @@ def _check_samplers(cfg, info: DataInfo | None) -> None:
     if not axes_list:
         return
     SAMPLERS.check_axes(cfg)
+    SAMPLERS.check_size(cfg, cfg.max_points)
     for axes in axes_list:
         unknown = sorted(set(axes["denoiser"]) - set(DENOISERS))
         if unknown:

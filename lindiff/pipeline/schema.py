@@ -441,3 +441,6 @@ class LindiffConfig:
     results_dir: str = "results"
     # the most memory one job may need (MiB; null: this machine's memory); checked before any job runs
     max_job_mem_mb: int | None = field(default=None, metadata=MIN1)
+    # the most points one grid study may expand to (the linear chain, the samplers study): a run
+    # of 10^4 points plans ~3.5 10^4 jobs; beyond, split the sweep (docs/performance.md)
+    max_points: int = field(default=10000, metadata=MIN1)

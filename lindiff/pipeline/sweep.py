@@ -7,6 +7,7 @@ how points sort is declared once in :mod:`lindiff.pipeline.levels`.
 from __future__ import annotations
 
 import itertools
+import math
 import zlib
 from dataclasses import dataclass
 
@@ -91,6 +92,17 @@ class GridStudy:
                         raise ConfigError(f"{key}={v}: must be >= {field.minimum}")
                     if field.maximum is not None and v > field.maximum:
                         raise ConfigError(f"{key}={v}: must be <= {field.maximum}")
+
+    def check_size(self, cfg, limit: int) -> None:
+        """At most ``limit`` points, counted from the grids' sizes before any point is made: a
+        ConfigError naming each grid's axes and lengths, and ``max_points``."""
+        sizes = [{axis: len(axes[axis]) for axis in self.axes} for axes in self.grids(cfg)]
+        count = sum(math.prod(size.values()) for size in sizes)
+        if count > limit:
+            shown = " + ".join(" x ".join(f"{self.section}.{axis}: {n}" for axis, n in size.items() if n > 1) or "1"
+                               for size in sizes)
+            raise ConfigError(f"{self.section} expands to {count} points ({shown}), more than max_points={limit}: "
+                              "split the sweep into runs with their own sweep.name, or raise max_points")
 
     def check_paths(self, cfg) -> None:
         """Every value of every grid can form its path field (a ConfigError naming the axis)."""

@@ -123,10 +123,13 @@ def test_derived_seeds_are_stable_and_distinct():
 
 
 def test_cli_prints_resolved_yaml(capsys):
-    assert ldc.main(["--points", "sweep=smoke"]) == 0
+    from lindiff.pipeline.cli import main
+
+    assert main(["config", "sweep=smoke"]) == 0
     out = capsys.readouterr().out
-    assert "name: smoke" in out and "sigma_max: 10.0" in out and "digits/all/n100_s0/linear_T5/r4" in out
-    assert ldc.main(["sweep.T=[0]"]) == 2
+    assert "name: smoke" in out and "sigma_max: 10.0" in out
+    assert main(["points", "sweep=smoke"]) == 0 and "digits/all/n100_s0/linear_T5/r4" in capsys.readouterr().out
+    assert main(["config", "sweep.T=[0]"]) == 2
 
 
 def test_theorem_schedule_scale():

@@ -29,6 +29,13 @@ SMOKE = ["sweep=smoke"]
     ("sweep.grids=[{schedule:[3]}]", r"sweep\.grids\[0\]\.schedule=3: must be a string"),
     ("sweep.classes=[-1]", r"sweep\.classes='-1' \(in paths 'c-1'\) cannot form the path field \{cond\}"),
     ("sweep.name=../elsewhere", r"sweep\.name='\.\./elsewhere' cannot form the path field \{sweep\}"),
+    # NaN passes every comparison and inf every lower bound: a field that declares a bound is finite
+    ("generate.injection_scale=nan", r"generate\.injection_scale=nan: must be a finite number"),
+    ("generate.injection_scale=inf", r"generate\.injection_scale=inf: must be a finite number"),
+    ("schedules.geometric.ratio=nan", r"schedules\.geometric\.ratio=nan: must be a finite number"),
+    ("schedules.geometric.ratio=inf", r"schedules\.geometric\.ratio=inf: must be a finite number"),
+    ("deep.quality.confidence=nan", r"deep\.quality\.confidence=nan: must be a finite number"),
+    ("schedules.linear.sigma_max=-inf", r"schedules\.linear\.sigma_max=-inf: must be a finite number"),
 ])
 def test_fails_at_config_time_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message):
@@ -40,3 +47,35 @@ def test_the_values_at_the_bounds_pass():
                     "sweep.fig3_indices=[0,29]", "sweep.seed=[9223372036854775807]", "sweep.grids=[{T:[7], n:[50]}]"],
                    check_data=False)
     assert {(p.T, p.n) for p in lds.sweep_points(cfg)} == {(7, 50)}
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_as_the_data_file_is_refused_not_read(tmp_path, monkeypatch):
+    """The memory estimate read the data file's header before anything checked it was a regular
+    file: a FIFO blocked the run forever. Now it is refused at once, naming the file."""
+    import os
+
+    from lindiff.errors import DataError
+
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo("f.npy")
+    with pytest.raises((ConfigError, DataError), match=r"f\.npy.*not a regular file"):
+        ldc.load([*SMOKE, "data=file", "data.path=f.npy", "sweep.grids=[]", "learn.k=4", "sweep.rank=[2]",
+                  "sweep.deep.n=[]", "sweep.gahb.alpha=[]", "sweep.gahb.n=[]"])
+
+
+def test_a_sweep_too_large_to_plan_is_refused_from_its_grid_sizes():
+    """20 x 20 x 20 x 20 values (160,000 points) grew past 4 GB in a dry run. Now the grids' sizes
+    are counted before any point is made, and a sweep above max_points fails naming its axes."""
+    def values(start):
+        return "[" + ",".join(str(start + i) for i in range(20)) + "]"
+
+    huge = [*SMOKE, f"sweep.n={values(10)}", f"sweep.T={values(1)}", f"sweep.rank={values(1)}", f"sweep.seed={values(0)}",
+            "learn.k=30"]
+    with pytest.raises(ConfigError, match=r"sweep expands to 160000 points \(sweep\.n: 20 x sweep\.seed: 20 x "
+                                          r"sweep\.T: 20 x sweep\.rank: 20\), more than max_points=10000"):
+        ldc.load(huge, check_data=False)
+    small = [*SMOKE, "sweep.T=[5,6,7]", "sweep.rank=[2,3]"]  # 6 points
+    with pytest.raises(ConfigError, match=r"6 points .* more than max_points=5"):
+        ldc.load([*small, "max_points=5"], check_data=False)
+    assert len(lds.sweep_points(ldc.load([*small, "max_points=6"], check_data=False))) == 6
