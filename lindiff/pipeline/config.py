@@ -103,15 +103,42 @@ def _searchpath_dirs(overrides: list[str], base: Path) -> list[Path]:
     return dirs
 
 
+def check_group_option(option, where: str) -> None:
+    """A config group option names a file of its group: no ``..`` and no absolute path, which
+    would load YAML from anywhere, past the search-path rule and the alias limit."""
+    if not isinstance(option, str):
+        return
+    text = option.strip().strip("'\"")
+    if text.startswith(("/", "~")) or ".." in text.replace("\\", "/").split("/"):
+        raise ConfigError(f"{where}: the config group option {option!r} must name a file of its group "
+                          "(no '..', no absolute path)")
+
+
+def _check_defaults(path: Path, text: str) -> None:
+    """The options of a config file's ``defaults:`` list (see :func:`check_group_option`)."""
+    import yaml
+
+    try:
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path}: not valid YAML ({_first_line(exc)})") from None
+    defaults = content.get("defaults") if isinstance(content, dict) else None
+    for entry in defaults if isinstance(defaults, list) else []:
+        for option in entry.values() if isinstance(entry, dict) else [entry]:
+            check_group_option(option, f"config file {path}, defaults")
+
+
 def check_yaml_files(directories) -> None:
     """Every ``*.yaml`` under ``directories`` is safe to load: at most :data:`MAX_YAML_ALIASES`
-    YAML aliases (a 400-byte alias bomb otherwise runs for minutes and takes gigabytes)."""
+    YAML aliases (a 400-byte alias bomb otherwise runs for minutes and takes gigabytes), and a
+    ``defaults:`` list that names files of the config directories only."""
     import yaml
 
     for directory in directories:
         for path in sorted(Path(directory).rglob("*.yaml")):
             try:
-                aliases = sum(isinstance(t, yaml.AliasToken) for t in yaml.scan(path.read_text()))
+                text = path.read_text()
+                aliases = sum(isinstance(t, yaml.AliasToken) for t in yaml.scan(text))
             except (OSError, yaml.YAMLError) as exc:
                 raise ConfigError(f"config file {path}: not valid YAML ({_first_line(exc)})") from None
             if aliases > MAX_YAML_ALIASES:
@@ -119,6 +146,17 @@ def check_yaml_files(directories) -> None:
                     f"config file {path}: {aliases} YAML aliases (at most {MAX_YAML_ALIASES}): write it without "
                     "anchors and aliases (use ${...} interpolation)"
                 )
+            _check_defaults(path, text)
+
+
+def _check_group_overrides(overrides: list[str], roots: list[Path]) -> None:
+    """Every override of a config group (its key a folder of a config directory) names an
+    option of that group (see :func:`check_group_option`)."""
+    for override in overrides:
+        key, sep, value = override.lstrip("+~").partition("=")
+        group = key.split("@")[0].strip("/")
+        if sep and group and any((root / group).is_dir() for root in roots):
+            check_group_option(value, f"override {override!r}")
 
 
 def compose(overrides=(), config_dir: str | os.PathLike | None = None) -> DictConfig:
@@ -134,7 +172,9 @@ def compose(overrides=(), config_dir: str | os.PathLike | None = None) -> DictCo
     if not (config_dir / "config.yaml").is_file():
         raise ConfigError(f"no config.yaml in the config directory {config_dir}")
     overrides = list(overrides)
-    check_yaml_files([config_dir, *_searchpath_dirs(overrides, Path.cwd().resolve())])
+    roots = [config_dir, *_searchpath_dirs(overrides, Path.cwd().resolve())]
+    check_yaml_files(roots)
+    _check_group_overrides(overrides, roots)
     try:
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
             return hydra_compose(config_name="config", overrides=list(overrides))

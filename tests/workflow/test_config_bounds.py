@@ -79,3 +79,23 @@ def test_a_sweep_too_large_to_plan_is_refused_from_its_grid_sizes():
     with pytest.raises(ConfigError, match=r"6 points .* more than max_points=5"):
         ldc.load([*small, "max_points=5"], check_data=False)
     assert len(lds.sweep_points(ldc.load([*small, "max_points=6"], check_data=False))) == 6
+
+
+@pytest.mark.parametrize("override", ["+schedule@schedules.evil=../../../../outside/evil", "data=/etc/hostname",
+                                      "sweep=../sweep/smoke", "wandb=~/evil"])
+def test_a_group_option_cannot_load_yaml_from_elsewhere(override):
+    """``..`` or an absolute path in a config group option loaded YAML from anywhere, past the
+    search-path rule and the alias limit (a 9^9 alias bomb there grew to 667 MB)."""
+    with pytest.raises(ConfigError, match=r"the config group option .* must name a file of its group"):
+        ldc.load([*SMOKE, override], check_data=False)
+
+
+def test_a_preset_whose_defaults_leave_the_config_directories_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "myconf/experiment").mkdir(parents=True)
+    preset = tmp_path / "myconf/experiment/escape.yaml"
+    preset.write_text("# @package _global_\ndefaults:\n  - override /sweep: ../../outside/evil\n")
+    with pytest.raises(ConfigError, match=r"escape\.yaml, defaults: the config group option '\.\./\.\./outside/evil'"):
+        ldc.load(["hydra.searchpath=[file://myconf]", "experiment=escape"], check_data=False)
+    preset.write_text("# @package _global_\ndefaults:\n  - override /sweep: smoke\n")  # a group's own option
+    assert ldc.load(["hydra.searchpath=[file://myconf]", "experiment=escape"], check_data=False).sweep.name == "smoke"
