@@ -17,6 +17,7 @@ import math
 import os
 import secrets
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -186,6 +187,31 @@ def save_npz(path, **arrays) -> Path:
     buffer = io.BytesIO()
     np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
     return write_bytes(path, buffer.getvalue())
+
+
+def load_torch(path, what: str):
+    """``torch.load(weights_only=True)`` of a file lindiff saved with ``torch.save`` (a zip
+    archive), after checking the CRC of every member: a flipped byte fails naming the file
+    instead of loading other weights. ``what`` names the kind of file in the errors
+    (``model file``, ``checkpoint``, ...): :class:`DataError` when it is missing,
+    :class:`CorruptArtifactError` when it is unreadable (a job moves such an input aside, so that
+    the next run rebuilds it)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: {what} not found")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise CorruptArtifactError(path, f"not a readable {what} ({exc})") from None
+    if bad is not None:
+        raise CorruptArtifactError(path, f"not a readable {what}: member {bad!r} fails its CRC check (corrupt file)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises several types for corrupt files
+        raise CorruptArtifactError(path, f"not a readable {what} ({exc})") from None
 
 
 def load_npz(path, required: Mapping[str, int | None], keys=None) -> dict[str, np.ndarray]:

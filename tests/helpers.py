@@ -40,3 +40,20 @@ def copy_run(source: Path, workdir: Path) -> Path:
     ``workdir``, for a test that changes a run shared with other tests."""
     shutil.copytree(source, workdir, symlinks=True, dirs_exist_ok=True)
     return workdir
+
+
+def flip_inside_largest_member(path: Path) -> None:
+    """Flip one byte in the stored data of the largest member of a zip file (an ``.npz``, a torch
+    file), its modification time kept: only the member's CRC can tell."""
+    import zipfile
+
+    stat = path.stat()
+    with zipfile.ZipFile(path) as archive:
+        info = max(archive.infolist(), key=lambda m: m.compress_size)
+    data = bytearray(path.read_bytes())
+    local = data[info.header_offset + 26:info.header_offset + 30]  # the local header's name and extra lengths
+    start = info.header_offset + 30 + int.from_bytes(local[:2], "little") + int.from_bytes(local[2:], "little")
+    data[start + info.compress_size // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+

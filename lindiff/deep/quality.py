@@ -54,7 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lindiff.artifacts import atomic_write
+from lindiff.artifacts import atomic_write, load_torch
 from lindiff.deep.config import check_number
 from lindiff.deep.models import check_image_shape
 from lindiff.deep.train import _deterministic, resolve_device
@@ -468,12 +468,7 @@ def load_classifier(path: str | Path, device: str = "cpu") -> Classifier:
 
     The saved ``extra`` dict is available as ``classifier.extra``.
     """
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise DataError(f"{path}: classifier file not found") from None
-    except Exception as exc:  # noqa: BLE001 - torch raises several types for corrupt files
-        raise DataError(f"{path}: not a readable classifier file ({exc})") from None
+    state = load_torch(path, "classifier file")
     if not isinstance(state, dict) or state.get("kind") != _KIND:
         raise DataError(f"{path}: not a saved classifier (written by lindiff.deep.quality.save_classifier)")
     if state.get("format") != _FORMAT:

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lindiff.artifacts import atomic_write
+from lindiff.artifacts import atomic_write, load_torch
 from lindiff.data import sha256_of_array
 from lindiff.deep.config import (
     DATA_CENTER,
@@ -330,12 +330,7 @@ def _save_checkpoint(path: Path, model, opt, epoch: int, gen: torch.Generator, h
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a training checkpoint with ``torch.load(weights_only=True)``; DataError if unreadable."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise DataError(f"{path}: checkpoint not found") from None
-    except Exception as exc:  # noqa: BLE001 - torch raises several types for corrupt files
-        raise DataError(f"{path}: not a readable checkpoint ({exc})") from None
+    state = load_torch(path, "checkpoint")
     missing = [k for k in ("format", "config", "seed", "epoch", "model", "optimizer", "rng", "history") if k not in state]
     if missing:
         raise DataError(f"{path}: checkpoint lacks {missing}")
@@ -486,12 +481,7 @@ def load_model(path: str | Path, device: str = "cpu") -> ImageDenoiser:
 
     Also accepts a training checkpoint (``checkpoint.pt``; its EMA weights when it has them).
     """
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise DataError(f"{path}: model file not found") from None
-    except Exception as exc:  # noqa: BLE001 - torch raises several types for corrupt files
-        raise DataError(f"{path}: not a readable model file ({exc})") from None
+    state = load_torch(path, "model file")
     if "state_dict" in state:
         model_cfg, weights = DenoiserConfig.from_dict(state["model_config"]), state["state_dict"]
     elif "model" in state and "config" in state:  # a training checkpoint

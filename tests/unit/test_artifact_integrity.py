@@ -100,3 +100,22 @@ def test_json_without_its_checksum_is_refused(tmp_path):
     (tmp_path / "m.json").write_text('{"w2": 0.5}')
     with pytest.raises(DataError, match="no lindiff checksum"):
         artifacts.read_json(tmp_path / "m.json")
+
+
+def test_a_flipped_byte_in_a_torch_file_is_refused_naming_it(tmp_path):
+    """Model files were loaded without a check: flipped bytes gave other weights (samples up to
+    1e30). Every zip member's CRC is checked before torch reads it."""
+    import torch
+    from helpers import flip_inside_largest_member
+
+    from lindiff.artifacts import load_torch
+    from lindiff.errors import CorruptArtifactError, DataError
+
+    path = tmp_path / "model.pt"
+    torch.save({"weights": torch.arange(1000, dtype=torch.float32)}, path)
+    assert torch.equal(load_torch(path, "model file")["weights"], torch.arange(1000, dtype=torch.float32))
+    flip_inside_largest_member(path)  # one byte inside the stored tensor
+    with pytest.raises(CorruptArtifactError, match=r"model\.pt: not a readable model file: member .* fails its CRC"):
+        load_torch(path, "model file")
+    with pytest.raises(DataError, match=r"missing\.pt: checkpoint not found"):
+        load_torch(tmp_path / "missing.pt", "checkpoint")

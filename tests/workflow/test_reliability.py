@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import REPO, copy_run, point_dir, run_snakemake, snakemake_command
+from helpers import REPO, copy_run, flip_inside_largest_member, point_dir, run_snakemake, snakemake_command
 
 from lindiff import artifacts
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
@@ -328,20 +328,6 @@ def test_locks_of_a_live_snakemake_are_kept(tmp_path):
     assert (locks / "0.output.lock").exists()
 
 
-def _flip_inside_largest_member(path: Path) -> None:
-    """Flip one byte in the stored data of the largest member of a zip (.npz): only its CRC can tell."""
-    import zipfile
-
-    with zipfile.ZipFile(path) as archive:
-        info = max(archive.infolist(), key=lambda m: m.compress_size)
-    data = bytearray(path.read_bytes())
-    name_len, extra_len = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], "little"), \
-        int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
-    start = info.header_offset + 30 + name_len + extra_len
-    data[start + info.compress_size // 2] ^= 0x10
-    path.write_bytes(bytes(data))
-
-
 def _tree_digest(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` (its W&B runs and Snakemake's own state aside) and its bytes."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
@@ -393,7 +379,7 @@ def test_corrupt_artifacts_are_rebuilt_not_trusted(tmp_path, twin_runs):
         assert (tmp_path / name).read_bytes() == content, name
     assert not list(tmp_path.rglob("*.corrupt"))
 
-    _flip_inside_largest_member(tmp_path / samples)
+    flip_inside_largest_member(tmp_path / samples)
     failed = run_snakemake(tmp_path, TWINS, "--cores", "2")
     assert failed.returncode != 0
     assert (tmp_path / f"{samples}.corrupt").exists() and not (tmp_path / samples).exists()

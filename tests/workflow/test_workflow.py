@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import REPO, point_dir, run_snakemake
+from helpers import REPO, copy_run, flip_inside_largest_member, point_dir, run_snakemake
 
 from lindiff import artifacts
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
@@ -271,3 +271,31 @@ def test_bad_override_fails_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "sweep.T" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_corrupt_or_diverging_model_writes_no_samples(workdir, tmp_path):
+    """A model file with flipped bytes (mtime kept) was loaded and sampled: samples up to 1e30,
+    non-finite values written. Now its CRCs are checked before torch reads it (the job fails naming
+    it and moves it aside, so the next run retrains it), and non-finite samples are never written."""
+    import torch
+
+    from lindiff.deep.train import load_model, save_model
+
+    run = copy_run(workdir, tmp_path / "run")
+    model, samples = run / DDIM.parent / "model.pt", run / DDIM / "samples.npz"
+    log = run / "results/logs/sample_deep" / f"{DDIM.relative_to('results')}.log"
+    target = ("--cores", "2", "--forcerun", "sample_deep", "--", str(DDIM / "samples.npz"))
+    flip_inside_largest_member(model)
+    failed = snakemake(run, *target)
+    assert failed.returncode != 0
+    assert "fails its CRC check" in log.read_text() and model.with_name("model.pt.corrupt").exists()
+    assert not samples.exists()
+
+    diverging = load_model(workdir / DDIM.parent / "model.pt")
+    with torch.no_grad():
+        next(diverging.parameters()).fill_(float("nan"))
+    save_model(model, diverging)  # a valid file whose weights give NaN
+    failed = snakemake(run, *target)
+    assert failed.returncode != 0
+    assert "gave non-finite samples" in log.read_text() and not samples.exists()
+

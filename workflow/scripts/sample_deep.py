@@ -17,6 +17,7 @@ from lindiff.deep.sample import SamplePath, sample_ascent, sample_diffusion
 from lindiff.deep.train import load_model
 from lindiff.diffusion.samplers import Sampler
 from lindiff.diffusion.schedules import noise_levels
+from lindiff.errors import DataError
 from lindiff.pipeline.jobs import rule_job
 from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
@@ -50,6 +51,9 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
         rest = sample_diffusion(model, schedule, sampler, n_samples - n_paths, seed=rest_seed, record=0,
                                 clip_denoised=clip, **conditioning(slice(n_paths, None))) if n_samples > n_paths else None
     samples = path.samples if rest is None else np.concatenate([path.samples, rest.samples])
+    if not (np.isfinite(samples).all() and np.isfinite(path.path).all()):
+        raise DataError(f"sample_deep: the model {inp.model} gave non-finite samples "
+                        f"({np.size(samples) - int(np.isfinite(samples).sum())} values); {out.samples} is not written")
     artifacts.save_npz(out.path, points=path.path.astype(np.float32), sigma=path.sigma, **conditioning(slice(0, n_paths)))
     artifacts.save_npz(out.samples, samples=samples.astype(np.float32), **({} if labels is None else {"labels": labels}))
     save_figure(deep_plots.path_snapshots(path, model.image_shape), out.fig)
