@@ -104,7 +104,7 @@ def benchmark_path(stage, job):
     return os.path.join(RESULTS, "benchmarks", stage, f"{job}.tsv")
 
 
-# Each study's rules file registers the function that lists its targets (the inputs of `all`).
+# Each study's common/<study>.smk registers the function that lists its targets (the inputs of `all`).
 STUDY_TARGETS = []
 
 
@@ -182,7 +182,7 @@ def points_at(level, family):
 
 
 # The rules whose sidecar is a target of `all`, with the points of their jobs, registered by each
-# study's rules file: Snakemake does not rerun a job whose other outputs are in place, so a
+# study's common/<study>.smk: Snakemake does not rerun a job whose other outputs are in place, so a
 # deleted sidecar would otherwise never be written again. (The A/B study's sidecars come back
 # when their jobs next run.)
 SIDECARS = []
