@@ -42,9 +42,10 @@ def copy_run(source: Path, workdir: Path) -> Path:
     return workdir
 
 
-def flip_inside_largest_member(path: Path) -> None:
+def flip_inside_largest_member(path: Path, keep_mtime: bool = False) -> None:
     """Flip one byte in the stored data of the largest member of a zip file (an ``.npz``, a torch
-    file), its modification time kept: only the member's CRC can tell."""
+    file): only the member's CRC can tell. ``keep_mtime``: leave its modification time as it was
+    (else the write makes it newer, and Snakemake reruns the jobs that read it)."""
     import zipfile
 
     stat = path.stat()
@@ -55,5 +56,6 @@ def flip_inside_largest_member(path: Path) -> None:
     start = info.header_offset + 30 + int.from_bytes(local[:2], "little") + int.from_bytes(local[2:], "little")
     data[start + info.compress_size // 2] ^= 0x10
     path.write_bytes(bytes(data))
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    if keep_mtime:
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
