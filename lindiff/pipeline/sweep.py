@@ -69,12 +69,12 @@ class GridStudy:
 
     def points(self, cfg) -> list[Point]:
         """Every point of every grid (sorted, no duplicates)."""
-        points = set()
+        fields, level, points = self.fields(), LEVELS[self.level], set()
         for axes in self.grids(cfg):
-            names = list(self.axes)
-            for combo in itertools.product(*(axes[axis] for axis in names)):
-                values = {self.axes[axis]: _path_value(self.fields()[axis], v) for axis, v in zip(names, combo)}
-                points.add(LEVELS[self.level].point(data=cfg.data.name, **values))
+            # each axis's values in their path form, converted once per grid rather than once per point
+            choices = [[(self.axes[axis], _path_value(field, v)) for v in axes[axis]] for axis, field in fields.items()]
+            for combo in itertools.product(*choices):
+                points.add(level.point(data=cfg.data.name, **dict(combo)))
         return sorted(points)
 
     def check_axes(self, cfg) -> None:
