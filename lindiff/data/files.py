@@ -110,7 +110,8 @@ def array_file_shape(path: str | os.PathLike[str]) -> tuple[int, ...] | None:
     return None
 
 
-def _square_image_shape(d: int) -> tuple[int, int] | None:
+def square_image_shape(d: int) -> tuple[int, int] | None:
+    """``(s, s)`` when ``d = s²`` (a file's rows are read as square images), else None."""
     side = math.isqrt(d)
     return (side, side) if side * side == d else None
 
@@ -155,4 +156,4 @@ def load_array_file(path: str | os.PathLike[str]) -> Dataset:
     X = _as_data_matrix(X, where)
     if labels is not None:
         labels = _as_labels(labels, X.shape[0], where)
-    return Dataset(X=X, labels=labels, name=path.stem, image_shape=_square_image_shape(X.shape[1]))
+    return Dataset(X=X, labels=labels, name=path.stem, image_shape=square_image_shape(X.shape[1]))

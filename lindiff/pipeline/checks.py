@@ -19,10 +19,10 @@ from lindiff.diffusion.denoisers import DENOISERS
 from lindiff.diffusion.samplers import Sampler
 from lindiff.diffusion.schedules import SAMPLER_SCHEDULES, noise_levels
 from lindiff.errors import ConfigError
-from lindiff.pipeline.datasets import DataInfo
+from lindiff.pipeline.datasets import DATA_SETS, DataInfo
 from lindiff.pipeline.levels import FIELDS
-from lindiff.pipeline.schema import ASCENT, DATA_SCHEMAS, DESIGNED, SPECTRAL, LindiffConfig
-from lindiff.pipeline.sweep import LINEAR, SAMPLERS, deep_train_config, grids, sampler_grids
+from lindiff.pipeline.schema import ASCENT, DESIGNED, SPECTRAL, LindiffConfig
+from lindiff.pipeline.sweep import GRID_STUDIES, SAMPLERS, deep_train_config, grids
 
 
 def _nested_schema(tp):
@@ -48,7 +48,7 @@ def check_declared(node, schema=LindiffConfig, prefix: str = "") -> None:
             continue
         value, key = node[f.name], f"{prefix}{f.name}"
         if schema is LindiffConfig and f.name == "data":
-            check_declared(value, DATA_SCHEMAS[value.name], "data.")
+            check_declared(value, DATA_SETS[value.name].schema, "data.")
             continue
         nested = _nested_schema(hints[f.name])
         if nested is not None and isinstance(value, DictConfig):
@@ -85,25 +85,13 @@ def check_path_values(cfg) -> None:
         FIELDS["size"].check(name, f"gahb.sizes.{name} (a model size key)")
 
 
-def _check_axis(name: str, values, minimum=None, maximum=None) -> None:
-    if len(values) == 0:
-        raise ConfigError(f"sweep.{name} is empty; give at least one value")
-    if len(set(map(str, values))) != len(values):
-        raise ConfigError(f"sweep.{name} has duplicate values: {list(values)}")
-    if minimum is not None:
-        for v in values:
-            if v < minimum:
-                raise ConfigError(f"sweep.{name}={v}: must be >= {minimum}")
-    if maximum is not None:
-        for v in values:
-            if v > maximum:
-                raise ConfigError(f"sweep.{name}={v}: must be <= {maximum}")
-
-
 def check_values(cfg, info: DataInfo | None = None) -> None:
     """Value checks that need no compute; with ``info`` also those against the data."""
     check_declared(cfg)
     check_path_values(cfg)
+    for grid in GRID_STUDIES:  # every study's axes: keys, bounds, sizes (paths last: see below)
+        grid.check_axes(cfg)
+        grid.check_size(cfg, cfg.max_points)
     for name, params in cfg.schedules.items():
         _check_design(name, params, cfg.learn.k)
     _check_deep(cfg, info)
@@ -118,8 +106,6 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
     for index in cfg.sweep.fig3_indices:
         if not 0 <= index < cfg.learn.k:
             raise ConfigError(f"sweep.fig3_indices: {index} is not a stored component (0 <= index < learn.k={cfg.learn.k})")
-    LINEAR.check_axes(cfg)
-    LINEAR.check_size(cfg, cfg.max_points)
     for axes in grids(cfg):
         for name in axes["schedule"]:
             if name not in cfg.schedules:
@@ -139,7 +125,8 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
                     f"span{' once centered' if cfg.learn.centered else ''}: the extra components would be "
                     "arbitrary; lower sweep.rank or raise sweep.n"
                 )
-    LINEAR.check_paths(cfg)  # every value must be able to form its path field
+    for grid in GRID_STUDIES:  # every value must be able to form its path field (after the checks
+        grid.check_paths(cfg)  # that name a value the path form cannot convert, such as a class)
     if info is not None:
         for axes in grids(cfg):
             _check_against_data(axes, info, cfg.learn.k)
@@ -191,8 +178,6 @@ def _check_deep(cfg, info: DataInfo | None) -> None:
     if not cfg.deep.enabled or not cfg.sweep.deep.n:
         return
     key, sweep, deep = "sweep.deep", cfg.sweep.deep, cfg.deep
-    for axis in ("n", "size", "seed", "sampler", "schedule", "T"):
-        _check_axis(f"deep.{axis}", list(sweep[axis]), minimum=1 if axis == "T" else None)
     for size in sweep.size:
         if size not in deep.sizes:
             raise ConfigError(f"{key}.size: unknown model size {size!r}; allowed: {', '.join(deep.sizes)}")
@@ -242,9 +227,6 @@ def _check_deep(cfg, info: DataInfo | None) -> None:
             raise ConfigError(f"sweep.deep.n={n} plus {held_out} held-out samples (max(deep.n_test={deep.n_test}, "
                               f"2 x deep.quality.n_samples={deep.quality.n_samples})) exceed the {info.n_total} "
                               f"samples of {info.source}")
-    for n in sweep.n:
-        if n < 2:
-            raise ConfigError(f"sweep.deep.n={n}: must be >= 2")
 
 
 AB_SAMPLER_KEYS = ("sigma_0", "sigma_final", "h0", "beta", "init_mean", "max_steps")
@@ -256,19 +238,9 @@ def _check_generalization(cfg, info: DataInfo | None) -> None:
     key = "sweep.generalization"
     if not len(g.n) and not len(g.deep.n):
         return
-    for name, values in (("n", list(g.n)), ("seed", list(g.seed)), ("deep.n", list(g.deep.n))):
-        if len(set(values)) != len(values):
-            raise ConfigError(f"{key}.{name} has duplicate values: {values}")
-    if not len(g.seed):
-        raise ConfigError(f"{key}.seed is empty; give at least one seed")
-    for seed in g.seed:
-        if seed < 0:
-            raise ConfigError(f"{key}.seed={seed}: must be >= 0")
     half = None if info is None else info.n_total // 2
     for name, values in (("n", g.n), ("deep.n", g.deep.n)):
         for n in values:
-            if n < 2:
-                raise ConfigError(f"{key}.{name}={n}: must be >= 2 (learning needs two training samples)")
             if half is not None and n > half:
                 raise ConfigError(
                     f"{key}.{name}={n} exceeds the half size {half} (floor of {info.n_total} samples / 2)"
@@ -309,23 +281,6 @@ def _check_gahb(cfg) -> None:
     g, gahb, key = cfg.sweep.gahb, cfg.gahb, "sweep.gahb"
     if not len(g.alpha) and not len(g.n):
         return
-    for name in ("alpha", "n", "size", "seed"):
-        values = list(g[name])
-        if len(set(map(str, values))) != len(values):
-            raise ConfigError(f"{key}.{name} has duplicate values: {values}")
-    for name in ("size", "seed"):
-        if not len(g[name]):
-            raise ConfigError(f"{key}.{name} is empty; give at least one value")
-    for alpha in g.alpha:
-        if not (math.isfinite(alpha) and alpha > 0):
-            raise ConfigError(f"{key}.alpha={alpha}: the regularity must be positive and finite")
-        FIELDS["alpha"].check(FIELDS["alpha"].from_axis(alpha), f"{key}.alpha", given=alpha)
-    for n in g.n:
-        if n < 2:
-            raise ConfigError(f"{key}.n={n}: must be >= 2 (a model needs two training images)")
-    for seed in g.seed:
-        if seed < 0:
-            raise ConfigError(f"{key}.seed={seed}: must be >= 0")
     for size in g.size:
         if size not in gahb.sizes:
             raise ConfigError(f"{key}.size: unknown model size {size!r}; allowed: {', '.join(gahb.sizes)}")
@@ -433,17 +388,11 @@ def _check_against_data(axes: dict, info: DataInfo, k: int) -> None:
 def _check_samplers(cfg, info: DataInfo | None) -> None:
     """sweep.samplers and the diffusion.* entries it names (only when the study is on)."""
     key = "sweep.samplers"
-    axes_list = sampler_grids(cfg)
-    if not axes_list:
-        return
-    SAMPLERS.check_axes(cfg)
-    SAMPLERS.check_size(cfg, cfg.max_points)
-    for axes in axes_list:
+    for axes in SAMPLERS.grids(cfg):
         unknown = sorted(set(axes["denoiser"]) - set(DENOISERS))
         if unknown:
             raise ConfigError(f"{key}.denoiser: unknown denoiser(s) {unknown}; allowed: {', '.join(DENOISERS)}")
         _check_sampler_axes(cfg, axes, info)
-    SAMPLERS.check_paths(cfg)
 
 
 def _check_sampler_axes(cfg, s: dict, info: DataInfo | None) -> None:

@@ -34,12 +34,13 @@ def _points(args) -> int:
     from lindiff.pipeline import sweep
 
     cfg = _load(args)
-    groups = {"rank": sweep.sweep_points(cfg), "deep": sweep.deep_points(cfg), "deep_sample": sweep.deep_sample_points(cfg),
-              "ab_point": sweep.generalization_points(cfg), "sampler_point": sweep.sampler_points(cfg)}
+    levels = list(dict.fromkeys(grid.level for grid in sweep.GRID_STUDIES))  # every declared level, in order
+    groups = {level: sweep.points(cfg, level) for level in levels}
     learn = {p.at("learn") for p in groups["rank"]}
     print(f"# {len(groups['rank'])} sweep points, {len(learn)} learn jobs, {len(groups['deep'])} deep models, "
           f"{len(groups['deep_sample'])} deep sampler runs, "
-          f"{len(groups['ab_point'])} A/B points, {len(groups['sampler_point'])} sampler points")
+          f"{len(groups['ab_point'])} A/B points, {len(groups['sampler_point'])} sampler points, "
+          f"{sum(len(groups[level]) for level in ('gahb_calpha', 'gahb_disks'))} GAHB models")
     for level, points in groups.items():
         for point in points:
             print(f"{level}\t{point.id}")

@@ -24,11 +24,11 @@ from omegaconf.errors import OmegaConfBaseException
 
 from lindiff.errors import ConfigError
 from lindiff.pipeline.checks import check_values, rank_requirement
-from lindiff.pipeline.datasets import data_info
+from lindiff.pipeline.datasets import data_info, data_set
 from lindiff.pipeline.paths import check_paths
 from lindiff.pipeline.resources import check_memory
-from lindiff.pipeline.schema import DATA_SCHEMAS, LindiffConfig
-from lindiff.pipeline.sweep import sampler_points, sweep_points
+from lindiff.pipeline.schema import LindiffConfig
+from lindiff.pipeline.sweep import points
 
 
 def default_config_dir() -> Path:
@@ -196,12 +196,10 @@ def _schema_error(exc: OmegaConfBaseException) -> ConfigError:
 def apply_schema(cfg: DictConfig) -> DictConfig:
     """Merge into :class:`~lindiff.pipeline.schema.LindiffConfig`, ``data`` into the schema of
     its data set; a wrong type, unknown key or invalid choice fails naming the key."""
-    name = OmegaConf.select(cfg, "data.name", default=None)
-    if name not in DATA_SCHEMAS:
-        raise ConfigError(f"data.name={name!r} is unknown; allowed: {', '.join(DATA_SCHEMAS)}")
+    entry = data_set(OmegaConf.select(cfg, "data.name", default=None))
     try:
         typed = OmegaConf.structured(LindiffConfig)
-        typed.data = OmegaConf.structured(DATA_SCHEMAS[name])
+        typed.data = OmegaConf.structured(entry.schema)
         typed = OmegaConf.merge(typed, cfg)
         OmegaConf.resolve(typed)
         OmegaConf.to_container(typed, throw_on_missing=True)
@@ -221,7 +219,7 @@ def load(overrides=(), config_dir=None, check_data: bool = True) -> DictConfig:
     cfg = apply_schema(compose(parse_overrides(overrides), config_dir))
     check_values(cfg)
     check_paths(cfg)
-    check_memory(cfg, sweep_points(cfg), sampler_points(cfg))
+    check_memory(cfg, points(cfg, "rank"), points(cfg, "sampler_point"))
     if check_data:
         check_values(cfg, data_info(cfg.data, **rank_requirement(cfg)))
     return cfg

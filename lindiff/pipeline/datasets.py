@@ -1,15 +1,20 @@
-"""The configured data set, for the pipeline: load it, and what the value checks need of it."""
+"""The data sets of the pipeline, declared once each (:data:`DATA_SETS`): load the configured one,
+and what the value checks, the memory estimates, the figures and the rerun triggers need of it."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from lindiff import data as datasets
+from lindiff.data.files import array_file_shape, square_image_shape
 from lindiff.errors import ConfigError, DataError
+from lindiff.pipeline import schema
 
 
 @dataclass(frozen=True)
@@ -23,15 +28,6 @@ class DataInfo:
     rank: dict[str, int] = field(default_factory=dict)  # pool ('all' or a class) -> min(rank, rank_needed)
 
 
-def data_source(data_cfg) -> str:
-    """How error messages name the configured data: the file for ``file``, else the data set."""
-    if data_cfg.name == "file":
-        return f"data.path={str(data_cfg.path)!r}"
-    if data_cfg.name == "mnist":
-        return f"data=mnist ({mnist_dir(data_cfg) or 'download cache'})"
-    return f"data={data_cfg.name}"
-
-
 def mnist_dir(data_cfg) -> Path | None:
     """The configured MNIST directory, ``$LINDIFF_MNIST_DIR``, or None (the download cache)."""
     if data_cfg.dir:
@@ -39,6 +35,143 @@ def mnist_dir(data_cfg) -> Path | None:
     if os.environ.get("LINDIFF_MNIST_DIR"):
         return Path(os.environ["LINDIFF_MNIST_DIR"])
     return None
+
+
+def _mnist_files(data_cfg) -> list[str]:
+    """The split's two IDX files in ``data.dir``, ``$LINDIFF_MNIST_DIR`` or the download cache
+    (none before a download: data.download fetches them in the job)."""
+    from lindiff.data.mnist import MNIST_FILES, default_mnist_cache_dir, find_mnist_file
+
+    directory = mnist_dir(data_cfg) or default_mnist_cache_dir()
+    files = []
+    for kind in ("images", "labels"):
+        try:
+            files.append(str(find_mnist_file(directory, MNIST_FILES[(str(data_cfg.split), kind)].base_name)))
+        except DataError:
+            return []
+    return files
+
+
+def _check_mnist_dir(data_cfg) -> None:
+    directory = mnist_dir(data_cfg)
+    if directory is not None and not directory.is_dir():
+        raise DataError(
+            f"data.dir={str(directory)!r}: MNIST directory not found. Point data.dir (or "
+            "$LINDIFF_MNIST_DIR) at a directory with the four IDX files, or set "
+            "data.download=true to fetch them into the cache"
+        )
+
+
+def _file_shape(data_cfg) -> tuple[int, int] | None:
+    shape = array_file_shape(data_cfg.path) if data_cfg.path else None
+    return (int(shape[0]), int(shape[1])) if shape is not None and len(shape) == 2 else None
+
+
+def _file_image_shape(data_cfg) -> tuple[int, int] | None:
+    shape = _file_shape(data_cfg)
+    return None if shape is None else square_image_shape(shape[1])
+
+
+def _square_side(data_cfg) -> tuple[int, int]:
+    return int(data_cfg.size), int(data_cfg.size)
+
+
+def _none(data_cfg):
+    return None
+
+
+def _no_files(data_cfg) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """One data set the pipeline runs on: everything it needs of the set, in one entry.
+
+    ``schema``: the config schema of ``data=<name>`` (its keys, types and bounds);
+    ``arguments(data_cfg)``: the keyword arguments of its loader (:func:`lindiff.data.load_dataset`
+    under ``name``), from the config; ``shape(data_cfg)``: ``(n_total, d)`` without loading the data
+    (the memory check before any job and the rules' ``mem_mb``; None: unknown, the check is
+    skipped); ``image_shape(data_cfg)``: ``(h, w)`` of a row drawn as an image in the figures (None:
+    flat rows); ``files(data_cfg)``: the files it is read from (the inputs of the jobs that load the
+    data: replacing one reruns them); ``source(data_cfg)``: how messages name it (default
+    ``data=<name>``); ``check(data_cfg)``: what to check before loading (None: nothing).
+    """
+
+    name: str
+    schema: type
+    arguments: Callable[[Any], dict]
+    shape: Callable[[Any], tuple[int, int] | None]
+    image_shape: Callable[[Any], tuple[int, int] | None] = _none
+    files: Callable[[Any], list[str]] = _no_files
+    source: Callable[[Any], str] | None = None
+    check: Callable[[Any], None] | None = None
+
+
+#: Every data set of the pipeline (``data=<name>``); adding one is an entry here, its schema in
+#: :mod:`lindiff.pipeline.schema`, its loader in :mod:`lindiff.data` and ``conf/data/<name>.yaml``.
+DATA_SETS: dict[str, DataSet] = {
+    entry.name: entry
+    for entry in (
+        DataSet("digits", schema.DigitsData, arguments=lambda c: {}, shape=lambda c: (1797, 64),
+                image_shape=lambda c: (8, 8)),
+        DataSet("mnist", schema.MnistData,
+                arguments=lambda c: {"directory": mnist_dir(c), "split": c.split, "download": c.download},
+                shape=lambda c: (60000 if str(c.split) == "train" else 10000, 784), image_shape=lambda c: (28, 28),
+                files=_mnist_files, source=lambda c: f"data=mnist ({mnist_dir(c) or 'download cache'})",
+                check=_check_mnist_dir),
+        DataSet("spiked", schema.SpikedData,
+                arguments=lambda c: {"d": c.d, "n": c.n_total, "lambdas": list(c.lambdas), "floor": c.floor,
+                                     "seed": c.data_seed},
+                shape=lambda c: (int(c.n_total), int(c.d))),
+        DataSet("calpha", schema.CAlphaData,
+                arguments=lambda c: {"n": c.n_total, "size": c.size, "alpha": c.alpha,
+                                     "alpha_background": c.alpha_background, "intensities": list(c.intensities),
+                                     "contour_amplitude": c.contour_amplitude, "texture": c.texture, "blur": c.blur,
+                                     "seed": c.data_seed},
+                shape=lambda c: (int(c.n_total), int(c.size) ** 2), image_shape=_square_side),
+        DataSet("disks", schema.DisksData,
+                arguments=lambda c: {"n": c.n_total, "size": c.size,
+                                     "radius": None if c.radius is None else list(c.radius),
+                                     "foreground": list(c.foreground), "background": list(c.background),
+                                     "edge": c.edge, "seed": c.data_seed},
+                shape=lambda c: (int(c.n_total), int(c.size) ** 2), image_shape=_square_side),
+        DataSet("file", schema.FileData, arguments=lambda c: {"path": c.path}, shape=_file_shape,
+                image_shape=_file_image_shape,
+                files=lambda c: [str(c.path)], source=lambda c: f"data.path={str(c.path)!r}"),
+    )
+}
+
+
+def data_set(data_cfg) -> DataSet:
+    """The registry entry of the configured data set (a ConfigError naming ``data.name``)."""
+    name = data_cfg.name if not isinstance(data_cfg, str) else data_cfg
+    if name not in DATA_SETS:
+        raise ConfigError(f"data.name={name!r} is unknown; allowed: {', '.join(DATA_SETS)}")
+    return DATA_SETS[name]
+
+
+def data_source(data_cfg) -> str:
+    """How error messages name the configured data (the file for ``file``, else the data set)."""
+    entry = data_set(data_cfg)
+    return entry.source(data_cfg) if entry.source else f"data={entry.name}"
+
+
+def data_shape(data_cfg) -> tuple[int, int] | None:
+    """``(n_total, d)`` of the configured data set without loading it (None: unknown)."""
+    return data_set(data_cfg).shape(data_cfg)
+
+
+def image_shape(data_cfg) -> tuple[int, int] | None:
+    """``(h, w)`` of the configured data set's rows as images (None: drawn as flat rows)."""
+    return data_set(data_cfg).image_shape(data_cfg)
+
+
+def data_files(data_cfg) -> list[str]:
+    """The files the configured data set is read from: the jobs that load the data list them as
+    inputs, so that replacing the data reruns them (Snakemake compares modification times).
+    Embedded and synthetic sets have none (every parameter is in the jobs' params)."""
+    return data_set(data_cfg).files(data_cfg)
 
 
 def load_data(data_cfg) -> datasets.Dataset:
@@ -54,33 +187,9 @@ def load_disk_data(data_cfg) -> datasets.DiskData:
     return _call_loader(data_cfg, datasets.make_disks)
 
 
-def _loader_arguments(data_cfg) -> dict:
-    """The keyword arguments of the configured data set's loader."""
-    name = data_cfg.name
-    kwargs = {
-        "digits": lambda: {},
-        "mnist": lambda: {"directory": mnist_dir(data_cfg), "split": data_cfg.split, "download": data_cfg.download},
-        "spiked": lambda: {"d": data_cfg.d, "n": data_cfg.n_total, "lambdas": list(data_cfg.lambdas),
-                           "floor": data_cfg.floor, "seed": data_cfg.data_seed},
-        "calpha": lambda: {"n": data_cfg.n_total, "size": data_cfg.size, "alpha": data_cfg.alpha,
-                           "alpha_background": data_cfg.alpha_background,
-                           "intensities": list(data_cfg.intensities),
-                           "contour_amplitude": data_cfg.contour_amplitude, "texture": data_cfg.texture,
-                           "blur": data_cfg.blur, "seed": data_cfg.data_seed},
-        "disks": lambda: {"n": data_cfg.n_total, "size": data_cfg.size,
-                          "radius": None if data_cfg.radius is None else list(data_cfg.radius),
-                          "foreground": list(data_cfg.foreground), "background": list(data_cfg.background),
-                          "edge": data_cfg.edge, "seed": data_cfg.data_seed},
-        "file": lambda: {"path": data_cfg.path},
-    }
-    if name not in kwargs:
-        raise ConfigError(f"data.name={name!r} is unknown; allowed: {', '.join(datasets.DATASET_NAMES)}")
-    return kwargs[name]()
-
-
 def _call_loader(data_cfg, loader):
     """``loader(**arguments)`` with a loader's argument error named by its config key."""
-    arguments = _loader_arguments(data_cfg)
+    arguments = data_set(data_cfg).arguments(data_cfg)
     try:
         return loader(**arguments)
     except ConfigError as exc:
@@ -105,14 +214,9 @@ def data_info(data_cfg, rank_needed: int = 0, pools=("all",), centered: bool = F
     rank of its samples (centered when ``centered``), capped at ``rank_needed`` (cheap:
     :func:`lindiff.data.rank_at_least`).
     """
-    if data_cfg.name == "mnist":
-        directory = mnist_dir(data_cfg)
-        if directory is not None and not directory.is_dir():
-            raise DataError(
-                f"data.dir={str(directory)!r}: MNIST directory not found. Point data.dir (or "
-                "$LINDIFF_MNIST_DIR) at a directory with the four IDX files, or set "
-                "data.download=true to fetch them into the cache"
-            )
+    entry = data_set(data_cfg)
+    if entry.check is not None:
+        entry.check(data_cfg)
     data = load_data(data_cfg)
     source = data_source(data_cfg)
     datasets.check_scale(data.X, source)
@@ -130,29 +234,3 @@ def data_info(data_cfg, rank_needed: int = 0, pools=("all",), centered: bool = F
             continue  # no such class: the value checks say so
         rank[pool] = datasets.rank_at_least(X - X.mean(axis=0) if centered else X, rank_needed)
     return DataInfo(n_total=data.n, d=data.d, class_counts=counts, source=source, rank=rank)
-
-
-def data_files(data_cfg) -> list[str]:
-    """The files the configured data set is read from: the jobs that load the data list them as
-    inputs, so that replacing the data reruns them (Snakemake compares modification times).
-
-    ``file``: ``data.path``; ``mnist``: the split's two IDX files in ``data.dir``,
-    ``$LINDIFF_MNIST_DIR`` or the download cache (none before a download); ``digits`` (embedded)
-    and the synthetic ``spiked``, ``calpha`` and ``disks`` (every parameter in the job's params):
-    none.
-    """
-    if data_cfg.name == "file":
-        return [str(data_cfg.path)]
-    if data_cfg.name == "mnist":
-        from lindiff.data.mnist import MNIST_FILES, default_mnist_cache_dir, find_mnist_file
-
-        directory = mnist_dir(data_cfg) or default_mnist_cache_dir()
-        files = []
-        for kind in ("images", "labels"):
-            try:
-                files.append(str(find_mnist_file(directory, MNIST_FILES[(str(data_cfg.split), kind)].base_name)))
-            except DataError:
-                return []  # not there yet: data.download fetches it in the job
-        return files
-    return []
-

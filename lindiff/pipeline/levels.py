@@ -9,17 +9,18 @@ formatted pattern, and its seed is keyed by the id of its ``seed_level`` (the ra
 with the learn level's id, so chains of different ranks start from the same noise).
 
 Everything else derives from :data:`LEVELS` and :data:`FIELDS`: the ``wildcard_constraints``,
-path helpers and params of ``workflow/rules/common.smk``, the sweep expansion of
-:mod:`lindiff.pipeline.config`, :func:`point_id` and the seeds of rule jobs
+path helpers and params of ``workflow/rules/common.smk``, the studies' points and axis checks
+(:data:`lindiff.pipeline.sweep.GRID_STUDIES`), :func:`point_id` and the seeds of rule jobs
 (:mod:`lindiff.pipeline.jobs`), the sweep table of the aggregate rule, and the tests.
 
 Adding a sweep axis: a field here (and its place in a level's pattern), the axis in the sweep
-schema (:class:`lindiff.pipeline.config.SweepConfig`), and its use in the rule script; see
+schema (:mod:`lindiff.pipeline.schema`), and its use in the rule script; see
 ``docs/extending.md``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import string
@@ -44,8 +45,10 @@ def alpha_name(value) -> str:
 class Field:
     """One wildcard of the path patterns.
 
-    ``axis`` is the sweep axis (``sweep.<axis>``) whose values it takes, ``from_axis`` maps an
-    axis value to the path value, ``minimum`` and ``maximum`` bound the axis (None: no bound).
+    ``axis`` is the linear chain's sweep axis (``sweep.<axis>``) whose values it takes;
+    ``axis_type`` is the type of an axis value (default: ``type``), ``from_axis`` maps an axis
+    value to the path value; ``minimum`` and ``maximum`` bound the axis values (None: no bound),
+    ``positive`` requires them positive and finite.
     """
 
     name: str
@@ -55,6 +58,21 @@ class Field:
     from_axis: Callable[[Any], Any] | None = None
     minimum: int | None = None
     maximum: int | None = None
+    positive: bool = False
+    axis_type: Callable[[Any], Any] | None = None
+
+    def __post_init__(self):
+        if self.axis_type is None:
+            object.__setattr__(self, "axis_type", self.type)
+
+    def check_bounds(self, value, key: str) -> None:
+        """An axis value within the declared bounds, else a ConfigError naming ``key``."""
+        if self.positive and not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{key}={value}: must be positive and finite")
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigError(f"{key}={value}: must be >= {self.minimum}")
+        if self.maximum is not None and value > self.maximum:
+            raise ConfigError(f"{key}={value}: must be <= {self.maximum}")
 
     def check(self, value, key: str, given=None) -> None:
         """``value`` (as it goes into a path) must match :attr:`regex`, else a ConfigError
@@ -77,12 +95,13 @@ FIELDS: dict[str, Field] = {
         Field("rank", "[0-9]+", int, axis="rank", minimum=1),
         Field("size", "[A-Za-z0-9]+"),
         Field("sweep", "[A-Za-z0-9_-]+"),
-        Field("abseed", "[0-9]+", int),
+        Field("abseed", "[0-9]+", int, minimum=0, maximum=2**63 - 1),
         Field("abmodel", "linear_[a-z]+_T[0-9]+_r[0-9]+|deep_[A-Za-z0-9]+"),
         Field("half", "A|B"),
         Field("sampler", "[a-z]+"),  # a diffusion.samplers key
         Field("denoiser", "projection|wiener|empirical|deep"),
-        Field("alpha", r"[0-9]+(\.[0-9]+)?", from_axis=alpha_name),  # sweep.gahb.alpha (the C^α regularity)
+        # sweep.gahb.alpha (the C^α regularity)
+        Field("alpha", r"[0-9]+(\.[0-9]+)?", axis_type=float, from_axis=alpha_name, positive=True),
     )
 }
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lindiff.data.files import array_file_shape
 from lindiff.errors import ConfigError
+from lindiff.pipeline.datasets import data_shape
 
 MIB = 2**20
 FLOAT = 8
@@ -50,24 +50,6 @@ class Estimate:
     @property
     def mem_mb(self) -> int:
         return int(np.ceil(self.mem_bytes / MIB))
-
-
-def data_shape(data_cfg) -> tuple[int, int] | None:
-    """``(n_total, d)`` of the configured data set without loading it (None: unknown)."""
-    name = data_cfg.name
-    if name == "digits":
-        return 1797, 64
-    if name == "mnist":
-        return (60000 if str(data_cfg.split) == "train" else 10000), 784
-    if name == "spiked":
-        return int(data_cfg.n_total), int(data_cfg.d)
-    if name in ("calpha", "disks"):
-        return int(data_cfg.n_total), int(data_cfg.size) ** 2
-    if name == "file" and data_cfg.path:
-        shape = array_file_shape(data_cfg.path)
-        if shape is not None and len(shape) == 2:
-            return int(shape[0]), int(shape[1])
-    return None
 
 
 def _largest(stage: str, overhead: str, terms: dict[str, float]) -> Estimate:

@@ -2,7 +2,7 @@
 
 :func:`lindiff.pipeline.config.apply_schema` merges the composed Hydra config into
 :class:`LindiffConfig`, with ``data`` typed by the schema of the chosen data set
-(:data:`DATA_SCHEMAS`), so a wrong type, an unknown key or a value outside a choice fails
+(``DATA_SETS[name].schema``, :mod:`lindiff.pipeline.datasets`), so a wrong type, an unknown key or a value outside a choice fails
 naming the key.  Numeric bounds are declared on the fields (``metadata={"min": ...}``,
 ``{"positive": True}``) and checked by :func:`lindiff.pipeline.checks.check_declared`;
 only the checks that relate several keys or the data are written by hand
@@ -128,10 +128,6 @@ class FileData(DataConfig):
     path: str = MISSING  # .npy (n, d) or .npz with X (and optional labels)
 
 
-DATA_SCHEMAS: dict[str, type] = {
-    "digits": DigitsData, "mnist": MnistData, "spiked": SpikedData, "calpha": CAlphaData, "disks": DisksData,
-    "file": FileData,
-}
 
 
 # --------------------------------------------------------------------------- schedules
@@ -428,7 +424,7 @@ class AnalyzeConfig:
 
 @dataclass
 class LindiffConfig:
-    data: Any = MISSING  # one of DATA_SCHEMAS, chosen by data.name
+    data: Any = MISSING  # the schema of a data set (lindiff.pipeline.datasets.DATA_SETS), chosen by data.name
     schedules: dict[str, ScheduleConfig] = field(default_factory=dict)
     sweep: SweepConfig = field(default_factory=SweepConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import itertools
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from omegaconf import OmegaConf
@@ -22,29 +24,57 @@ from lindiff.pipeline.schema import ASCENT, DESIGNED, SPECTRAL
 
 @dataclass(frozen=True)
 class GridStudy:
-    """A study whose points are a grid over declared axes, or the union of several grids.
+    """The points of one level of a study: a grid over declared axes, or the union of several grids.
 
-    ``section`` is its sweep config key (``sweep``, ``sweep.samplers``): each axis is a list under
-    it, and ``<section>.grids`` (optional) is a list of entries that each replace some axes.
-    ``axes`` maps each axis (its key under ``section`` and in a grids entry) to the path field it
-    feeds (:data:`~lindiff.pipeline.levels.FIELDS`: its type, bounds, regex and the conversion of a
-    value to its path form); ``level`` is the level of its points, whose other fields
-    (``data``) come from the config. ``enabled_by`` names the axis whose empty list turns the
-    study off (None: always on).
+    ``section`` is the study's sweep config key (``sweep``, ``sweep.samplers`` ...): each axis is a
+    list under it, and ``<section>.grids`` (optional) is a list of entries that each replace some
+    axes.  ``level`` is the level of the points.  ``axes`` maps each axis (its key under
+    ``section``, dotted for a nested list: ``deep.n``) to the path field it feeds
+    (:data:`~lindiff.pipeline.levels.FIELDS`: its type, bounds, regex and the conversion of a value
+    to its path form); by default (None) every field of the level but ``data`` is an axis, keyed
+    by the field's ``axis`` (or its name), so that a field added to the level's pattern is an
+    axis of the study with no other edit.
+
+    The grid is on when ``enabled_by`` (an axis; None: always) is not empty and the boolean config
+    key ``requires`` (None: none) is true.  ``fixed(cfg)`` gives the level's fields that are not
+    axes (default: ``data`` from ``data.name``); ``refine(cfg)`` (optional) returns a function that
+    maps each grid point's values to the point's (or None to drop it): the one place where a study
+    whose points are not a plain product says how.
     """
 
     name: str
     section: str
     level: str
-    axes: dict[str, str]
+    axes: dict[str, str] | None = None
     enabled_by: str | None = None
+    requires: str | None = None
+    fixed: Callable[[Any], dict[str, Any]] | None = None
+    refine: Callable[[Any], Callable[[dict[str, Any]], dict[str, Any] | None]] | None = None
+
+    def axis_fields(self) -> dict[str, str]:
+        """``{axis: the name of the path field it feeds}`` (see :attr:`axes`)."""
+        if self.axes is not None:
+            return dict(self.axes)
+        return {FIELDS[f].axis or f: f for f in LEVELS[self.level].fields if f != "data"}
 
     def fields(self) -> dict[str, Field]:
         """``{axis: its path field}``."""
-        return {axis: FIELDS[field] for axis, field in self.axes.items()}
+        return {axis: FIELDS[field] for axis, field in self.axis_fields().items()}
+
+    def key(self, axis: str) -> str:
+        """The config key of an axis (``sweep.generalization.deep.n``)."""
+        return f"{self.section}.{axis}"
+
+    def values(self, cfg, axis: str) -> list:
+        """The configured values of ``axis`` as the axis type holds them."""
+        field = FIELDS[self.axis_fields()[axis]]
+        return [field.axis_type(v) if field.axis_type in (str, float) else v
+                for v in OmegaConf.select(cfg, self.key(axis))]
 
     def enabled(self, cfg) -> bool:
-        return self.enabled_by is None or len(OmegaConf.select(cfg, self.section)[self.enabled_by]) > 0
+        if self.requires is not None and not OmegaConf.select(cfg, self.requires):
+            return False
+        return self.enabled_by is None or len(OmegaConf.select(cfg, self.key(self.enabled_by))) > 0
 
     def grids(self, cfg) -> list[dict[str, list]]:
         """The study's grids: the base axes, or the union of ``<section>.grids`` entries over
@@ -54,9 +84,9 @@ class GridStudy:
             return []
         section = OmegaConf.select(cfg, self.section)
         fields = self.fields()
-        base = {axis: [str(v) if field.type is str else v for v in section[axis]] for axis, field in fields.items()}
+        base = {axis: self.values(cfg, axis) for axis in fields}
         out = []
-        for index, entry in enumerate(list(section.grids) or [{}]):
+        for index, entry in enumerate(list(section.get("grids") or []) or [{}]):
             entry = OmegaConf.to_container(entry) if OmegaConf.is_config(entry) else dict(entry)
             axes = dict(base)
             for key, values in entry.items():
@@ -69,37 +99,42 @@ class GridStudy:
 
     def points(self, cfg) -> list[Point]:
         """Every point of every grid (sorted, no duplicates)."""
+        grids = self.grids(cfg)
+        if not grids:  # off: fixed and refine may read config the study's own checks skip
+            return []
         fields, level, points = self.fields(), LEVELS[self.level], set()
-        for axes in self.grids(cfg):
+        fixed = self.fixed(cfg) if self.fixed else {"data": cfg.data.name}
+        refine = self.refine(cfg) if self.refine else None
+        for axes in grids:
             # each axis's values in their path form, converted once per grid rather than once per point
-            choices = [[(self.axes[axis], _path_value(field, v)) for v in axes[axis]] for axis, field in fields.items()]
+            choices = [[(field.name, _path_value(field, v)) for v in axes[axis]] for axis, field in fields.items()]
             for combo in itertools.product(*choices):
-                points.add(level.point(data=cfg.data.name, **dict(combo)))
+                values = {**fixed, **dict(combo)}
+                if refine is not None and (values := refine(values)) is None:
+                    continue
+                points.add(level.point(**values))
         return sorted(points)
 
     def check_axes(self, cfg) -> None:
-        """Every axis of every grid: not empty, no duplicates, within its field's bounds, and
-        each value able to form its path field; a ConfigError naming ``<section>.<axis>``."""
+        """Every axis of every grid: not empty, no duplicates, within its field's bounds; a
+        ConfigError naming ``<section>.<axis>``."""
         for axes in self.grids(cfg):
             for axis, field in self.fields().items():
-                key, values = f"{self.section}.{axis}", axes[axis]
+                key, values = self.key(axis), axes[axis]
                 if len(values) == 0:
                     raise ConfigError(f"{key} is empty; give at least one value")
                 if len(set(map(str, values))) != len(values):
                     raise ConfigError(f"{key} has duplicate values: {list(values)}")
                 for v in values:
-                    if field.minimum is not None and v < field.minimum:
-                        raise ConfigError(f"{key}={v}: must be >= {field.minimum}")
-                    if field.maximum is not None and v > field.maximum:
-                        raise ConfigError(f"{key}={v}: must be <= {field.maximum}")
+                    field.check_bounds(v, key)
 
     def check_size(self, cfg, limit: int) -> None:
         """At most ``limit`` points, counted from the grids' sizes before any point is made: a
         ConfigError naming each grid's axes and lengths, and ``max_points``."""
-        sizes = [{axis: len(axes[axis]) for axis in self.axes} for axes in self.grids(cfg)]
+        sizes = [{axis: len(axes[axis]) for axis in self.axis_fields()} for axes in self.grids(cfg)]
         count = sum(math.prod(size.values()) for size in sizes)
         if count > limit:
-            shown = " + ".join(" x ".join(f"{self.section}.{axis}: {n}" for axis, n in size.items() if n > 1) or "1"
+            shown = " + ".join(" x ".join(f"{self.key(axis)}: {n}" for axis, n in size.items() if n > 1) or "1"
                                for size in sizes)
             raise ConfigError(f"{self.section} expands to {count} points ({shown}), more than max_points={limit}: "
                               "split the sweep into runs with their own sweep.name, or raise max_points")
@@ -109,20 +144,30 @@ class GridStudy:
         for axes in self.grids(cfg):
             for axis, field in self.fields().items():
                 for value in axes[axis]:
-                    field.check(_path_value(field, value), f"{self.section}.{axis}", given=value)
+                    field.check(_path_value(field, value), self.key(axis), given=value)
+
+    def check(self, cfg) -> None:
+        """:meth:`check_axes`, :meth:`check_size` (``max_points``) and :meth:`check_paths`."""
+        self.check_axes(cfg)
+        self.check_size(cfg, cfg.max_points)
+        self.check_paths(cfg)
 
 
 def _typed_value(field: Field, value, where: str):
-    """A ``grids`` entry value with its field's type (the entries are untyped dicts): integers
-    stay integers; a class (the ``cond`` field) is ``'all'`` or an integer label."""
+    """A ``grids`` entry value with its field's axis type (the entries are untyped dicts):
+    integers stay integers; a class (the ``cond`` field) is ``'all'`` or an integer label."""
     if field.name == "cond":
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise ConfigError(f"{where}={value!r}: a class is 'all' or an integer label")
         return str(value)
-    if field.type is int:
+    if field.axis_type is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}={value!r}: must be an integer")
         return value
+    if field.axis_type is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}={value!r}: must be a number")
+        return float(value)
     if not isinstance(value, str):
         raise ConfigError(f"{where}={value!r}: must be a string")
     return value
@@ -133,16 +178,79 @@ def _path_value(field: Field, value):
     return (field.from_axis or field.type)(value)
 
 
-#: the linear chain: one chain per (class, n, seed, schedule, T, rank); ``sweep.<axis>`` and
-#: ``sweep.grids`` (the axes are the fields of the ``rank`` level that declare a sweep axis)
-LINEAR = GridStudy("linear", "sweep", "rank", {FIELDS[f].axis: f for f in LEVELS["rank"].fields if FIELDS[f].axis})
-#: the samplers study: one run per (n, seed, schedule, T, sampler, denoiser); off when
-#: ``sweep.samplers.n`` is empty
-SAMPLERS = GridStudy("samplers", "sweep.samplers", "sampler_point",
-                     {axis: axis for axis in ("n", "seed", "schedule", "T", "sampler", "denoiser")}, enabled_by="n")
+# --------------------------------------------------------------------------- the studies' grids
+
+#: the schedule field of a blind model's ascent runs (its T field is deep.sampler.max_steps)
+ADAPTIVE = "adaptive"
+
+
+def ascent_steps(cfg) -> int:
+    """The T field of an ascent run: its most steps (``deep.sampler.max_steps``, default of
+    :func:`lindiff.deep.sample.sample_ascent`: 1000)."""
+    return int(cfg.deep.sampler.get("max_steps", 1000))
+
+
+def _deep_sample_runs(cfg):
+    """A deep model's sampler runs: ``ascent`` (with the adaptive schedule and its most steps)
+    for a blind size; every non-ascent sampler × schedule × T for a noise-conditional one."""
+    conditional = {size: deep_train_config(cfg, size).model.conditional for size in cfg.sweep.deep.size}
+    steps = ascent_steps(cfg)
+
+    def refine(values):
+        if conditional[values["size"]]:
+            return None if values["sampler"] == ASCENT else values
+        return {**values, "schedule": ADAPTIVE, "T": steps} if values["sampler"] == ASCENT else None
+
+    return refine
+
+
+def _ab_linear_model(cfg) -> dict:
+    g = cfg.sweep.generalization
+    return {"data": cfg.data.name, "abmodel": ab_linear_model(g.schedule, g.T, g.rank)}
+
+
+def _ab_deep_model(cfg) -> dict:
+    return {"data": cfg.data.name, "abmodel": f"deep_{cfg.sweep.generalization.deep.size}"}
+
+
+def _no_data(cfg) -> dict:
+    return {}
+
+
+#: Every study's grids, one entry per (study, level): the points, their axis checks (keys, bounds,
+#: path forms, ``max_points``) and every target and params slice that lists points derive from here.
+#: The axes are the levels' fields (see :attr:`GridStudy.axes`) except where a study names them.
+GRID_STUDIES: tuple[GridStudy, ...] = (
+    # the linear chain: one chain per (class, n, seed, schedule, T, rank): sweep.<axis>, sweep.grids
+    LINEAR := GridStudy("linear", "sweep", "rank"),
+    # the samplers study: one run per (n, seed, schedule, T, sampler, denoiser)
+    SAMPLERS := GridStudy("samplers", "sweep.samplers", "sampler_point", enabled_by="n"),
+    # the deep study: one model per (n, size, seed), its sampler runs (see _deep_sample_runs)
+    GridStudy("deep", "sweep.deep", "deep", enabled_by="n", requires="deep.enabled"),
+    GridStudy("deep", "sweep.deep", "deep_sample", enabled_by="n", requires="deep.enabled", refine=_deep_sample_runs),
+    # the A/B study: one point per (seed, model, n); its linear and its deep family
+    GridStudy("generalization", "sweep.generalization", "ab_point", {"seed": "abseed", "n": "n"}, enabled_by="n",
+              fixed=_ab_linear_model),
+    GridStudy("generalization", "sweep.generalization", "ab_point", {"seed": "abseed", "deep.n": "n"},
+              enabled_by="deep.n", requires="deep.enabled", fixed=_ab_deep_model),
+    # the GAHB study: per C^α regularity and per disk training-set size, the data split and one
+    # blind model per size
+    GridStudy("gahb", "sweep.gahb", "gahb_calpha_data", enabled_by="alpha", fixed=_no_data),
+    GridStudy("gahb", "sweep.gahb", "gahb_calpha", enabled_by="alpha", fixed=_no_data),
+    GridStudy("gahb", "sweep.gahb", "gahb_disks_data", enabled_by="n", fixed=_no_data),
+    GridStudy("gahb", "sweep.gahb", "gahb_disks", enabled_by="n", fixed=_no_data),
+)
 
 #: the sweep axes of the linear chain (``sweep.<axis>`` and keys of ``sweep.grids`` entries)
-SWEEP_AXES = tuple(LINEAR.axes)
+SWEEP_AXES = tuple(LINEAR.axis_fields())
+
+
+def points(cfg, *levels: str) -> list[Point]:
+    """Every point at these levels (sorted, no duplicates): the union of their grid studies."""
+    unknown = [level for level in levels if level not in {g.level for g in GRID_STUDIES}]
+    if unknown:
+        raise ValueError(f"no grid study declares the level(s) {unknown}")
+    return sorted({p for g in GRID_STUDIES if g.level in levels for p in g.points(cfg)})
 
 
 def grids(cfg) -> list[dict[str, list]]:
@@ -151,21 +259,8 @@ def grids(cfg) -> list[dict[str, list]]:
 
 
 def sweep_points(cfg) -> list[Point]:
-    """All points of the linear chain (``rank`` level; sorted, no duplicates)."""
-    return LINEAR.points(cfg)
-
-
-def deep_points(cfg) -> list[Point]:
-    """The deep-denoiser models (``deep`` level), empty when ``deep.enabled`` is false."""
-    if not cfg.deep.enabled:
-        return []
-    sweep = cfg.sweep.deep
-    return sorted({LEVELS["deep"].point(data=cfg.data.name, n=int(n), size=str(size), seed=int(seed))
-                   for n in sweep.n for size in sweep.size for seed in sweep.seed})
-
-
-#: the schedule field of a blind model's ascent runs (its T field is deep.sampler.max_steps)
-ADAPTIVE = "adaptive"
+    """All points of the linear chain (``rank`` level)."""
+    return points(cfg, "rank")
 
 
 def deep_train_config(cfg, size: str, section: str = "deep"):
@@ -179,65 +274,6 @@ def deep_train_config(cfg, size: str, section: str = "deep"):
         return preset_config(str(models.preset), overrides)
     except ConfigError as exc:
         raise ConfigError(f"{section}.sizes.{size}: {exc}") from None
-
-
-def ascent_steps(cfg) -> int:
-    """The T field of an ascent run: its most steps (``deep.sampler.max_steps``, default of
-    :func:`lindiff.deep.sample.sample_ascent`: 1000)."""
-    return int(cfg.deep.sampler.get("max_steps", 1000))
-
-
-def deep_sample_points(cfg) -> list[Point]:
-    """The sampler runs of the deep models (``deep_sample`` level): ``ascent`` for a blind size,
-    every non-ascent ``sweep.deep.sampler`` × ``schedule`` × ``T`` for a noise-conditional one."""
-    sweep, points, models = cfg.sweep.deep, set(), deep_points(cfg)
-    if not models:
-        return []
-    conditional = {size: deep_train_config(cfg, size).model.conditional for size in sweep.size}
-    for model in models:
-        values = model.as_dict()
-        if not conditional[model.size]:
-            if ASCENT in sweep.sampler:
-                points.add(LEVELS["deep_sample"].point(**values, sampler=ASCENT, schedule=ADAPTIVE, T=ascent_steps(cfg)))
-            continue
-        points |= {LEVELS["deep_sample"].point(**values, sampler=str(sampler), schedule=str(schedule), T=int(T))
-                   for sampler in sweep.sampler if sampler != ASCENT for schedule in sweep.schedule for T in sweep.T}
-    return sorted(points)
-
-
-def generalization_points(cfg) -> list[Point]:
-    """The A/B study's points (``ab_point`` level): one per (seed, model, n); empty when off."""
-    g = cfg.sweep.generalization
-    models = []
-    if len(g.n):
-        models.append((ab_linear_model(g.schedule, g.T, g.rank), list(g.n)))
-    if len(g.deep.n) and cfg.deep.enabled:
-        models.append((f"deep_{g.deep.size}", list(g.deep.n)))
-    return sorted({LEVELS["ab_point"].point(data=cfg.data.name, abseed=int(seed), abmodel=model, n=int(n))
-                   for seed in g.seed for model, ns in models for n in ns})
-
-
-#: the GAHB study's two families: (sweep.gahb axis, data level, model level)
-GAHB_FAMILIES = {"calpha": ("alpha", "gahb_calpha_data", "gahb_calpha"), "disks": ("n", "gahb_disks_data", "gahb_disks")}
-
-
-def gahb_data_points(cfg) -> list[Point]:
-    """The GAHB study's data splits (``gahb_calpha_data``, ``gahb_disks_data`` levels): one per
-    ``sweep.gahb.alpha`` (or ``n``) and seed; empty when the study is off."""
-    g = cfg.sweep.gahb
-    points = set()
-    for axis, data_level, _ in GAHB_FAMILIES.values():
-        convert = FIELDS[axis].from_axis or FIELDS[axis].type
-        points |= {LEVELS[data_level].point(seed=int(seed), **{axis: convert(value)}) for value in g[axis] for seed in g.seed}
-    return sorted(points)
-
-
-def gahb_points(cfg) -> list[Point]:
-    """The GAHB study's models (``gahb_calpha`` and ``gahb_disks`` levels): every data split of
-    :func:`gahb_data_points` × ``sweep.gahb.size``."""
-    levels = {data_level: model_level for _, data_level, model_level in GAHB_FAMILIES.values()}
-    return sorted(LEVELS[levels[p.level]].point(**p.as_dict(), size=str(size))
-                  for p in gahb_data_points(cfg) for size in cfg.sweep.gahb.size)
 
 
 def gahb_data_config(cfg, family: str, value) -> dict:
@@ -267,16 +303,6 @@ def gahb_sizes(cfg, family: str, value) -> tuple[int, int]:
     if family == "calpha":
         return int(g.n_train), int(cfg.gahb.calpha.n_test)
     return int(value), int(g.disk_images)
-
-
-def sampler_grids(cfg) -> list[dict[str, list]]:
-    """The samplers study's grids (:meth:`GridStudy.grids` of :data:`SAMPLERS`); ``[]`` when off."""
-    return SAMPLERS.grids(cfg)
-
-
-def sampler_points(cfg) -> list[Point]:
-    """The samplers study's points (``sampler_point`` level); empty when ``sweep.samplers.n`` is."""
-    return SAMPLERS.points(cfg)
 
 
 def sampler_levels_from_params(params, T: int) -> Schedule:

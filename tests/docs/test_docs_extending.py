@@ -40,11 +40,12 @@ def test_every_dotted_name_resolves(dotted):
 def test_names_mentioned_exist_where_the_page_says():
     from lindiff import data
     from lindiff.linear import schedules
-    from lindiff.pipeline import checks, levels, schema, sweep
+    from lindiff.pipeline import checks, datasets, levels, schema, sweep
 
     for module, names in ((levels, ("FIELDS", "LEVELS", "Field", "Level", "level_of", "point_id", "seed_key")),
-                          (schema, ("DataConfig", "DATA_SCHEMAS", "SweepConfig", "ScheduleKind", "POSITIVE")),
-                          (sweep, ("sweep_points", "SWEEP_AXES")), (checks, ("check_values",)),
+                          (schema, ("DataConfig", "SweepConfig", "SamplersSweep", "ScheduleKind", "POSITIVE")),
+                          (datasets, ("DATA_SETS", "DataSet")), (sweep, ("GRID_STUDIES", "GridStudy", "points")),
+                          (checks, ("check_values",)),
                           (schedules, ("SCHEDULES", "make_schedule")), (data, ("_LOADERS", "load_dataset"))):
         for name in names:
             assert hasattr(module, name), f"{module.__name__}.{name}"

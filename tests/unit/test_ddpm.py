@@ -183,7 +183,7 @@ def test_presets_and_data_units():
 
 def test_the_default_sweep_samples_each_model_with_its_samplers():
     cfg = ldc.load([], check_data=False)
-    points = lds.deep_sample_points(cfg)
+    points = lds.points(cfg, "deep_sample")
     runs = {(p.size, p.sampler, p.schedule, p.T) for p in points}
     assert runs == {("quick", "ascent", "adaptive", 400), ("ddpmquick", "ddpm", "vplinear", 100),
                     ("ddpmquick", "ddim", "vplinear", 100)}

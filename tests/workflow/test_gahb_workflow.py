@@ -22,14 +22,14 @@ from lindiff.studies.gahb import optimal_calpha_slope, wiener_tangent_alignment
 
 def test_gahb_sweep_composes_and_lists_its_points():
     cfg = ldc.load(["sweep=gahb"])
-    data_points = lds.gahb_data_points(cfg)
+    data_points = lds.points(cfg, "gahb_calpha_data", "gahb_disks_data")
     assert [p.id for p in data_points if p.level == "gahb_calpha_data"] == [f"gahb/s0/calpha/a{a}" for a in range(1, 6)]
     assert [p.id for p in data_points if p.level == "gahb_disks_data"] == ["gahb/s0/disks/n10", "gahb/s0/disks/n100",
                                                                           "gahb/s0/disks/n1000"]
-    models = lds.gahb_points(cfg)
+    models = lds.points(cfg, "gahb_calpha", "gahb_disks")
     assert len(models) == 8 and {p.size for p in models} == {"default"}
     assert {p.at("gahb_study").id for p in models} == {"gahb/s0/deep_default"}
-    assert lds.deep_points(cfg) == [] and len(lds.sweep_points(cfg)) == 1
+    assert lds.points(cfg, "deep") == [] and len(lds.sweep_points(cfg)) == 1
     # the training sets of the disk models are prefixes of one generated set, with the same test rows
     disks = [lds.gahb_data_config(cfg, "disks", n) for n in (10, 1000)]
     assert disks[0] == disks[1] and disks[0]["n_total"] == 1000 + cfg.sweep.gahb.disk_images
@@ -42,13 +42,13 @@ def test_gahb_sweep_composes_and_lists_its_points():
 @pytest.mark.parametrize("sweep", ["default", "paper", "generalization"])
 def test_gahb_is_off_elsewhere(sweep):
     cfg = ldc.load([f"sweep={sweep}"], check_data=False)
-    assert lds.gahb_points(cfg) == []
+    assert lds.points(cfg, "gahb_calpha", "gahb_disks") == []
 
 
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("sweep.gahb.alpha=[0,2]", "sweep.gahb.alpha=0.0: the regularity must be positive"),
+        ("sweep.gahb.alpha=[0,2]", "sweep.gahb.alpha=0.0: must be positive and finite"),
         ("sweep.gahb.alpha=[2,2]", "sweep.gahb.alpha has duplicate values"),
         ("sweep.gahb.alpha=[0.00001]", "sweep.gahb.alpha='1e-05' cannot form the path field"),
         ("sweep.gahb.n=[1,10]", "sweep.gahb.n=1: must be >= 2"),

@@ -20,7 +20,7 @@ from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 def test_generalization_sweep_composes_and_lists_its_points():
     cfg = ldc.load(["sweep=generalization"])
     g = cfg.sweep.generalization
-    points = lds.generalization_points(cfg)
+    points = lds.points(cfg, "ab_point")
     linear = [p for p in points if p.kind == "linear"]
     deep = [p for p in points if p.kind == "deep"]
     assert [p.n for p in linear] == sorted(g.n) and max(g.n) == 1797 // 2
@@ -36,7 +36,7 @@ def test_generalization_sweep_composes_and_lists_its_points():
 @pytest.mark.parametrize("sweep", ["default", "smoke", "paper"])
 def test_generalization_is_off_elsewhere(sweep):
     cfg = ldc.load([f"sweep={sweep}"], check_data=False)
-    assert lds.generalization_points(cfg) == []
+    assert lds.points(cfg, "ab_point") == []
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def test_generalization_deep_needs_a_deep_denoiser():
     with pytest.raises(ConfigError, match="deep.enabled=false"):
         ldc.load(overrides)
     cfg = ldc.load(overrides + ["sweep.generalization.deep.n=[]"])  # the linear part alone is fine
-    assert {p.kind for p in lds.generalization_points(cfg)} == {"linear"}
+    assert {p.kind for p in lds.points(cfg, "ab_point")} == {"linear"}
 
 
 # --------------------------------------------------------------------------- workflow

@@ -1,6 +1,6 @@
 """The grid studies (lindiff.pipeline.sweep.GridStudy): one declaration of a study's axes gives
-its grids, points, axis checks and path checks; the linear chain and the samplers study use it,
-and the sweep table's columns and group keys derive from the same level declaration."""
+its grids, points, axis checks and path checks; every study uses it (GRID_STUDIES), and the sweep
+table's columns and group keys derive from the same level declaration."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from omegaconf import OmegaConf
 from lindiff.errors import ConfigError
 from lindiff.pipeline import aggregate, levels
 from lindiff.pipeline import config as ldc
+from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.levels import FIELDS, LEVELS, Field, Level
-from lindiff.pipeline.sweep import LINEAR, SAMPLERS, SWEEP_AXES, GridStudy
+from lindiff.pipeline.sweep import GRID_STUDIES, LINEAR, SAMPLERS, SWEEP_AXES, GridStudy
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_a_value_that_cannot_form_its_path_field_fails_naming_the_axis(toy, monk
 
 def test_the_linear_chain_and_the_samplers_are_grid_studies():
     assert SWEEP_AXES == ("classes", "n", "seed", "schedule", "T", "rank")
-    assert {FIELDS[f].axis for f in LEVELS["rank"].fields if FIELDS[f].axis} == set(LINEAR.axes)
+    assert {FIELDS[f].axis for f in LEVELS["rank"].fields if FIELDS[f].axis} == set(LINEAR.axis_fields())
     cfg = ldc.load(["sweep=spectral_samplers"], check_data=False)
     points = SAMPLERS.points(cfg)
     assert points and all(p.level == "sampler_point" for p in points)
@@ -77,3 +78,63 @@ def test_the_sweep_table_columns_and_group_keys_follow_the_rank_level():
     assert aggregate.AXES == list(levels.LEVELS["rank"].sort_fields)
     assert aggregate.other_axes("n", "rank") == ["data", "cond", "schedule", "T", "seed"]
     assert aggregate.GROUP == [a for a in aggregate.AXES if a != "schedule"]
+
+
+def _with_axis(cfg, section: str, axis: str, values) -> OmegaConf:
+    """A copy of a composed config with one more list under ``section`` (as the schema would
+    have it once the axis is declared there)."""
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    node = plain
+    for key in section.split("."):
+        node = node[key]
+    node[axis] = values
+    return OmegaConf.create(plain)
+
+
+@pytest.mark.parametrize("level, section, enable", [
+    ("sampler_point", "sweep.samplers", ["sweep=spectral_samplers"]),
+    ("deep", "sweep.deep", ["sweep=smoke"]),
+    ("gahb_disks", "sweep.gahb", ["sweep=gahb"]),
+])
+def test_a_field_added_to_a_level_is_an_axis_of_its_study_with_no_other_edit(monkeypatch, level, section, enable):
+    """Adding an axis is the field, its place in the level's pattern and its config list: the real
+    study's points, paths and checks follow (two values, so that a point per value must appear)."""
+    cfg = ldc.load(enable, check_data=False)
+    before = [p.dir("results") for p in lds.points(cfg, level)]
+    assert before
+    monkeypatch.setitem(FIELDS, "width", Field("width", "[0-9]+", int, minimum=3))
+    old = LEVELS[level]
+    monkeypatch.setitem(LEVELS, level, Level(level, old.pattern + "/w{width}", order=(*old.sort_fields, "width"),
+                                             seed_level=old.seed_level, group_level=old.group_level))
+    toy = _with_axis(cfg, section, "width", [3, 5])
+    after = lds.points(toy, level)
+    assert len(after) == 2 * len(before)
+    assert {p.width for p in after} == {3, 5}
+    assert {p.dir("results") for p in after} == {f"{path}/w{w}" for path in before for w in (3, 5)}
+    study = next(g for g in GRID_STUDIES if g.level == level)
+    assert study.axis_fields()["width"] == "width"
+    with pytest.raises(ConfigError, match=rf"{section}\.width=2: must be >= 3"):
+        study.check_axes(_with_axis(cfg, section, "width", [2, 5]))
+    with pytest.raises(ConfigError, match=rf"{section}\.width has duplicate values"):
+        study.check_axes(_with_axis(cfg, section, "width", [3, 3]))
+
+
+def test_every_study_is_declared_once_and_its_points_come_from_the_declaration():
+    """The deep, A/B and GAHB studies expand through the same declaration as the linear chain."""
+    assert {g.name for g in GRID_STUDIES} == {"linear", "samplers", "deep", "generalization", "gahb"}
+    cfg = ldc.load(["sweep=smoke", "sweep.deep.size=[quick,ddpmquick]", "sweep.deep.sampler=[ascent,ddim]",
+                    "sweep.deep.T=[5,7]"], check_data=False)
+    runs = {(p.size, p.sampler, p.schedule, p.T) for p in lds.points(cfg, "deep_sample")}
+    # the blind size runs the ascent once (its adaptive schedule, its most steps); the
+    # noise-conditional one every non-ascent sampler x schedule x T
+    assert runs == {("quick", "ascent", "adaptive", lds.ascent_steps(cfg)),
+                    ("ddpmquick", "ddim", "vplinear", 5), ("ddpmquick", "ddim", "vplinear", 7)}
+    cfg = ldc.load(["sweep=generalization", "sweep.generalization.deep.n=[2,50]", "sweep.generalization.seed=[0,3]"],
+                   check_data=False)
+    ab = lds.points(cfg, "ab_point")
+    assert {p.kind for p in ab} == {"linear", "deep"} and {p.abseed for p in ab} == {0, 3}
+    assert {p.n for p in ab if p.kind == "deep"} == {2, 50}
+    with pytest.raises(ConfigError, match=r"sweep\.generalization\.deep\.n=1: must be >= 2"):
+        ldc.load(["sweep=generalization", "sweep.generalization.deep.n=[1]"], check_data=False)
+    with pytest.raises(ValueError, match="no grid study declares"):
+        lds.points(cfg, "learn")

@@ -9,6 +9,7 @@ from helpers import run_snakemake
 
 from lindiff.errors import ConfigError
 from lindiff.pipeline import config as ldc
+from lindiff.pipeline import datasets as ldd
 from lindiff.pipeline import resources as ldr
 from lindiff.pipeline.sweep import sweep_points
 
@@ -33,7 +34,7 @@ def test_a_wide_data_file_is_refused_from_its_header(tmp_path):
 
     path = tmp_path / "wide.npy"
     np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=(10, 100000)).flush()
-    assert ldr.data_shape(ldc.compose(["data=file", f"data.path={path}"]).data) == (10, 100000)
+    assert ldd.data_shape(ldc.compose(["data=file", f"data.path={path}"]).data) == (10, 100000)
     with pytest.raises(ConfigError, match=r"the d x d Gram \(d=100000"):
         ldc.load(["data=file", f"data.path={path}", "sweep=smoke", "sweep.n=[10]", "sweep.rank=[4]", "learn.k=4"],
                  check_data=False)

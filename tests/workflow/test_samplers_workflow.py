@@ -31,12 +31,12 @@ def _point(schedule, sampler, denoiser, results="results"):
 
 def test_the_preset_composes_with_its_grids():
     cfg = ldc.load(["sweep=spectral_samplers"], check_data=False)
-    points = lds.sampler_points(cfg)
+    points = lds.points(cfg, "sampler_point")
     # 4 schedules x 4 T x 2 samplers (wiener) + 3 x 5 x 4 at T=10 + 2 x 3 designed at T=10, minus overlaps
     assert len(points) == 92
     assert {p.denoiser for p in points} == {"wiener", "empirical", "projection", "deep"}
     assert len({p.at("sampler_levels") for p in points}) == 41
-    assert lds.sampler_points(ldc.load([], check_data=False)) == []  # off by default
+    assert lds.points(ldc.load([], check_data=False), "sampler_point") == []  # off by default
 
 
 @pytest.mark.parametrize("overrides, message", [

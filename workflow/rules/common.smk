@@ -23,7 +23,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 # Compose + type-check + value-check before any job is scheduled (errors name the key).
 LD = ldc.load(config.get("overrides", ""), config_dir=Path(workflow.basedir) / "conf")
 RESOLVED = ldc.resolved(LD)
-POINTS = lds.sweep_points(LD)
+POINTS = lds.points(LD, "rank")
 RESULTS = LD.results_dir
 
 # Once per call, in the main process: the stale locks of a killed Snakemake removed (under
@@ -73,7 +73,7 @@ localrules:
 JOB, LEARN_JOB, RANK_JOB, DEEP_JOB, DEEP_SAMPLE_JOB, TRAINSET_JOB = (
     LEVELS[name].pattern for name in ("data", "learn", "rank", "deep", "deep_sample", "trainset")
 )
-DATA_SHAPE = ldr.data_shape(LD.data)
+DATA_SHAPE = ldd.data_shape(LD.data)
 
 
 def job_mem(stage, floor):

@@ -2,16 +2,18 @@
 
 import numpy as np
 import pandas as pd
+from omegaconf import OmegaConf
 
 from lindiff import artifacts, plots
 from lindiff.pipeline import aggregate
+from lindiff.pipeline.datasets import image_shape as data_image_shape
 from lindiff.pipeline.jobs import rule_job
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     out = snakemake.output
     points = pd.DataFrame(snakemake.params.points)
     sweep = snakemake.params.sweep
-    image_shape = {"digits": (8, 8), "mnist": (28, 28)}.get(snakemake.params.data["name"])
+    image_shape = data_image_shape(OmegaConf.create(snakemake.params.data))  # None: drawn as flat rows
 
     metrics = [artifacts.read_json(f"{row.rank_dir}/metrics.json") for row in points.itertuples()]
     summary = aggregate.summary_table(points, metrics)

@@ -8,12 +8,12 @@ def deep_params(wildcards):
     return {**level_params("deep", wildcards), "deep": {**deep, "overrides": sizes[wildcards.size]}}
 
 
-DEEP_POINTS = lds.deep_points(LD)
+DEEP_POINTS = lds.points(LD, "deep")
 
 
 # one sampler run of a model: results/.../deep_{size}/{sampler}_{schedule}_T{T} (ascent_adaptive_T<steps> for a
 # blind model); the quality table of (data, n, seed) under results/{data}/all/n{n}_s{seed}/quality
-DEEP_SAMPLE_POINTS = lds.deep_sample_points(LD)
+DEEP_SAMPLE_POINTS = lds.points(LD, "deep_sample")
 QUALITY_POINTS = sorted({point.at("trainset") for point in DEEP_SAMPLE_POINTS})
 QUALITY_OUTPUTS = ("quality.parquet", "fig_quality.png")
 

@@ -1,8 +1,8 @@
 # The GAHB study: its points, params, inputs, targets and sidecars. Its rules: gahb.smk.
 
 
-GAHB_DATA_POINTS = lds.gahb_data_points(LD)
-GAHB_POINTS = lds.gahb_points(LD)
+GAHB_DATA_POINTS = lds.points(LD, "gahb_calpha_data", "gahb_disks_data")
+GAHB_POINTS = lds.points(LD, "gahb_calpha", "gahb_disks")
 GAHB_STUDIES = sorted({point.at("gahb_study") for point in GAHB_POINTS})
 GAHB_LEVELS = ("gahb_calpha_data", "gahb_calpha", "gahb_disks_data", "gahb_disks", "gahb_study")
 GAHB_JOBS = {name: LEVELS[name].pattern for name in GAHB_LEVELS}

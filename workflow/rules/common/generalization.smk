@@ -2,7 +2,7 @@
 # generalization.smk.
 
 
-AB_POINTS = lds.generalization_points(LD)
+AB_POINTS = lds.points(LD, "ab_point")
 AB_DIR, AB_TRAIN, AB_LINEAR, AB_LINEAR_HALF, AB_DEEP, AB_DEEP_HALF, AB_POINT, AB_STUDY = (
     LEVELS[name].pattern
     for name in ("ab_split", "ab_train", "ab_linear", "ab_linear_half", "ab_deep", "ab_deep_half", "ab_point", "ab_study")

@@ -1,7 +1,7 @@
 # The samplers study: its points, params, inputs, targets and sidecars. Its rules: samplers.smk.
 
 
-SAMPLER_POINTS = lds.sampler_points(LD)
+SAMPLER_POINTS = lds.points(LD, "sampler_point")
 SAMPLER_FAMILY = ("sampler_levels", "sampler_point")
 SAMPLER_LEVELS_JOB, SAMPLER_JOB = (LEVELS[name].pattern for name in SAMPLER_FAMILY)
 SAMPLERS_OUTPUTS = (
