@@ -295,7 +295,7 @@ def load_bases(path) -> tuple[Bases, np.ndarray]:
 
 
 def save_schedule_design(path, design, eigvals: np.ndarray, data_sha256: str = "") -> Path:
-    """``schedule.npz`` of a spectral design (:class:`lindiff.linear.spectral.ScheduleDesign`):
+    """``schedule.npz`` of a spectral design (:class:`lindiff.linear.design.ScheduleDesign`):
     ``sigma``, ``sigma_bar`` (T+1,), ``noise_std`` (T,), ``initial_std`` (), the target
     ``eigvals`` (k,), the optimizer ``history`` and the training set's ``data_sha256``."""
     return save_npz(

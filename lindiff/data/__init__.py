@@ -23,6 +23,8 @@ Modules
 * :mod:`lindiff.data.transforms` -- preprocessing, each returning a new :class:`Dataset`:
   :func:`subset` (:func:`subset_indices`), :func:`select_classes`, :func:`split_by_class`,
   :func:`scale_unit`, :func:`split_halves`; plus the array helper :func:`center`.
+* :mod:`lindiff.data.training` -- a sweep point's training set: :func:`training_pool` (a class
+  of the data), :func:`choose_training_set`, the checks of stored rows and halves, held-out rows.
 * this package -- :func:`load_dataset`: dispatch on a name (for configs), over
   :data:`DATASET_NAMES`.
 """

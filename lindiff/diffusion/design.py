@@ -22,9 +22,8 @@ import numpy as np
 from lindiff.diffusion.samplers import Sampler
 from lindiff.diffusion.schedules import SAMPLER_SCHEDULES, noise_levels
 from lindiff.errors import ConfigError
+from lindiff.linear.optimize import OBJECTIVES, adam_minimize, inverse_softplus
 from lindiff.linear.schedules import Schedule, from_sigma_bar
-
-OBJECTIVES = ("w2", "kl")
 
 __all__ = ["OBJECTIVES", "SamplerDesign", "design_levels", "spectrum_distance"]
 
@@ -83,7 +82,7 @@ def _initial_theta(sigma_bar: np.ndarray, lo: float, hi: float) -> np.ndarray:
     u = np.log(inside / lo) / np.log(hi / lo)
     increments = np.diff(np.concatenate([[0.0], u, [1.0]]))
     increments = np.maximum(increments, 1e-6)
-    return np.log(np.expm1(increments))  # inverse softplus
+    return inverse_softplus(increments)
 
 
 def _levels_torch(theta, lo: float, hi: float):
@@ -121,7 +120,7 @@ def design_levels(
 
     if sampler.name == "ve_chain":
         raise ConfigError("design_levels designs ddpm, ddim and ode schedules; the chain's design is "
-                          "lindiff.linear.spectral.design_schedule")
+                          "lindiff.linear.design.design_schedule")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ConfigError(f"steps must be an integer >= 1, got steps={steps!r}")
     if not np.isfinite(lr) or lr <= 0:
@@ -146,18 +145,11 @@ def design_levels(
     theta = torch.tensor(_initial_theta(start, lo, hi), dtype=torch.float64, requires_grad=True)
     target = torch.as_tensor(eigvals)
     mean_torch = None if mean_coords is None else torch.as_tensor(mean_coords)
-    optimizer = torch.optim.Adam([theta], lr=lr)
-    history = np.empty(steps)
-    best, best_loss = theta.detach().clone(), np.inf
-    for step in range(steps):
-        optimizer.zero_grad()
+    def loss():
         closed = transfer_function(sampler, _levels_torch(theta, lo, hi), target)
-        loss = spectrum_distance(closed.variance, target, objective, _mean_error(closed, mean_torch))
-        loss.backward()
-        history[step] = float(loss.detach())
-        if history[step] < best_loss:
-            best, best_loss = theta.detach().clone(), history[step]
-        optimizer.step()
+        return spectrum_distance(closed.variance, target, objective, _mean_error(closed, mean_torch))
+
+    _, (best,), history = adam_minimize(loss, [theta], steps, lr, final_evaluation=False)
     with torch.no_grad():
         levels = _levels_torch(best, lo, hi).numpy()
     initial, final = distance(start), distance(levels)

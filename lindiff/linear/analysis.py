@@ -6,11 +6,12 @@ callers can save them as parquet and concatenate them across a sweep.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lindiff.errors import ConfigError
+from lindiff.errors import ConfigError, DataError
 from lindiff.linear import theory
 from lindiff.linear.generate import transitions
 from lindiff.linear.learn import Bases, check_rank
@@ -248,3 +249,25 @@ def power_iteration_comparison(
         out["chain_rate"] = float("nan")
         out["chain_retention_ratio"] = float("nan")
     return out
+
+
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of ``log y`` against ``log x`` over the finite positive pairs.
+
+    Parameters
+    ----------
+    x, y : array (K,)
+
+    Returns
+    -------
+    float; NaN with fewer than 2 pairs or a single distinct ``x``.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape:
+        raise DataError(f"x and y must have the same shape, got {x.shape} and {y.shape}")
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if keep.sum() < 2 or np.ptp(np.log(x[keep])) == 0:
+        return math.nan
+    lx, ly = np.log(x[keep]), np.log(y[keep])
+    lx = lx - lx.mean()
+    return float(np.dot(lx, ly - ly.mean()) / np.dot(lx, lx))

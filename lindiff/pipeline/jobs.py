@@ -30,9 +30,9 @@ from omegaconf import OmegaConf
 
 from lindiff import __version__, artifacts
 from lindiff.pipeline.datasets import load_data
-from lindiff.pipeline.integrity import quarantine_corrupt_input
 from lindiff.pipeline.levels import job_level
-from lindiff.pipeline.processes import seconds_since_start, snakemake_ancestor, watch_parent
+from lindiff.pipeline.runs.integrity import quarantine_corrupt_input
+from lindiff.pipeline.runs.processes import seconds_since_start, snakemake_ancestor, watch_parent
 from lindiff.pipeline.sweep import derive_seed
 from lindiff.pipeline.tracking import Tracker, flatten_config, make_run_id, start_run
 
@@ -265,42 +265,14 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
 
 
 # --------------------------------------------------------------------------- training data
+# The selection itself is lindiff.data.training; here: the configured data and the stored files.
 
 
-@dataclass(frozen=True)
-class TrainingPool:
-    """The samples a sweep point may draw from: the whole data set or one class of it."""
-
-    full: Any  # lindiff.data.Dataset
-    pool: Any  # ndarray (m,) indices into full.X
-    dataset: Any  # lindiff.data.Dataset restricted to the pool
-
-
-def training_pool(data_cfg, cond: str) -> TrainingPool:
+def training_pool(data_cfg, cond: str):
     """Load the configured data set and restrict it to class ``cond`` (``all`` = every class)."""
-    import numpy as np
+    from lindiff.data.training import training_pool as restrict
 
-    from lindiff import data as datasets
-
-    full = load_data(data_cfg)
-    if cond == "all":
-        pool = np.arange(full.n)
-    else:
-        label = int(cond[1:])
-        pool = np.flatnonzero(full.labels == label) if full.labels is not None else np.zeros(0, np.int64)
-    return TrainingPool(full=full, pool=pool, dataset=datasets.Dataset(
-        X=full.X[pool], labels=None if full.labels is None else full.labels[pool],
-        name=full.name, image_shape=full.image_shape))
-
-
-def choose_training_set(pool: TrainingPool, n: int, seed) -> Any:
-    """Indices (into ``pool.full``) of ``n`` training samples, stratified when labelled."""
-    import numpy as np
-
-    from lindiff import data as datasets
-
-    rng = np.random.default_rng(seed)
-    return pool.pool[datasets.subset_indices(pool.dataset, n, rng)]
+    return restrict(load_data(data_cfg), cond)
 
 
 def load_training_set(data_cfg, train_path, full=None) -> tuple[Any, Any]:
@@ -308,29 +280,19 @@ def load_training_set(data_cfg, train_path, full=None) -> tuple[Any, Any]:
 
     ``full``: the configured data set when the job has loaded it already (a second subset of the
     same data, e.g. its held-out rows), so that it is not loaded again."""
-    from lindiff import data as datasets
-    from lindiff.errors import DataError
+    from lindiff.data.training import training_rows
 
     train = artifacts.load_npz(train_path, {"indices": 1, "labels": 1, "sha256": 0})
     full = load_data(data_cfg) if full is None else full
-    indices = train["indices"]
-    if indices.size and (indices.min() < 0 or indices.max() >= full.n):
-        raise DataError(f"{train_path}: indices outside the data set of {full.n} samples")
-    X = full.X[indices]
-    if datasets.sha256_of_array(X) != str(train["sha256"]):
-        raise DataError(f"{train_path}: the data set changed since the training set was chosen (sha256 differs)")
-    return X, full
+    return training_rows(full, train["indices"], train["sha256"], str(train_path)), full
 
 
 def held_out_indices(n_total: int, train_path, count: int, seed) -> Any:
     """Up to ``count`` sorted row indices of a data set of ``n_total`` rows that are not in the
     training set of ``train_path`` (a test set), chosen with ``seed``."""
-    import numpy as np
+    from lindiff.data.training import held_out_indices as leave_out
 
-    train = artifacts.load_npz(train_path, {"indices": 1})
-    rest = np.setdiff1d(np.arange(n_total), train["indices"])
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.permutation(rest)[:count])
+    return leave_out(n_total, artifacts.load_npz(train_path, {"indices": 1})["indices"], count, seed)
 
 
 def held_out_rows(X_full, train_path, count: int, seed) -> Any:
@@ -343,16 +305,9 @@ def load_halves(path, dataset) -> tuple[Any, Any]:
     ``split_halves``), checked against ``dataset``: same sha256, disjoint, in range."""
     import numpy as np
 
-    from lindiff.data import sha256_of_array
-    from lindiff.errors import DataError
+    from lindiff.data.training import check_halves
 
     arrays = artifacts.load_npz(path, {"idx_a": 1, "idx_b": 1, "sha256": 0})
     idx_a, idx_b = arrays["idx_a"].astype(np.int64), arrays["idx_b"].astype(np.int64)
-    if str(arrays["sha256"]) != sha256_of_array(dataset.X):
-        raise DataError(f"{path}: the data set changed since the halves were drawn (sha256 differs)")
-    both = np.concatenate([idx_a, idx_b])
-    if both.size and (both.min() < 0 or both.max() >= dataset.n):
-        raise DataError(f"{path}: indices outside the data set of {dataset.n} samples")
-    if len(np.unique(both)) != len(both):
-        raise DataError(f"{path}: the halves overlap or repeat indices")
+    check_halves(idx_a, idx_b, arrays["sha256"], dataset, str(path))
     return idx_a, idx_b

@@ -22,11 +22,11 @@ from lindiff.diffusion.denoisers import DENOISERS
 from lindiff.diffusion.design import OBJECTIVES as SAMPLER_OBJECTIVES
 from lindiff.diffusion.samplers import ODE_SOLVERS, SAMPLERS
 from lindiff.diffusion.schedules import SAMPLER_SCHEDULES
+from lindiff.linear.design import INJECTION_MODES, OBJECTIVES
 from lindiff.linear.schedules import SCHEDULES
-from lindiff.linear.spectral import INJECTION_MODES, OBJECTIVES
 from lindiff.pipeline.tracking import ALLOWED_MODES
 
-SPECTRAL = "spectral"  # schedule kind designed from the data (lindiff.linear.spectral.design_schedule)
+SPECTRAL = "spectral"  # schedule kind designed from the data (lindiff.linear.design.design_schedule)
 DESIGNED = "designed"  # sampler schedule designed from the data (lindiff.diffusion.design.design_levels)
 
 # Choices: StrEnums compare equal to their strings; resolved configs carry plain strings
@@ -135,7 +135,7 @@ class FileData(DataConfig):
 
 @dataclass
 class DesignConfig:
-    """``schedule=spectral``: options of :func:`lindiff.linear.spectral.design_schedule`."""
+    """``schedule=spectral``: options of :func:`lindiff.linear.design.design_schedule`."""
 
     objective: DesignObjective = DesignObjective.w2
     injection: DesignInjection = DesignInjection.free
@@ -147,7 +147,7 @@ class DesignConfig:
     components: int | None = None    # target components; null = learn.k
     seed: int = field(default=0, metadata=SEED)
     # After the learn, re-fit the injected stds and the std of xi_T to the learned chain at each
-    # rank (exact second moment, lindiff.linear.spectral.refine_injection); the schedule is unchanged.
+    # rank (exact second moment, lindiff.linear.design.refine_injection); the schedule is unchanged.
     refine: bool = True
 
 

@@ -338,7 +338,7 @@ def schedule_from_params(params, T: int) -> Schedule:
     ``scale: theorem`` is Theorem 4.3's ``sigma_t = sigma_max / T``; ``scale: sigma_max``
     scales the shape so that ``sigma_bar[T] = sigma_max``.  The ``spectral`` schedule depends
     on the data: it is the artifact of the workflow's ``design_schedule`` rule
-    (:func:`lindiff.linear.spectral.design_schedule`), not a function of its parameters.
+    (:func:`lindiff.linear.design.design_schedule`), not a function of its parameters.
     """
     if params["name"] == SPECTRAL:
         raise ConfigError("the spectral schedule is designed from the data: load it from its design artifact")

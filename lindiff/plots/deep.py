@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from lindiff.deep.jacobian import PathJacobians
 from lindiff.deep.sample import SamplePath
 from lindiff.errors import DataError
+from lindiff.linear.analysis import loglog_slope
 from lindiff.plots import save_figure
 from lindiff.plots._common import spread, tile_grid
 
@@ -214,12 +215,8 @@ def _wrap_title(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width))
 
 
-def _stats_title(stats: dict | None, label: str) -> str:
-    if stats is None:
-        return label
-    from lindiff.studies.fig7 import verdict
-
-    return f"{label}: {verdict(stats)}"
+def _verdict_title(verdict: str | None, label: str) -> str:
+    return label if verdict is None else f"{label}: {verdict}"
 
 
 def _summary_panel(fig: Figure, ax, summary: pd.DataFrame, band_count: int, title: str, width: int) -> None:
@@ -249,8 +246,8 @@ def _summary_panel(fig: Figure, ax, summary: pd.DataFrame, band_count: int, titl
 def fig7_panels(
     deep_summary: pd.DataFrame,
     linear_summary: pd.DataFrame | None = None,
-    deep_stats: dict | None = None,
-    linear_stats: dict | None = None,
+    deep_verdict: str | None = None,
+    linear_verdict: str | None = None,
     title: str = "Fig. 7: eigenvectors along the noise levels vs at the reference (deep Jacobian | linear PCA)",
     band_count: int = 3,
 ) -> Figure:
@@ -264,8 +261,9 @@ def fig7_panels(
     linear_summary : DataFrame, optional
         The same for :func:`lindiff.studies.fig7.linear_reference`; adds panel (b), drawn
         on the same ``σ`` range.
-    deep_stats, linear_stats : dict, optional
-        :func:`lindiff.studies.fig7.fig7_statistics`; each panel is titled with its verdict.
+    deep_verdict, linear_verdict : str, optional
+        Each panel's verdict sentence (:func:`lindiff.studies.fig7.verdict` of its
+        :func:`~lindiff.studies.fig7.fig7_statistics`), shown in its title.
     title : str
         Figure title.
     band_count : int
@@ -276,9 +274,9 @@ def fig7_panels(
     Figure with 2 Axes per panel (the plot and its colour bar): 2 or 4.  Darker = lower
     index, as in :func:`fig7_sin_theta_jacobian`; points at ``σ = 0`` are not drawn (log axis).
     """
-    panels = [("(a) deep denoiser Jacobian", deep_summary, deep_stats, "deep_summary")]
+    panels = [("(a) deep denoiser Jacobian", deep_summary, deep_verdict, "deep_summary")]
     if linear_summary is not None:
-        panels.append(("(b) linear PCA on the same data", linear_summary, linear_stats, "linear_summary"))
+        panels.append(("(b) linear PCA on the same data", linear_summary, linear_verdict, "linear_summary"))
     for _, summary, _, name in panels:
         if not isinstance(summary, pd.DataFrame):
             raise DataError(f"fig7_panels: {name} must be a DataFrame from index_summary, got {type(summary).__name__}")
@@ -290,8 +288,8 @@ def fig7_panels(
     width = 55 if len(panels) > 1 else 90
     fig = Figure(figsize=(6.4 * len(panels), 4.9), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (label, summary, stats, _) in zip(axes, panels):
-        _summary_panel(fig, ax, summary, band_count, _stats_title(stats, label), width)
+    for ax, (label, summary, verdict, _) in zip(axes, panels):
+        _summary_panel(fig, ax, summary, band_count, _verdict_title(verdict, label), width)
         ax.set_xlim(lo / 1.1, hi * 1.1)
     axes[0].set_ylabel(r"median $\sin\theta_i = \sqrt{1 - \langle v_i^{\sigma}, v_i^{\mathrm{ref}}\rangle^2}$")
     fig.suptitle(_wrap_title(title, 110), fontsize=10)
@@ -321,8 +319,6 @@ def fig7_index_statistics(
     legend gives each set's log-log slope (Eq. 12: −1 against ``λ_i``, −1/2 against the
     covariance eigenvalue ``λ_i²``).  NaN entries (no crossing, no fit) are left out.
     """
-    from lindiff.studies.fig7 import loglog_slope
-
     sets = [("deep", "o", "C0", deep_cross, deep_slopes)]
     if linear_cross is not None or linear_slopes is not None:
         sets.append(("linear", "s", "C3", linear_cross, linear_slopes))

@@ -646,7 +646,7 @@ def schedule_comparison(table: pd.DataFrame, spectra: Mapping[str, pd.DataFrame]
     Parameters
     ----------
     table : DataFrame
-        :func:`lindiff.pipeline.aggregate.schedule_comparison` (columns ``T, rank, n, w2_predicted,
+        :func:`lindiff.studies.sweep_table.schedule_comparison` (columns ``T, rank, n, w2_predicted,
         w2_measured, best_hand_w2, best_hand_schedule, best_hand_chain``).
     spectra : mapping label -> DataFrame
         Spectra of one point to overlay in the right panel (columns ``index, eigval`` and
@@ -712,7 +712,7 @@ def power_iteration_convergence(table: pd.DataFrame, verdicts: Mapping[str, str]
         exact second moment given the bases), and ``chain_retention_ratio`` / ``power_retention_ratio`` (a second panel: the
         chain's ``Π c_1 / Π c_0`` against power iteration's ``(λ_1²/λ_0²)^T``).
     verdicts : mapping schedule -> str, optional
-        Sentences (:func:`lindiff.pipeline.aggregate.power_iteration_verdict`) printed under the axes.
+        Sentences (:func:`lindiff.studies.sweep_table.power_iteration_verdict`) printed under the axes.
 
     Returns
     -------

@@ -52,6 +52,7 @@ import pandas as pd
 from scipy import stats as _stats
 
 from lindiff.errors import ConfigError, DataError
+from lindiff.linear.analysis import loglog_slope  # noqa: F401 (part of this study's API)
 
 __all__ = [
     "analysis_points",
@@ -348,28 +349,6 @@ def _spearman(x, y) -> tuple[float, float, int]:
         warnings.simplefilter("ignore")
         res = _stats.spearmanr(x[keep], y[keep])
     return float(res.statistic), float(res.pvalue), n
-
-
-def loglog_slope(x, y) -> float:
-    """Least-squares slope of ``log y`` against ``log x`` over the finite positive pairs.
-
-    Parameters
-    ----------
-    x, y : array (K,)
-
-    Returns
-    -------
-    float; NaN with fewer than 2 pairs or a single distinct ``x``.
-    """
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.shape != y.shape:
-        raise DataError(f"x and y must have the same shape, got {x.shape} and {y.shape}")
-    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    if keep.sum() < 2 or np.ptp(np.log(x[keep])) == 0:
-        return math.nan
-    lx, ly = np.log(x[keep]), np.log(y[keep])
-    lx = lx - lx.mean()
-    return float(np.dot(lx, ly - ly.mean()) / np.dot(lx, lx))
 
 
 def _float(value) -> float:

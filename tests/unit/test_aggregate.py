@@ -6,8 +6,8 @@ import pytest
 
 from lindiff import artifacts, plots
 from lindiff.errors import DataError
-from lindiff.linear import spectral
-from lindiff.pipeline import aggregate
+from lindiff.linear import design as linear_design
+from lindiff.studies import sweep_table
 
 
 def _summary():
@@ -17,8 +17,8 @@ def _summary():
         ("linear", 50): (1.0, 2.5), ("spectral", 50): (3.0, 2.0),
     }
     for (schedule, T), (det, inj) in w2.items():
-        rows.append({"data": "digits", "cond": "all", "n": 100, "seed": 0, "T": T, "rank": 4, "schedule": schedule,
-                     "id": f"digits/all/n100_s0/{schedule}_T{T}/r4",
+        rows.append({"data": "digits", "cond": "all", "n": 100, "schedule": schedule, "T": T, "seed": 0, "rank": 4,
+                     "id": f"digits/all/n100_s0/{schedule}_T{T}/r4",  # the axes before the id, as summary_table writes
                      "spectral/deterministic/w2/measured": det, "spectral/injected/w2/measured": inj})
     return pd.DataFrame(rows)
 
@@ -26,7 +26,7 @@ def _summary():
 def test_schedule_comparison_picks_the_best_hand_schedule_of_the_same_point():
     summary = _summary()
     predicted = {"digits/all/n100_s0/spectral_T10/r4": 0.1, "digits/all/n100_s0/spectral_T50/r4": 1.5}
-    table = aggregate.schedule_comparison(summary, predicted, ["spectral"])
+    table = sweep_table.schedule_comparison(summary, predicted, ["spectral"])
     assert list(table["T"]) == [10, 50]
     first, second = table.iloc[0], table.iloc[1]
     # T=10: hand schedules linear (5, 3) and cosine (4, 6): the best is linear's injected chain, 3
@@ -41,11 +41,11 @@ def test_schedule_comparison_picks_the_best_hand_schedule_of_the_same_point():
 def test_schedule_comparison_errors():
     summary = _summary()
     with pytest.raises(DataError, match="no design prediction"):
-        aggregate.schedule_comparison(summary, {}, ["spectral"])
+        sweep_table.schedule_comparison(summary, {}, ["spectral"])
     with pytest.raises(DataError, match="designed schedule"):
-        aggregate.schedule_comparison(summary[summary["schedule"] != "spectral"], {}, ["spectral"])
+        sweep_table.schedule_comparison(summary[summary["schedule"] != "spectral"], {}, ["spectral"])
     with pytest.raises(DataError, match="lacks columns"):
-        aggregate.schedule_comparison(summary.drop(columns="spectral/injected/w2/measured"), {}, ["spectral"])
+        sweep_table.schedule_comparison(summary.drop(columns="spectral/injected/w2/measured"), {}, ["spectral"])
 
 
 def _power_table():
@@ -61,20 +61,20 @@ def _power_table():
 
 
 def test_power_iteration_verdict_states_where_the_theorem_holds():
-    verdicts = aggregate.power_iteration_verdict(_power_table())
+    verdicts = sweep_table.power_iteration_verdict(_power_table())
     assert set(verdicts) == {"linear", "constant"}
     assert "behaviour appears:" in verdicts["linear"]
     assert "0.80 -> 0.97" in verdicts["linear"] and "T 10 -> 1000" in verdicts["linear"]
     partial = _power_table().assign(chain_energy_u0=[0.4, 0.6, 0.68, 0.6, 0.3, 0.1])
-    assert "only in part" in aggregate.power_iteration_verdict(partial)["linear"]
+    assert "only in part" in sweep_table.power_iteration_verdict(partial)["linear"]
     assert "does NOT appear" in verdicts["constant"]
-    single = aggregate.power_iteration_verdict(_power_table().iloc[:1])
+    single = sweep_table.power_iteration_verdict(_power_table().iloc[:1])
     assert "one T only" in single["linear"]
 
 
 def test_power_iteration_figure_with_ratios_and_verdicts():
     table = _power_table()
-    fig = plots.power_iteration_convergence(table, aggregate.power_iteration_verdict(table))
+    fig = plots.power_iteration_convergence(table, sweep_table.power_iteration_verdict(table))
     assert len(fig.axes) == 2
     assert len(fig.axes[0].lines) == 5  # 2 schedules x (measured, closed form) + power iteration
     assert len(fig.axes[1].lines) == 3 and fig.axes[1].get_yscale() == "log"
@@ -91,7 +91,7 @@ def test_spectral_figures_render():
     fig = plots.spectral_design(np.sqrt(np.arange(4.0)), np.ones(3), np.array([1.0, 0.5, 0.2]), predicted,
                                 references={"linear": np.linspace(0, np.sqrt(3), 4)})
     assert len(fig.axes) == 4
-    comparison = aggregate.schedule_comparison(
+    comparison = sweep_table.schedule_comparison(
         _summary(), {"digits/all/n100_s0/spectral_T10/r4": 0.1, "digits/all/n100_s0/spectral_T50/r4": 1.5}, ["spectral"])
     fig = plots.schedule_comparison(comparison, {"design": predicted})
     assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 3 * len(comparison)
@@ -100,7 +100,7 @@ def test_spectral_figures_render():
 def test_schedule_design_artifact_round_trip(tmp_path):
     pytest.importorskip("torch")
     eigvals = np.array([9.0, 4.0, 1.0])
-    design = spectral.design_schedule(eigvals, d=20, n=500, T=8, steps=20)
+    design = linear_design.design_schedule(eigvals, d=20, n=500, T=8, steps=20)
     path = artifacts.save_schedule_design(tmp_path / "schedule.npz", design, eigvals, data_sha256="abc")
     loaded = artifacts.load_schedule_design(path, T=8)
     np.testing.assert_array_equal(loaded["schedule"].sigma_bar, design.schedule.sigma_bar)

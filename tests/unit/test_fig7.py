@@ -182,8 +182,10 @@ def test_figures_build(digits_reference):
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     sigma, sin, eigvals = digits_reference
     linear_stats = fig7.fig7_statistics(sigma, sin, eigvals)
-    fig = plots.fig7_panels(deep_summary, fig7.index_summary(sigma, sin), deep_stats, linear_stats)
+    fig = plots.fig7_panels(deep_summary, fig7.index_summary(sigma, sin), fig7.verdict(deep_stats),
+                            fig7.verdict(linear_stats))
     assert isinstance(fig, Figure) and len(fig.axes) == 4
+    assert fig.axes[0].get_title().replace("\n", " ").endswith(fig7.verdict(deep_stats))  # the verdict titles its panel
     fig.savefig(io.BytesIO(), format="png", dpi=50)  # renders: layout and titles fit
 
     deep_cross = fig7.crossing_sigma(SIGMA, curves(C))

@@ -94,6 +94,13 @@ def test_the_samplers_need_only_numpy_at_import(path):
                for n in inner), inner
 
 
+@pytest.mark.parametrize("path", _files("plots"), ids=lambda p: _module_name(p))
+def test_figures_import_no_study(path):
+    """Studies draw with the plots; a figure takes what a study computed as its arguments (no cycle)."""
+    bad = sorted(n for n in _imports(path) if n == "lindiff.studies" or n.startswith("lindiff.studies."))
+    assert not bad, f"{_module_name(path)} imports {bad}"
+
+
 def test_the_checker_sees_a_violation():
     """Absolute, relative and function-level imports are all resolved (so the tests above can fail)."""
     source = "import numpy\nfrom . import learn\ndef f():\n    from ..pipeline import jobs\n    import wandb.sdk\n"
@@ -102,13 +109,13 @@ def test_the_checker_sees_a_violation():
 
 
 def test_a_job_imports_only_what_its_work_needs():
-    """Fixed cost per job (issue 17): the modules every rule script imports (artifacts, rule_job,
+    """Fixed cost per job: the modules every rule script imports (artifacts, rule_job,
     the stages) pull in no pandas, scipy, matplotlib, torch or wandb; those load where a table is
     made, an eigenproblem solved, a figure drawn, a network trained or a W&B run started."""
     import subprocess
     import sys
 
-    probe = ("import sys, lindiff.artifacts, lindiff.pipeline.jobs, lindiff.pipeline.stages; "
+    probe = ("import sys, lindiff.artifacts, lindiff.pipeline.jobs, lindiff.studies.linear_chain; "
              "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'torch', 'wandb') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out

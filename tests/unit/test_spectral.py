@@ -3,7 +3,8 @@ import pytest
 
 from lindiff.data import make_spiked
 from lindiff.errors import ConfigError
-from lindiff.linear import analysis, spectral, theory
+from lindiff.linear import analysis, power, spectral, theory
+from lindiff.linear import design as linear_design
 from lindiff.linear.generate import injection_std, run_chain
 from lindiff.linear.learn import learn_bases
 from lindiff.linear.schedules import make_schedule
@@ -62,10 +63,10 @@ def test_torch_closed_form_equals_numpy():
     torch = pytest.importorskip("torch")
     eigvals = np.array([25.0, 9.0, 4.0, 0.5, 0.0])
     sched = make_schedule("linear", T, sigma_max=SIGMA_MAX)
-    cos2 = spectral.closed_form_cos2_torch(torch.tensor(sched.sigma_bar), torch.tensor(eigvals), D / N)
+    cos2 = linear_design.closed_form_cos2_torch(torch.tensor(sched.sigma_bar), torch.tensor(eigvals), D / N)
     np.testing.assert_allclose(cos2.numpy(), theory.asymptotic_cos2_theta(sched.sigma_bar, eigvals, D, N), atol=1e-14)
     noise = injection_std(sched.sigma, "increment")
-    v = spectral.predicted_variances_torch(torch.tensor(sched.sigma_bar), torch.tensor(eigvals), D / N,
+    v = linear_design.predicted_variances_torch(torch.tensor(sched.sigma_bar), torch.tensor(eigvals), D / N,
                                            torch.tensor(noise), torch.tensor(1.7, dtype=torch.float64))
     expected = spectral.predicted_spectrum(sched.sigma_bar, eigvals, D, N, noise_std=noise, initial_std=1.7)
     np.testing.assert_allclose(v.numpy(), expected["variance"], rtol=1e-12)
@@ -136,7 +137,7 @@ def test_w2_and_kl_known_values():
 
 def _design(seed=0, **kwargs):
     kwargs = {"steps": 100, "grid_init": 16, **kwargs}
-    return spectral.design_schedule(np.array([25.0, 9.0, 4.0]), D, N, T, seed=seed, **kwargs)
+    return linear_design.design_schedule(np.array([25.0, 9.0, 4.0]), D, N, T, seed=seed, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +195,7 @@ def test_design_rejects_bad_input():
     with pytest.raises(ConfigError, match="objective"):
         _design(objective="fid")
     with pytest.raises(ConfigError, match="positive eigvals"):
-        spectral.design_schedule([4.0, 0.0], D, N, T, objective="kl")
+        linear_design.design_schedule([4.0, 0.0], D, N, T, objective="kl")
     with pytest.raises(ConfigError, match="sigma_max_bounds"):
         _design(sigma_max_bounds=(2.0, 1.0))
 
@@ -203,14 +204,14 @@ def test_design_rejects_bad_input():
 
 
 def test_energy_formula_known_cases_and_monte_carlo():
-    assert spectral.energy_on_leading_predicted([2.0]) == pytest.approx(1.0)
-    assert spectral.energy_on_leading_predicted(np.ones(5)) == pytest.approx(0.2, abs=1e-8)
-    assert spectral.energy_on_leading_predicted([0.0, 1.0]) == 0.0
+    assert power.energy_on_leading_predicted([2.0]) == pytest.approx(1.0)
+    assert power.energy_on_leading_predicted(np.ones(5)) == pytest.approx(0.2, abs=1e-8)
+    assert power.energy_on_leading_predicted([0.0, 1.0]) == 0.0
     v = np.array([3.0, 2.0, 1.0, 0.5])
-    assert spectral.energy_on_leading_predicted(v, method="ratio") == pytest.approx(3.0 / 6.5)
+    assert power.energy_on_leading_predicted(v, method="ratio") == pytest.approx(3.0 / 6.5)
     a = np.random.default_rng(0).standard_normal((200_000, 4)) * np.sqrt(v)
     measured = np.mean(a[:, 0] ** 2 / np.sum(a**2, axis=1))
-    assert spectral.energy_on_leading_predicted(v) == pytest.approx(measured, abs=0.004)
+    assert power.energy_on_leading_predicted(v) == pytest.approx(measured, abs=0.004)
 
 
 def test_leading_energy_of_the_chain(chain):
@@ -220,9 +221,9 @@ def test_leading_energy_of_the_chain(chain):
     out = run_chain(bases, N_MC, seed=4)
     measured = analysis.leading_energy(out.samples, bases.U[0][:, 0]).mean()
     kwargs = {"sigma_bar": schedule.sigma_bar, "eigvals": bases.eigvals[0], "d": D, "n": N}
-    with_cos = spectral.predicted_leading_energy(cosines=analysis.step_cosines(bases), **kwargs)
+    with_cos = power.predicted_leading_energy(cosines=analysis.step_cosines(bases), **kwargs)
     assert with_cos == pytest.approx(measured, abs=0.03)
-    assert spectral.predicted_leading_energy(**kwargs) == pytest.approx(measured, abs=0.06)
+    assert power.predicted_leading_energy(**kwargs) == pytest.approx(measured, abs=0.06)
 
 
 def test_power_iteration_energy(chain):
@@ -232,9 +233,9 @@ def test_power_iteration_energy(chain):
     for n_iter in (1, 3):
         powered = analysis.power_iteration((U0 * eigvals) @ U0.T, start, n_iter)
         measured = analysis.leading_energy(powered, U0[:, 0]).mean()
-        assert spectral.power_iteration_energy_predicted(eigvals, n_iter) == pytest.approx(measured, abs=0.01)
+        assert power.power_iteration_energy_predicted(eigvals, n_iter) == pytest.approx(measured, abs=0.01)
     with pytest.raises(ConfigError):
-        spectral.power_iteration_energy_predicted(eigvals, 0)
+        power.power_iteration_energy_predicted(eigvals, 0)
 
 
 # --------------------------------------------------------------------------- workflow helpers
@@ -294,7 +295,7 @@ def test_refined_injection_lowers_the_exact_objective_and_the_chain_follows(chai
     schedule, bases = chain
     target = bases.eigvals[0]
     start = injection_std(schedule.sigma, "increment")
-    noise, initial, variance, history = spectral.refine_injection(bases, target, noise_std=start, steps=200,
+    noise, initial, variance, history = linear_design.refine_injection(bases, target, noise_std=start, steps=200,
                                                                   free_initial_std=True)
     assert history.min() < 0.5 * history[0]
     np.testing.assert_allclose(variance, np.diag(spectral.chain_second_moment(bases, noise_std=noise, initial_std=initial)))
@@ -303,4 +304,4 @@ def test_refined_injection_lowers_the_exact_objective_and_the_chain_follows(chai
     measured = spectral.measured_spectrum(samples, bases.U[0])["variance"].to_numpy()
     np.testing.assert_allclose(measured, variance, rtol=0.05)  # 20000 samples: s.e. ~1%
     with pytest.raises(ConfigError, match="length rank"):
-        spectral.refine_injection(bases, target[:2])
+        linear_design.refine_injection(bases, target[:2])

@@ -1,4 +1,4 @@
-"""Stage functions (lindiff.pipeline.stages) and the rule-script glue (rule_job), without Snakemake."""
+"""Stage functions (lindiff.studies.linear_chain) and the rule-script glue (rule_job), without Snakemake."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from lindiff.linear import analysis
 from lindiff.linear.generate import injection_std, run_chain
 from lindiff.linear.learn import learn_bases
 from lindiff.linear.schedules import make_schedule
-from lindiff.pipeline import stages
 from lindiff.pipeline.jobs import rule_job
 from lindiff.pipeline.sweep import derive_seed
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
+from lindiff.studies import linear_chain
 
 GENERATE = {"n_samples": 60, "n_trajectory": 2, "injection": "increment", "injection_scale": 1.0}
 
@@ -31,7 +31,7 @@ def learned():
 def test_generate_point_runs_both_chains_from_the_same_noise(learned):
     X, schedule, bases = learned
     seed = derive_seed(0, "generate", "p")
-    out = stages.generate_point(bases, schedule.sigma, 4, GENERATE, seed)
+    out = linear_chain.generate_point(bases, schedule.sigma, 4, GENERATE, seed)
     arrays = out.arrays
     assert arrays["deterministic"].shape == arrays["injected"].shape == (60, 64)
     assert arrays["deterministic"].dtype == np.float32 and arrays["trajectory"].shape[:2] == (7, 2)
@@ -42,7 +42,7 @@ def test_generate_point_runs_both_chains_from_the_same_noise(learned):
     np.testing.assert_array_equal(arrays["noise_std"], injection_std(schedule.sigma, "increment", 1.0))
     assert not np.array_equal(arrays["deterministic"], arrays["injected"])
     # no injected noise: the injected chain is the deterministic one
-    silent = stages.generate_point(bases, schedule.sigma, 4, {**GENERATE, "injection_scale": 0.0}, seed)
+    silent = linear_chain.generate_point(bases, schedule.sigma, 4, {**GENERATE, "injection_scale": 0.0}, seed)
     np.testing.assert_allclose(silent.arrays["injected"], silent.arrays["deterministic"], atol=1e-6)
     assert out.refine == {} and out.summary["rank"] == 4
 
@@ -50,11 +50,11 @@ def test_generate_point_runs_both_chains_from_the_same_noise(learned):
 def test_generate_point_uses_a_designed_schedule(learned):
     X, schedule, bases = learned
     design = {"noise_std": np.full(bases.T, 0.5), "initial_std": 2.0}
-    out = stages.generate_point(bases, schedule.sigma, 4, {**GENERATE, "injection_scale": 2.0}, 0, design=design,
+    out = linear_chain.generate_point(bases, schedule.sigma, 4, {**GENERATE, "injection_scale": 2.0}, 0, design=design,
                                 design_options={"refine": False, "objective": "w2"})
     np.testing.assert_array_equal(out.arrays["noise_std"], np.full(bases.T, 1.0))
     assert float(out.arrays["initial_std"]) == 2.0 and "predicted_variance" not in out.arrays
-    refined = stages.generate_point(bases, schedule.sigma, 4, GENERATE, 0, design=design,
+    refined = linear_chain.generate_point(bases, schedule.sigma, 4, GENERATE, 0, design=design,
                                     design_options={"refine": True, "objective": "w2"})
     assert refined.refine["refine/objective"] <= refined.refine["refine/objective_initial"]
     assert refined.arrays["predicted_variance"].shape == (4,)
@@ -62,9 +62,9 @@ def test_generate_point_uses_a_designed_schedule(learned):
 
 def test_analyze_point_metrics_match_independent_computations(learned):
     X, schedule, bases = learned
-    samples = stages.generate_point(bases, schedule.sigma, 4, GENERATE, 1).arrays
+    samples = linear_chain.generate_point(bases, schedule.sigma, 4, GENERATE, 1).arrays
     point = {"point": "digits/all/n120_s0/linear_T6/r4", "n": 120, "schedule": "linear", "seed": 0, "cond": "all"}
-    result = stages.analyze_point(X, bases, samples, 4, [0.0, 1.0], 0.1, (8, 8), point)
+    result = linear_chain.analyze_point(X, bases, samples, 4, [0.0, 1.0], 0.1, (8, 8), point)
     natural = analysis.pc_distribution(X, bases.U[0], bases.mean)
     generated = analysis.pc_distribution(samples["deterministic"].astype(np.float64), bases.U[0], bases.mean)
     assert result.metrics["distance_deterministic"] == analysis.distribution_distance(generated, natural)
@@ -79,7 +79,7 @@ def test_analyze_point_metrics_match_independent_computations(learned):
 
 def test_analyze_bases_slopes_follow_max_sin(learned):
     _, _, bases = learned
-    wide, narrow = stages.analyze_bases(bases, 0.5), stages.analyze_bases(bases, 0.01)
+    wide, narrow = linear_chain.analyze_bases(bases, 0.5), linear_chain.analyze_bases(bases, 0.01)
     assert len(wide.sin_theta) == (bases.T + 1) * bases.k
     assert isinstance(wide.figure, Figure)
     assert not wide.slopes.equals(narrow.slopes)

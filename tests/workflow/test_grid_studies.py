@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from lindiff.errors import ConfigError
-from lindiff.pipeline import aggregate, levels
+from lindiff.errors import ConfigError, DataError
 from lindiff.pipeline import config as ldc
+from lindiff.pipeline import levels
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.levels import FIELDS, LEVELS, Field, Level
 from lindiff.pipeline.sweep import GRID_STUDIES, LINEAR, SAMPLERS, SWEEP_AXES, GridStudy
+from lindiff.studies import sweep_table
 
 
 @pytest.fixture
@@ -75,9 +76,19 @@ def test_the_linear_chain_and_the_samplers_are_grid_studies():
 
 
 def test_the_sweep_table_columns_and_group_keys_follow_the_rank_level():
-    assert aggregate.AXES == list(levels.LEVELS["rank"].sort_fields)
-    assert aggregate.other_axes("n", "rank") == ["data", "cond", "schedule", "T", "seed"]
-    assert aggregate.GROUP == [a for a in aggregate.AXES if a != "schedule"]
+    """The workflow's sweep table lists a point's fields before its id; the summary and the
+    figures' groups read the axes from there, in the order the rank level declares."""
+    import pandas as pd
+
+    cfg = ldc.load(["sweep=smoke", "sweep.n=[50,100]"], check_data=False)
+    table = pd.DataFrame([{**p.as_dict(), "id": p.id, "rank_dir": p.dir("r")} for p in lds.points(cfg, "rank")])
+    assert sweep_table.axes_of(table) == list(levels.LEVELS["rank"].sort_fields)
+    assert sweep_table.other_axes(table, "n", "rank") == ["data", "cond", "schedule", "T", "seed"]
+    summary = sweep_table.summary_table(table, [{"w2": 1.0, "n": -1}, {"w2": 2.0}])
+    assert sweep_table.axes_of(summary) == list(levels.LEVELS["rank"].sort_fields)
+    assert summary["n"].tolist() == [50, 100] and summary["w2"].tolist() == [1.0, 2.0]  # axes win over metrics
+    with pytest.raises(DataError, match="needs an id column"):
+        sweep_table.axes_of(table.drop(columns="id"))
 
 
 def _with_axis(cfg, section: str, axis: str, values) -> OmegaConf:

@@ -307,7 +307,7 @@ def test_killed_learn_reruns_to_identical_artifacts(tmp_path, uninterrupted_long
 def test_locks_of_a_live_snakemake_are_kept(tmp_path):
     """The stale-lock guard must not break a running Snakemake's lock: with a recorded live
     process, the locks stay (and Snakemake refuses); with only dead ones, they go."""
-    from lindiff.pipeline.processes import RunRegistry
+    from lindiff.pipeline.runs.processes import RunRegistry
 
     locks = tmp_path / ".snakemake/locks"
     locks.mkdir(parents=True)

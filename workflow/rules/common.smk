@@ -12,7 +12,7 @@ from lindiff.pipeline import datasets as ldd
 from lindiff.pipeline import resources as ldr
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.levels import LEVELS, wildcard_constraints as level_wildcard_constraints
-from lindiff.pipeline import runstart
+from lindiff.pipeline.runs import start as runstart
 from lindiff.pipeline.schema import DESIGNED, SPECTRAL
 
 # `overrides` as typed (Snakemake's YAML parsing of --config drops " #..." and strips quotes).

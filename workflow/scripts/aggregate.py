@@ -5,9 +5,9 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from lindiff import artifacts, plots
-from lindiff.pipeline import aggregate
 from lindiff.pipeline.datasets import image_shape as data_image_shape
 from lindiff.pipeline.jobs import rule_job
+from lindiff.studies import sweep_table
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     out = snakemake.output
@@ -16,25 +16,25 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     image_shape = data_image_shape(OmegaConf.create(snakemake.params.data))  # None: drawn as flat rows
 
     metrics = [artifacts.read_json(f"{row.rank_dir}/metrics.json") for row in points.itertuples()]
-    summary = aggregate.summary_table(points, metrics)
+    summary = sweep_table.summary_table(points, metrics)
     artifacts.write_parquet(out.summary, summary)
 
     sin_tables = {row.learn_dir: artifacts.read_parquet(f"{row.learn_dir}/sin_theta.parquet") for row in points.itertuples()}
-    tables_by_n = aggregate.dataset_size_tables(points, sin_tables)
+    tables_by_n = sweep_table.dataset_size_tables(points, sin_tables)
     plots.save_figure(plots.fig3_dataset_size(tables_by_n, sweep["fig3_indices"], xscale="log"), out.fig3)
 
     profiles = {row.rank_dir: artifacts.read_parquet(f"{row.rank_dir}/pc_distribution.parquet") for row in points.itertuples()}
-    without, with_noise, best, natural, label = aggregate.profiles_over_T(points, profiles)
+    without, with_noise, best, natural, label = sweep_table.profiles_over_T(points, profiles)
     plots.save_figure(plots.fig6_distributions(without, with_noise, best, natural, label), out.fig6)
 
-    power = aggregate.power_iteration_table(summary)
+    power = sweep_table.power_iteration_table(summary)
     artifacts.write_parquet(out.power_table, power)
-    verdicts = aggregate.power_iteration_verdict(power)
+    verdicts = sweep_table.power_iteration_verdict(power)
     plots.save_figure(plots.power_iteration_convergence(power, verdicts), out.power)
     for sentence in verdicts.values():
         job.log.info("power iteration: %s", sentence)
 
-    trajectories, labels = aggregate.class_trajectories(
+    trajectories, labels = sweep_table.class_trajectories(
         points, lambda rank_dir: artifacts.load_npz(f"{rank_dir}/samples.npz", {"trajectory": 3})["trajectory"]
     )
     d = trajectories.shape[-1]

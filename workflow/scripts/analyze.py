@@ -1,9 +1,9 @@
 """Rule analyze: Figs. 1, 5, 6, the predicted-vs-measured spectrum and the power-iteration
-comparison of one sweep point (lindiff.pipeline.stages.analyze_point)."""
+comparison of one sweep point (lindiff.studies.linear_chain.analyze_point)."""
 
 from lindiff import artifacts, plots
 from lindiff.pipeline.jobs import load_training_set, rule_job
-from lindiff.pipeline.stages import analyze_point
+from lindiff.studies.linear_chain import analyze_point
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output

@@ -2,7 +2,7 @@
 
 from lindiff import artifacts, plots
 from lindiff.pipeline.jobs import logged_levels, rule_job
-from lindiff.pipeline.stages import analyze_bases
+from lindiff.studies.linear_chain import analyze_bases
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     out = snakemake.output

@@ -4,8 +4,8 @@ import pandas as pd
 
 from lindiff import artifacts, plots
 from lindiff.linear import spectral
-from lindiff.pipeline import aggregate
 from lindiff.pipeline.jobs import rule_job
+from lindiff.studies import sweep_table
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     out = snakemake.output
@@ -25,7 +25,7 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
             predicted = predicted.assign(variance=samples["predicted_variance"])
         predicted_w2[row.id] = spectral.w2_to_data(predicted, eigvals)
         predictions[row.id] = predicted
-    table = aggregate.schedule_comparison(summary, predicted_w2, designed)
+    table = sweep_table.schedule_comparison(summary, predicted_w2, designed)
     table["w2_predicted_closed_form"] = table["id"].map(closed_form_w2)
     artifacts.write_parquet(out.table, table)
 
@@ -41,8 +41,9 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     spectra = {"spectral: measured": injected_spectrum(focus["id"]),
                "spectral: predicted": predictions[focus["id"]]}
     if isinstance(focus["best_hand_schedule"], str):
+        group = sweep_table.other_axes(points, "schedule")  # the focus point's hand schedules
         hand = points[(points["schedule"] == focus["best_hand_schedule"])
-                      & (points[aggregate.GROUP] == focus[aggregate.GROUP]).all(axis=1)]
+                      & (points[group] == focus[group]).all(axis=1)]
         spectra[f"{focus['best_hand_schedule']} ({focus['best_hand_chain']}): measured"] = injected_spectrum(
             hand["id"].iloc[0], focus["best_hand_chain"])
     plots.save_figure(plots.schedule_comparison(table, spectra), out.fig)

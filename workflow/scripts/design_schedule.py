@@ -4,6 +4,7 @@ import numpy as np
 
 from lindiff import artifacts, plots
 from lindiff.data import sha256_of_array
+from lindiff.linear import design as linear_design
 from lindiff.linear import spectral
 from lindiff.linear.schedules import make_schedule
 from lindiff.pipeline.jobs import load_training_set, rule_job
@@ -18,7 +19,7 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     bounds = design_cfg["sigma_max_bounds"]
     job.log.info("design: n=%d d=%d T=%d components=%d objective=%s injection=%s bounds=%s",
                  *X.shape, p["T"], components, design_cfg["objective"], design_cfg["injection"], bounds)
-    design = spectral.design_schedule(
+    design = linear_design.design_schedule(
         eigvals, X.shape[1], n_noise, p["T"],
         sigma_max_bounds=None if bounds is None else tuple(bounds),
         objective=design_cfg["objective"], steps=design_cfg["steps"], lr=design_cfg["lr"],

@@ -1,9 +1,9 @@
 """Rule generate: deterministic (Eq. 14) and noise-injected (Eq. 25) chains at one rank
-(lindiff.pipeline.stages.generate_point)."""
+(lindiff.studies.linear_chain.generate_point)."""
 
 from lindiff import artifacts
 from lindiff.pipeline.jobs import rule_job
-from lindiff.pipeline.stages import generate_point
+from lindiff.studies.linear_chain import generate_point
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output

@@ -52,7 +52,8 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     deep_summary = fig7.index_summary(result.sigma, result.sin_theta)
     linear_summary = fig7.index_summary(linear_sigma, linear_sin)
     title = f"Fig. 7, {job.point}: deep Jacobian ({len(chosen)} points x {result.sigma.shape[0]} paths) | linear PCA"
-    save_figure(deep_plots.fig7_panels(deep_summary, linear_summary, deep_stats, linear_stats, title=title), out.fig7)
+    save_figure(deep_plots.fig7_panels(deep_summary, linear_summary, fig7.verdict(deep_stats),
+                                        fig7.verdict(linear_stats), title=title), out.fig7)
     save_figure(deep_plots.fig7_index_statistics(
         fig7.crossing_sigma(result.sigma, result.sin_theta), fig7.small_sigma_slopes(result.sigma, result.sin_theta, eigvals),
         fig7.crossing_sigma(linear_sigma, linear_sin), fig7.small_sigma_slopes(linear_sigma, linear_sin, linear_eigvals)),

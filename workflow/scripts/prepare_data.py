@@ -4,7 +4,8 @@ import numpy as np
 
 from lindiff import artifacts
 from lindiff.data import sha256_of_array
-from lindiff.pipeline.jobs import choose_training_set, rule_job, training_pool
+from lindiff.data.training import choose_training_set
+from lindiff.pipeline.jobs import rule_job, training_pool
 
 with rule_job(snakemake, "data") as job:  # snakemake: injected by Snakemake
     out = snakemake.output

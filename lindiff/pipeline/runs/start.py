@@ -2,10 +2,10 @@
 
 * While the Snakefile is parsed (every call, dry runs, ``--lint`` and ``--list-rules``
   included): record this Snakemake process and remove the locks a killed one left
-  (:class:`~lindiff.pipeline.processes.RunRegistry`), under ``.snakemake/`` only. Nothing under
+  (:class:`~lindiff.pipeline.runs.processes.RunRegistry`), under ``.snakemake/`` only. Nothing under
   the results directory is touched then: Snakemake does not yet know whether this is a dry run.
 * While the DAG is built (:func:`force_rebuild_of_corrupt`, the input function of ``all``):
-  check every artifact that a rule of this workflow produces (:mod:`~lindiff.pipeline.integrity`)
+  check every artifact that a rule of this workflow produces (:mod:`~lindiff.pipeline.runs.integrity`)
   and hand each corrupt one to Snakemake as a forced file, like ``--forcerun`` on it. Its job
   and the jobs after it rerun and overwrite it; a dry run lists them. Nothing is moved: files at
   paths no rule declares (a user's notes, an editor's settings) are never read, let alone moved.
@@ -21,9 +21,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from lindiff.pipeline import integrity
 from lindiff.pipeline.jobs import wandb_unreachable_marker
-from lindiff.pipeline.processes import RunRegistry
+from lindiff.pipeline.runs import integrity
+from lindiff.pipeline.runs.processes import RunRegistry
 
 
 def _stderr(message: str) -> None:

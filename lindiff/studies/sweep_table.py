@@ -1,8 +1,11 @@
-"""Cross-sweep tables: pick the slices of a sweep that each aggregate figure needs.
+"""Cross-sweep tables of the linear chain: pick the slices of a sweep that each aggregate figure needs.
 
-``points`` is a DataFrame with one row per sweep point and columns ``data, cond, n,
-schedule, T, seed, rank, id, learn_dir, rank_dir`` (the workflow's sweep table).  The
-functions here only select and reshape; every number comes from the per-point artifacts.
+``points`` is a DataFrame with one row per sweep point: its axes (``data, cond, n, schedule, T,
+seed, rank`` for the workflow's linear chain), then ``id, learn_dir, rank_dir`` (the workflow's
+sweep table).  The axis columns are the ones before ``id`` (:func:`axes_of`), in the order points
+sort by; :func:`summary_table` keeps them there, so the groups of every figure follow the sweep's
+declared axes.  The functions here only select and reshape; every number comes from the per-point
+artifacts.
 """
 
 from __future__ import annotations
@@ -13,34 +16,37 @@ import numpy as np
 import pandas as pd
 
 from lindiff.errors import DataError
-from lindiff.pipeline.levels import LEVELS
-
-#: the sweep table's axis columns: the fields of a linear-chain point, in the order points sort by
-#: (declared once, by the ``rank`` level in :mod:`lindiff.pipeline.levels`)
-AXES = list(LEVELS["rank"].sort_fields)
 
 
-def other_axes(*excluded: str) -> list[str]:
-    """The axes that define a group of points in which ``excluded`` vary (in :data:`AXES` order)."""
-    return [axis for axis in AXES if axis not in excluded]
+def axes_of(table: pd.DataFrame) -> list[str]:
+    """The axis columns of a sweep table or a summary: the columns before ``id``."""
+    if "id" not in table.columns:
+        raise DataError(f"a sweep table needs an id column after its axes; columns: {list(table.columns)}")
+    return list(table.columns[: table.columns.get_loc("id")])
+
+
+def other_axes(table: pd.DataFrame, *excluded: str) -> list[str]:
+    """The axes that define a group of points in which ``excluded`` vary (in :func:`axes_of` order)."""
+    return [axis for axis in axes_of(table) if axis not in excluded]
 
 
 def summary_table(points: pd.DataFrame, metrics: list[Mapping]) -> pd.DataFrame:
-    """One row per sweep point: its axes and its ``metrics.json`` scalars."""
+    """One row per sweep point: its axes, its id and its ``metrics.json`` scalars (sorted by the axes)."""
     if len(points) != len(metrics):
         raise DataError(f"{len(points)} sweep points but {len(metrics)} metrics files")
+    axes = axes_of(points)
     rows = []
     for (_, point), values in zip(points.iterrows(), metrics):
-        scalars = {k: v for k, v in values.items() if k not in AXES and not isinstance(v, (dict, list))}
-        rows.append({**{a: point[a] for a in AXES}, "id": point["id"], **scalars})
+        scalars = {k: v for k, v in values.items() if k not in axes and not isinstance(v, (dict, list))}
+        rows.append({**{a: point[a] for a in axes}, "id": point["id"], **scalars})
     table = pd.DataFrame(rows)
     for column in table.columns:  # JSON null -> NaN for numeric columns
-        if column not in AXES + ["id", "point"]:
+        if column not in axes + ["id", "point"]:
             try:
                 table[column] = pd.to_numeric(table[column])
             except (TypeError, ValueError):
                 pass
-    return table.sort_values(AXES, ignore_index=True)
+    return table.sort_values(axes, ignore_index=True)
 
 
 def _largest_group(points: pd.DataFrame, vary: str, keys: list[str]) -> pd.DataFrame:
@@ -60,7 +66,7 @@ def _largest_group(points: pd.DataFrame, vary: str, keys: list[str]) -> pd.DataF
 
 def dataset_size_tables(points: pd.DataFrame, sin_tables: Mapping[str, pd.DataFrame]) -> dict[int, pd.DataFrame]:
     """Fig. 3: ``n -> sin θ table`` for the learn group with the most training sizes."""
-    group = _largest_group(points, "n", other_axes("n", "rank"))  # sin θ is a learn point's
+    group = _largest_group(points, "n", other_axes(points, "n", "rank"))  # sin θ is a learn point's
     return {int(row.n): sin_tables[row.learn_dir] for row in group.drop_duplicates("n").itertuples()}
 
 
@@ -70,7 +76,7 @@ def profiles_over_T(points: pd.DataFrame, profiles: Mapping[str, pd.DataFrame]):
     ``profiles[rank_dir]`` has columns ``source, chain, index, c_mean, c_std, distance``.
     Returns ``(without {T: df}, with {T: df}, best df, natural df, best label)``.
     """
-    group = _largest_group(points, "T", other_axes("T"))
+    group = _largest_group(points, "T", other_axes(points, "T"))
     without, with_noise, candidates = {}, {}, []
     for row in group.sort_values("T").itertuples():
         table = profiles[row.rank_dir]
@@ -102,7 +108,7 @@ def power_iteration_table(summary: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for schedule, part in summary.groupby("schedule"):
-        group = _largest_group(part, "T", other_axes("schedule", "T"))
+        group = _largest_group(part, "T", other_axes(summary, "schedule", "T"))
         for _, row in group.sort_values("T").iterrows():
             rows.append({
                 "schedule": schedule, "T": int(row["T"]), "n": int(row["n"]), "rank": int(row["rank"]),
@@ -127,7 +133,7 @@ def class_trajectories(points: pd.DataFrame, load: Callable[[str], np.ndarray]) 
     """
     conditioned = points[points["cond"] != "all"]
     if len(conditioned):
-        group = _largest_group(conditioned, "cond", other_axes("cond"))
+        group = _largest_group(conditioned, "cond", other_axes(points, "cond"))
         group = group.drop_duplicates("cond").sort_values("cond", key=lambda c: c.str[1:].astype(int))
         parts = [load(row.rank_dir)[:, :1] for row in group.itertuples()]
         return np.concatenate(parts, axis=1), [f"class {row.cond[1:]}" for row in group.itertuples()]
@@ -136,8 +142,6 @@ def class_trajectories(points: pd.DataFrame, load: Callable[[str], np.ndarray]) 
     return trajectory, [f"sample {i}" for i in range(trajectory.shape[1])]
 
 
-#: the axes of a designed point's comparison group (its hand schedules differ only in the schedule)
-GROUP = other_axes("schedule")
 CHAINS = ("deterministic", "injected")
 
 
@@ -168,7 +172,8 @@ def schedule_comparison(
     sweep at the same rank), and ``improvement`` = ``best_hand_w2 / w2_measured``.
     """
     columns = [f"spectral/{chain}/w2/measured" for chain in CHAINS]
-    missing = [c for c in columns + ["schedule", *GROUP] if c not in summary.columns]
+    group = other_axes(summary, "schedule")  # a designed point's hand schedules differ only in the schedule
+    missing = [c for c in columns + ["schedule", *group] if c not in summary.columns]
     if missing:
         raise DataError(f"summary lacks columns {missing} (analyze metrics of an older lindiff?)")
     designed = set(designed)
@@ -177,12 +182,12 @@ def schedule_comparison(
     for _, row in summary[summary["schedule"].isin(designed)].iterrows():
         if row["id"] not in predicted_w2:
             raise DataError(f"no design prediction for the designed point {row['id']}")
-        out = {**{a: row[a] for a in ["schedule", *GROUP]}, "id": row["id"],
+        out = {**{a: row[a] for a in ["schedule", *group]}, "id": row["id"],
                "w2_predicted": float(predicted_w2[row["id"]]),
                "w2_measured": float(row["spectral/injected/w2/measured"]),
                "w2_measured_deterministic": float(row["spectral/deterministic/w2/measured"])}
         same = hand
-        for key in GROUP:
+        for key in group:
             same = same[same[key] == row[key]]
         best = _best_hand(same)
         out.update(best_hand_schedule=best[0], best_hand_chain=best[1], best_hand_w2=best[2])
@@ -191,7 +196,7 @@ def schedule_comparison(
         rows.append(out)
     if not rows:
         raise DataError(f"no sweep point uses a designed schedule ({sorted(designed)})")
-    return pd.DataFrame(rows).sort_values(GROUP, ignore_index=True)
+    return pd.DataFrame(rows).sort_values(group, ignore_index=True)
 
 
 def _best_hand(rows: pd.DataFrame) -> tuple[str | None, str | None, float]:

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lindiff.linear import analysis, spectral
+from lindiff.linear.design import refine_injection
 from lindiff.linear.generate import injection_std, run_chain
 from lindiff.linear.learn import Bases
+from lindiff.linear.power import energy_on_leading_predicted, power_iteration_energy_predicted
 
 if TYPE_CHECKING:  # pandas is imported where a table is made (a job that makes none does not pay for it)
     import pandas as pd
@@ -50,13 +52,13 @@ def generate_point(bases: Bases, sigma: np.ndarray, rank: int, generate: Mapping
     design, design_options : for a designed (``spectral``) schedule, its ``schedule.npz``
         (``noise_std``, ``initial_std``) and the ``design`` options (``refine``, ``objective``);
         with ``refine`` the injected stds and the std of ``xi_T`` are re-fitted to the learned
-        chain at this rank (:func:`lindiff.linear.spectral.refine_injection`).
+        chain at this rank (:func:`lindiff.linear.design.refine_injection`).
     """
     extra, refine = {}, {}
     if design is not None:
         noise_std, initial_std = generate["injection_scale"] * design["noise_std"], design["initial_std"]
         if design_options["refine"]:
-            noise_std, initial_std, refined_variance, history = spectral.refine_injection(
+            noise_std, initial_std, refined_variance, history = refine_injection(
                 bases, bases.eigvals[0, :rank], rank, noise_std, initial_std,
                 objective=design_options["objective"], free_initial_std=True)
             extra["predicted_variance"] = refined_variance
@@ -144,10 +146,10 @@ def analyze_point(X: np.ndarray, bases: Bases, samples: Mapping[str, np.ndarray]
     power = analysis.power_iteration_comparison(bases, rank, samples["initial_noise"].astype(np.float64),
                                                 generated["deterministic"])
     # Closed-form predictions of the same energies (independent Gaussian coordinates).
-    power["chain_energy_u0_predicted"] = spectral.energy_on_leading_predicted(
+    power["chain_energy_u0_predicted"] = energy_on_leading_predicted(
         spectra["deterministic"]["predicted_measured_cos"].clip(lower=0))
-    power["chain_energy_u0_exact"] = spectral.energy_on_leading_predicted(spectra["deterministic"]["exact"].clip(lower=0))
-    power["power_energy_u0_predicted"] = spectral.power_iteration_energy_predicted(np.maximum(bases.eigvals[0], 0.0), T)
+    power["chain_energy_u0_exact"] = energy_on_leading_predicted(spectra["deterministic"]["exact"].clip(lower=0))
+    power["power_energy_u0_predicted"] = power_iteration_energy_predicted(np.maximum(bases.eigvals[0], 0.0), T)
     power["power_retention_ratio"] = float(power["power_rate"] ** T)
     pairs = analysis.basis_correlations(bases, rank, sorted({min(int(round(f * (T - 1))), T - 1) for f in taus}))
     slopes = analysis.small_noise_slopes(bases, max_sin=max_sin)

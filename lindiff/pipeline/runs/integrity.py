@@ -3,7 +3,7 @@
 Two guards:
 
 * :func:`scan_results`, run while Snakemake builds the DAG
-  (:func:`lindiff.pipeline.runstart.force_rebuild_of_corrupt`): a cheap structural check of
+  (:func:`lindiff.pipeline.runs.start.force_rebuild_of_corrupt`): a cheap structural check of
   every artifact under the results directory that a rule of the workflow produces (the zip
   directory of an ``.npz``, the footer of a ``.parquet``, the checksum of a ``.json``). A
   truncated or unreadable artifact is caught here and its job is forced to rerun, so the same
