@@ -189,6 +189,17 @@ def save_npz(path, **arrays) -> Path:
     return write_bytes(path, buffer.getvalue())
 
 
+def save_torch(path, state) -> Path:
+    """``torch.save`` of ``state`` (tensors and JSON-like values, so that :func:`load_torch`
+    reads it with ``weights_only=True``), atomically."""
+    import torch
+
+    path = Path(path)
+    with atomic_write(path) as fh:
+        torch.save(state, fh)
+    return path
+
+
 def load_torch(path, what: str):
     """``torch.load(weights_only=True)`` of a file lindiff saved with ``torch.save`` (a zip
     archive), after checking the CRC of every member: a flipped byte fails naming the file

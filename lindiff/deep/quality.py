@@ -54,10 +54,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lindiff.artifacts import atomic_write, load_torch
+from lindiff.artifacts import load_torch, save_torch
 from lindiff.deep.config import check_number
 from lindiff.deep.models import check_image_shape
-from lindiff.deep.train import _deterministic, resolve_device
+from lindiff.deep.train import _deterministic, resolve_device, run_epoch
 from lindiff.errors import ConfigError, DataError
 from lindiff.validation import check_keys, check_matrix, check_vector
 
@@ -388,7 +388,7 @@ def train_classifier(
         targets = torch.as_tensor(y[train_idx], device=dev)
         n, batch = len(images), min(cfg.batch_size, len(images))
         per_epoch = math.ceil(n / batch)
-        total_steps, step = cfg.epochs * per_epoch, 0
+        total_steps = cfg.epochs * per_epoch
         bar = None
         if progress:
             from lindiff.progress import progress_bar
@@ -399,29 +399,25 @@ def train_classifier(
             for epoch in range(1, cfg.epochs + 1):
                 t0 = time.perf_counter()
                 net.train()
-                order = torch.randperm(n, generator=gen).to(dev)
-                total_loss, correct = 0.0, 0
-                for s in range(0, n, batch):
-                    idx = order[s : s + batch]
-                    lr = _lr(cfg, step, total_steps)
+                correct = 0
+
+                def set_lr(i, first=(epoch - 1) * per_epoch):  # cosine over the run's optimizer steps
                     for group in opt.param_groups:
-                        group["lr"] = lr
-                    step += 1
+                        group["lr"] = _lr(cfg, first + i, total_steps)
+
+                def batch_loss(idx):
+                    nonlocal correct
                     logits = net(images[idx])
-                    loss = F.cross_entropy(logits, targets[idx])
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    total_loss += loss.item() * len(idx)
                     correct += int((logits.argmax(1) == targets[idx]).sum())
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+                    return F.cross_entropy(logits, targets[idx])
+
+                losses = run_epoch(opt, n, batch, gen, batch_loss, dev, drop_last=False, before_step=set_lr, bar=bar,
+                                   postfix=".3f")
                 net.eval()
                 record: dict[str, float] = {
                     "epoch": epoch,
-                    "loss": total_loss / n,
-                    "lr": lr,
+                    "loss": sum(value * rows for value, rows in losses) / n,
+                    "lr": opt.param_groups[0]["lr"],
                     "train_accuracy": correct / n,
                 }
                 if len(val_idx):
@@ -457,10 +453,7 @@ def save_classifier(path: str | Path, classifier: Classifier, extra: dict[str, A
         "seconds": classifier.seconds,
         "extra": dict(extra or {}),
     }
-    path = Path(path)
-    with atomic_write(path) as fh:
-        torch.save(state, fh)
-    return path
+    return save_torch(path, state)
 
 
 def load_classifier(path: str | Path, device: str = "cpu") -> Classifier:

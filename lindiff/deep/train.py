@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lindiff.artifacts import atomic_write, load_torch
+from lindiff.artifacts import load_torch, save_torch
 from lindiff.data import sha256_of_array
 from lindiff.deep.config import (
     DATA_CENTER,
@@ -246,6 +246,37 @@ def _update_ema(ema: ImageDenoiser, model: ImageDenoiser, decay: float) -> None:
         avg.copy_(buf)
 
 
+def run_epoch(opt, n: int, batch: int, gen: torch.Generator, batch_loss: Callable[[torch.Tensor], torch.Tensor],
+              device: torch.device, drop_last: bool, before_step: Callable[[int], None] | None = None,
+              after_step: Callable[[int], None] | None = None, bar=None, postfix: str = ".2e") -> list[tuple[float, int]]:
+    """One epoch of minibatch training, the loop every lindiff network trains with.
+
+    The ``n`` training rows in a random order drawn from ``gen``; for each batch of ``batch``
+    row indices (on ``device``; a last, smaller batch is dropped with ``drop_last``):
+    ``before_step(i)`` (0-based batch of the epoch: a learning-rate schedule), ``batch_loss(idx)``
+    (the loss tensor of those rows), an optimizer step, ``after_step(i)`` (a weight average).
+    Returns ``(loss, rows)`` per batch; ``bar`` (a progress bar) advances once per batch.
+    """
+    order = torch.randperm(n, generator=gen)
+    losses = []
+    for i, start in enumerate(range(0, n - batch + 1 if drop_last else n, batch)):
+        idx = order[start : start + batch].to(device)
+        if before_step is not None:
+            before_step(i)
+        loss = batch_loss(idx)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if after_step is not None:
+            after_step(i)
+        value = loss.item()
+        losses.append((value, len(idx)))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=format(value, postfix), refresh=False)
+    return losses
+
+
 def _train_epoch(model, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, bar, ema=None,
                  first_step: int = 1, labels: torch.Tensor | None = None) -> float:
     """One epoch over ``images`` (n, 1, h, w) (and their ``labels`` (n,), class-conditional nets)
@@ -254,28 +285,19 @@ def _train_epoch(model, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.
     net = model.net
     net.train()
     loss_fn = _ddpm_loss if cfg.model.conditional else _blind_loss
-    n = len(images)
-    batch = min(cfg.batch_size, n)
-    order = torch.randperm(n, generator=gen)
-    total, count = 0.0, 0
-    for start in range(0, n - batch + 1, batch):
-        idx = order[start : start + batch]
+
+    def batch_loss(idx):
         with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16-mixed"):
-            idx = idx.to(images.device)
             if labels is None:
-                loss = loss_fn(net, images[idx], cfg, gen)
-            else:
-                loss = loss_fn(net, images[idx], cfg, gen, labels[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if ema is not None:
-            _update_ema(ema, model, ema_decay_at(cfg, first_step + count))
-        total, count = total + loss.item(), count + 1
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.2e}", refresh=False)
-    return total / count
+                return loss_fn(net, images[idx], cfg, gen)
+            return loss_fn(net, images[idx], cfg, gen, labels[idx])
+
+    def average(i):
+        _update_ema(ema, model, ema_decay_at(cfg, first_step + i))
+
+    losses = run_epoch(opt, len(images), min(cfg.batch_size, len(images)), gen, batch_loss, images.device,
+                       drop_last=True, after_step=average if ema is not None else None, bar=bar)
+    return sum(value for value, _ in losses) / len(losses)
 
 
 def _validate(model: ImageDenoiser, X_val: np.ndarray, sigmas: Sequence[float], seed: int) -> dict[str, float]:
@@ -324,8 +346,7 @@ def _save_checkpoint(path: Path, model, opt, epoch: int, gen: torch.Generator, h
     }
     if ema is not None:
         state["ema"] = _cpu_state(ema)
-    with atomic_write(path) as fh:
-        torch.save(state, fh)
+    save_torch(path, state)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -469,10 +490,7 @@ def save_model(path: str | Path, model: ImageDenoiser, extra: dict[str, Any] | N
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "extra": dict(extra or {}),
     }
-    path = Path(path)
-    with atomic_write(path) as fh:
-        torch.save(state, fh)
-    return path
+    return save_torch(path, state)
 
 
 def load_model(path: str | Path, device: str = "cpu") -> ImageDenoiser:
