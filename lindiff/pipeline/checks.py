@@ -20,9 +20,10 @@ from lindiff.diffusion.samplers import Sampler
 from lindiff.diffusion.schedules import SAMPLER_SCHEDULES, noise_levels
 from lindiff.errors import ConfigError
 from lindiff.pipeline.datasets import DATA_SETS, DataInfo
+from lindiff.pipeline.entries import deep_train_config
 from lindiff.pipeline.levels import FIELDS
 from lindiff.pipeline.schema import ASCENT, DESIGNED, SPECTRAL, LindiffConfig
-from lindiff.pipeline.sweep import GRID_STUDIES, SAMPLERS, deep_train_config, grids
+from lindiff.pipeline.sweep import GRID_STUDIES, SAMPLERS, grids
 
 
 def _nested_schema(tp):
@@ -318,7 +319,7 @@ def _check_gahb_data(cfg, family: str) -> None:
     from omegaconf import OmegaConf
 
     from lindiff.pipeline.datasets import load_data
-    from lindiff.pipeline.sweep import gahb_data_config
+    from lindiff.pipeline.entries import gahb_data_config
 
     node = cfg.gahb[family].data
     if node.name != family:

@@ -30,10 +30,9 @@ from omegaconf import OmegaConf
 
 from lindiff import __version__, artifacts
 from lindiff.pipeline.datasets import load_data
-from lindiff.pipeline.levels import job_level
+from lindiff.pipeline.levels import derive_seed, job_level
 from lindiff.pipeline.runs.integrity import quarantine_corrupt_input
 from lindiff.pipeline.runs.processes import seconds_since_start, snakemake_ancestor, watch_parent
-from lindiff.pipeline.sweep import derive_seed
 from lindiff.pipeline.tracking import Tracker, flatten_config, make_run_id, start_run
 
 PACKAGES = ("numpy", "scipy", "pandas", "matplotlib", "wandb", "snakemake", "hydra-core", "torch")

@@ -24,9 +24,12 @@ import math
 import os
 import re
 import string
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from lindiff.errors import ConfigError
 
@@ -154,7 +157,7 @@ class Level:
         return (self.id_pattern or self.pattern).format(**values)
 
     def seed_key(self, **values) -> str:
-        """The point string a job's seed derives from (see :func:`lindiff.pipeline.config.derive_seed`)."""
+        """The point string a job's seed derives from (see :func:`derive_seed`)."""
         level = LEVELS[self.seed_level] if self.seed_level else self
         return level.id(**values)
 
@@ -323,3 +326,13 @@ class Point:
     @property
     def study_id(self) -> str:
         return self.at("ab_study").id
+
+
+def derive_seed(seed: int, stage: str, *keys) -> np.random.SeedSequence:
+    """A per-job seed from the sweep seed, the stage and the point (stable across runs).
+
+    ``SeedSequence(seed, spawn_key=(crc32(stage), crc32(key)...))``: different stages and
+    points get independent streams; the same config gives the same numbers.
+    """
+    spawn_key = tuple(zlib.crc32(str(k).encode()) for k in (stage, *keys))
+    return np.random.SeedSequence(int(seed), spawn_key=spawn_key)

@@ -14,7 +14,7 @@ from lindiff.linear.generate import injection_std, run_chain
 from lindiff.linear.learn import learn_bases
 from lindiff.linear.schedules import make_schedule
 from lindiff.pipeline.jobs import rule_job
-from lindiff.pipeline.sweep import derive_seed
+from lindiff.pipeline.levels import derive_seed
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 from lindiff.studies import linear_chain
 

@@ -9,6 +9,8 @@ from lindiff.errors import ConfigError, DataError
 from lindiff.pipeline import checks as ldchecks
 from lindiff.pipeline import config as ldc
 from lindiff.pipeline import datasets as ldd
+from lindiff.pipeline import entries as lde
+from lindiff.pipeline import levels as ldl
 from lindiff.pipeline import sweep as lds
 
 CONF = REPO / "conf"
@@ -115,10 +117,10 @@ def test_parse_overrides():
 
 
 def test_derived_seeds_are_stable_and_distinct():
-    a = lds.derive_seed(0, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
-    b = lds.derive_seed(0, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
-    c = lds.derive_seed(0, "generate", "digits/all/n100_s0/linear_T5").generate_state(2)
-    d = lds.derive_seed(1, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
+    a = ldl.derive_seed(0, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
+    b = ldl.derive_seed(0, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
+    c = ldl.derive_seed(0, "generate", "digits/all/n100_s0/linear_T5").generate_state(2)
+    d = ldl.derive_seed(1, "learn", "digits/all/n100_s0/linear_T5").generate_state(2)
     assert (a == b).all() and not (a == c).all() and not (a == d).all()
 
 
@@ -134,9 +136,9 @@ def test_cli_prints_resolved_yaml(capsys):
 
 def test_theorem_schedule_scale():
     cfg = ldc.load(["sweep=smoke"])
-    sched = lds.schedule_for(cfg, "constant", 50)
+    sched = lde.schedule_for(cfg, "constant", 50)
     np.testing.assert_allclose(sched.sigma[1:], cfg.schedules.constant.sigma_max / 50)
-    assert lds.schedule_for(cfg, "linear", 50).sigma_bar[-1] == pytest.approx(cfg.data.sigma_max)
+    assert lde.schedule_for(cfg, "linear", 50).sigma_bar[-1] == pytest.approx(cfg.data.sigma_max)
 
 
 @pytest.mark.parametrize(
@@ -162,9 +164,9 @@ def test_bad_design_options_fail_naming_the_key(overrides, key):
 def test_spectral_schedule_comes_from_its_design_artifact():
     cfg = ldc.load(["sweep.schedule=[linear,spectral]"])
     assert {p.schedule for p in lds.sweep_points(cfg)} == {"linear", "spectral"}
-    assert lds.design_components(cfg.schedules.spectral, cfg.learn.k) == cfg.learn.k
+    assert lde.design_components(cfg.schedules.spectral, cfg.learn.k) == cfg.learn.k
     with pytest.raises(ConfigError, match="design artifact"):
-        lds.schedule_for(cfg, "spectral", 10)
+        lde.schedule_for(cfg, "spectral", 10)
 
 
 def test_theorem_experiment_adds_the_constant_schedule_at_fixed_total_noise():
@@ -172,8 +174,8 @@ def test_theorem_experiment_adds_the_constant_schedule_at_fixed_total_noise():
     assert {p.schedule for p in lds.sweep_points(cfg)} == {"linear", "constant", "constantmax"}
     assert max(p.T for p in lds.sweep_points(cfg)) >= 500
     for T in (10, 1000):
-        fixed = lds.schedule_for(cfg, "constantmax", T)
-        theorem = lds.schedule_for(cfg, "constant", T)
+        fixed = lde.schedule_for(cfg, "constantmax", T)
+        theorem = lde.schedule_for(cfg, "constant", T)
         np.testing.assert_allclose(np.diff(fixed.sigma_bar**2), fixed.sigma_bar[-1] ** 2 / T)  # constant increments
         assert fixed.sigma_bar[-1] == pytest.approx(cfg.data.sigma_max)
         assert theorem.sigma_bar[-1] == pytest.approx(cfg.data.sigma_max / np.sqrt(T))

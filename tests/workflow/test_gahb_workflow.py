@@ -13,6 +13,7 @@ from lindiff.data import make_disks
 from lindiff.diffusion.denoisers import fit_wiener
 from lindiff.errors import ConfigError
 from lindiff.pipeline import config as ldc
+from lindiff.pipeline import entries as lde
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 from lindiff.studies.gahb import optimal_calpha_slope, wiener_tangent_alignment
@@ -31,12 +32,12 @@ def test_gahb_sweep_composes_and_lists_its_points():
     assert {p.at("gahb_study").id for p in models} == {"gahb/s0/deep_default"}
     assert lds.points(cfg, "deep") == [] and len(lds.sweep_points(cfg)) == 1
     # the training sets of the disk models are prefixes of one generated set, with the same test rows
-    disks = [lds.gahb_data_config(cfg, "disks", n) for n in (10, 1000)]
+    disks = [lde.gahb_data_config(cfg, "disks", n) for n in (10, 1000)]
     assert disks[0] == disks[1] and disks[0]["n_total"] == 1000 + cfg.sweep.gahb.disk_images
-    assert lds.gahb_sizes(cfg, "disks", 10) == (10, 20)
-    calpha = lds.gahb_data_config(cfg, "calpha", 3.0)
+    assert lde.gahb_sizes(cfg, "disks", 10) == (10, 20)
+    calpha = lde.gahb_data_config(cfg, "calpha", 3.0)
     assert calpha["alpha"] == calpha["alpha_background"] == 3.0 and calpha["n_total"] == 4000 + 200
-    assert lds.deep_train_config(cfg, "default", "gahb").model.channels == 8
+    assert lde.deep_train_config(cfg, "default", "gahb").model.channels == 8
 
 
 @pytest.mark.parametrize("sweep", ["default", "paper", "generalization"])

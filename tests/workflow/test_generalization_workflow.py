@@ -11,6 +11,7 @@ from helpers import snakemake
 from lindiff import artifacts
 from lindiff.errors import ConfigError
 from lindiff.pipeline import config as ldc
+from lindiff.pipeline import entries as lde
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
@@ -29,7 +30,7 @@ def test_generalization_sweep_composes_and_lists_its_points():
     assert linear[0].id == f"digits/generalization/s0/{linear[0].abmodel}/n2"
     assert linear[0].study_id == f"digits/generalization/s0/{linear[0].abmodel}"
     assert len(lds.sweep_points(cfg)) == 1  # one cheap regular point
-    params = lds.ab_schedule_params(cfg)
+    params = lde.ab_schedule_params(cfg)
     assert params["sigma_max"] == g.sigma_max and params["name"] == "linear"
 
 

@@ -10,6 +10,7 @@ from lindiff import __version__ as LINDIFF_VERSION
 from lindiff.pipeline import config as ldc
 from lindiff.pipeline import datasets as ldd
 from lindiff.pipeline import resources as ldr
+from lindiff.pipeline import entries as lde
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.levels import LEVELS, wildcard_constraints as level_wildcard_constraints
 from lindiff.pipeline.runs import start as runstart

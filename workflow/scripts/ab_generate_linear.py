@@ -9,7 +9,7 @@ import numpy as np
 from lindiff import artifacts
 from lindiff.linear.generate import injection_std
 from lindiff.pipeline.jobs import rule_job
-from lindiff.pipeline.sweep import derive_seed
+from lindiff.pipeline.levels import derive_seed
 from lindiff.studies.generalization import linear_ab_samples
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake

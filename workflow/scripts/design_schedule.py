@@ -7,8 +7,8 @@ from lindiff.data import sha256_of_array
 from lindiff.linear import design as linear_design
 from lindiff.linear import spectral
 from lindiff.linear.schedules import make_schedule
+from lindiff.pipeline.entries import design_components
 from lindiff.pipeline.jobs import load_training_set, rule_job
-from lindiff.pipeline.sweep import design_components
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, out = job.params, snakemake.output

@@ -5,8 +5,8 @@ from lindiff import artifacts
 from lindiff.data import sha256_of_array
 from lindiff.errors import DataError
 from lindiff.linear.learn import learn_bases
+from lindiff.pipeline.entries import schedule_from_params
 from lindiff.pipeline.jobs import load_training_set, logged_levels, rule_job
-from lindiff.pipeline.sweep import schedule_from_params
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, out = job.params, snakemake.output

@@ -12,8 +12,8 @@ from lindiff import artifacts
 from lindiff.data import sha256_of_array
 from lindiff.linear.generate import injection_std, run_chain_per_class
 from lindiff.linear.learn import learn_per_class
+from lindiff.pipeline.entries import schedule_from_params
 from lindiff.pipeline.jobs import load_training_set, rule_job
-from lindiff.pipeline.sweep import schedule_from_params
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output

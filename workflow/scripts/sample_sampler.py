@@ -7,8 +7,8 @@ from lindiff import artifacts
 from lindiff.data import sha256_of_array
 from lindiff.errors import DataError
 from lindiff.linear.schedules import from_sigma_bar
+from lindiff.pipeline.entries import sampler_from_params
 from lindiff.pipeline.jobs import load_training_set, rule_job
-from lindiff.pipeline.sweep import sampler_from_params
 from lindiff.plots import samplers as splots
 from lindiff.studies import samplers as study
 

@@ -5,9 +5,9 @@ import numpy as np
 
 from lindiff import artifacts
 from lindiff.diffusion.design import design_levels
+from lindiff.pipeline.entries import sampler_from_params, sampler_levels_from_params
 from lindiff.pipeline.jobs import rule_job
 from lindiff.pipeline.schema import DESIGNED
-from lindiff.pipeline.sweep import sampler_from_params, sampler_levels_from_params
 from lindiff.studies.samplers import support_size
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake

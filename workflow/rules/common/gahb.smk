@@ -18,11 +18,11 @@ def gahb_split_of(wildcards):
 def gahb_data_params(wildcards):
     """The split's generated data (a data=calpha or data=disks config) and its sizes."""
     family, value = gahb_split_of(wildcards)
-    n_train, n_test = lds.gahb_sizes(LD, family, value)
+    n_train, n_test = lde.gahb_sizes(LD, family, value)
     return {
         "seed": int(wildcards.seed),
         "family": family,
-        "data": lds.gahb_data_config(LD, family, value),
+        "data": lde.gahb_data_config(LD, family, value),
         "n_train": n_train,
         "n_test": n_test,
     }

@@ -26,7 +26,7 @@ def ab_linear_params(wildcards):
     params = {
         **ab_split_params(wildcards),
         "n": int(wildcards.n),
-        "schedule": lds.ab_schedule_params(LD),
+        "schedule": lde.ab_schedule_params(LD),
         "T": int(wildcards.T),
         "rank": int(wildcards.rank),
     }
