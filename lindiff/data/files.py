@@ -46,6 +46,11 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise DataError(f"file {str(path)!r} could not be read as a .npz archive: {exc}") from exc
     with npz:
         keys = list(npz.files)
+        for names in (_X_KEYS, _LABEL_KEYS):
+            both = [k for k in names if k in keys]
+            if len(both) > 1:
+                raise DataError(f"file {str(path)!r} holds both {both[0]!r} and {both[1]!r}: which is meant is "
+                                f"ambiguous; keep one of {list(names)}")
         x_key = next((k for k in _X_KEYS if k in keys), None)
         if x_key is None:
             raise DataError(
@@ -70,6 +75,18 @@ def _check_magic(path: Path, suffix: str) -> None:
         f"data file {str(path)!r}{target} is not a {suffix} file: it is a {kind} file starting with "
         f"{head[:24]!r}; save the data with {'np.save' if suffix == '.npy' else 'np.savez'}"
     )
+
+
+def _check_npy_size(path: Path, X: np.ndarray) -> None:
+    """A ``.npy`` file is its header and its array, nothing after (trailing bytes: a file written
+    over or appended to, whose array is not what was saved)."""
+    with open(path, "rb") as fh:
+        _npy_header_shape(fh)
+        header = fh.tell()
+    expected, actual = header + X.nbytes, path.stat().st_size
+    if actual != expected:
+        raise DataError(f"file {str(path)!r} has {actual - expected} bytes after its array of shape {X.shape}: "
+                        "not a file np.save wrote as is; save the data again")
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -150,6 +167,7 @@ def load_array_file(path: str | os.PathLike[str]) -> Dataset:
     _check_magic(path, suffix)
     if suffix == ".npy":
         X, labels = _np_load_member(lambda: np.load(path, allow_pickle=False), path), None
+        _check_npy_size(path, X)
     else:
         X, labels = _read_npz(path)
     where = f"data file {str(path)!r}"

@@ -376,3 +376,42 @@ def preset_config(preset: str, overrides: dict | None = None) -> TrainConfig:
     base = default_config(overrides.pop("preset", preset)).to_dict()
     base["model"].update(overrides.pop("model", None) or {})
     return TrainConfig.from_dict({**base, **overrides})
+
+
+def _ascent_count(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigError(f"{name} must be an integer >= 1, got {name}={value!r}")
+    return int(value)
+
+
+def _ascent_float(name: str, value, lo: float, hi: float) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(value) or value > hi or value <= lo:
+        raise ConfigError(f"{name} must be in ({lo}, {hi}], got {name}={value}")
+    return value
+
+
+#: the options of :func:`lindiff.deep.sample.sample_ascent` a configuration may set
+ASCENT_OPTIONS = ("sigma_0", "sigma_final", "h0", "beta", "init_mean", "max_steps")
+
+
+def check_ascent_options(options) -> dict:
+    """The options of :func:`lindiff.deep.sample.sample_ascent` (a mapping of :data:`ASCENT_OPTIONS` keys), checked
+    as the sampler checks them: an unknown key or a value out of its range fails naming it."""
+    options = dict(options)
+    unknown = sorted(set(options) - set(ASCENT_OPTIONS))
+    if unknown:
+        raise ConfigError(f"unknown key(s) {unknown}; allowed: {', '.join(ASCENT_OPTIONS)}")
+    if "max_steps" in options:
+        _ascent_count("max_steps", options["max_steps"])
+    sigma_0 = _ascent_float("sigma_0", options.get("sigma_0", 1.0), 0.0, np.inf)
+    _ascent_float("sigma_final", options.get("sigma_final", 0.01), 0.0, sigma_0)
+    _ascent_float("h0", options.get("h0", 0.01), 0.0, 1.0)
+    _ascent_float("beta", options.get("beta", 0.5), 0.0, 1.0)
+    mean = np.asarray(options.get("init_mean", 0.5), dtype=np.float64)
+    if mean.ndim > 1 or not np.all(np.isfinite(mean)):
+        raise ConfigError(f"init_mean must be a finite number or (d,) vector, got init_mean={options['init_mean']!r}")
+    return options

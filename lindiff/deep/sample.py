@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lindiff.deep.config import check_ascent_options
 from lindiff.deep.evaluate import BlindDenoiser, ScaledDenoiser, apply_denoiser
 from lindiff.diffusion.samplers import SamplePath, Sampler, sample
 from lindiff.errors import ConfigError
@@ -123,11 +124,9 @@ def sample_ascent(
     """
     if record is not None and (isinstance(record, bool) or not isinstance(record, (int, np.integer)) or record < 0):
         raise ConfigError(f"record must be None or an integer >= 0, got record={record!r}")
-    n, d, max_steps = _check_count("n", n), _check_count("d", d), _check_count("max_steps", max_steps)
-    sigma_0 = _check_float("sigma_0", sigma_0, 0.0, np.inf)
-    sigma_final = _check_float("sigma_final", sigma_final, 0.0, sigma_0)
-    h0 = _check_float("h0", h0, 0.0, 1.0)
-    beta = _check_float("beta", beta, 0.0, 1.0)
+    n, d = _check_count("n", n), _check_count("d", d)
+    check_ascent_options({"sigma_0": sigma_0, "sigma_final": sigma_final, "h0": h0, "beta": beta, "max_steps": max_steps})
+    sigma_0, sigma_final, h0, beta, max_steps = float(sigma_0), float(sigma_final), float(h0), float(beta), int(max_steps)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     y = _start(n, d, init_mean, sigma_0, rng)
     path, sigmas = [y.copy()], []

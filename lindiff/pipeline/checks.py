@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from lindiff.deep.config import ASCENT_OPTIONS, check_ascent_options
 from lindiff.diffusion.denoisers import DENOISERS
 from lindiff.diffusion.samplers import Sampler
 from lindiff.diffusion.schedules import SAMPLER_SCHEDULES, noise_levels
@@ -84,6 +86,11 @@ def check_path_values(cfg) -> None:
         FIELDS["sampler"].check(name, f"diffusion.samplers.{name} (a sampler key)")
     for name in cfg.gahb.sizes:
         FIELDS["size"].check(name, f"gahb.sizes.{name} (a model size key)")
+    for key in ("project", "entity"):  # W&B names a local directory and a server path after them
+        value = cfg.wandb[key]
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}", str(value)):
+            raise ConfigError(f"wandb.{key}={str(value)[:40]!r}: use letters, digits, '_', '-' and '.' "
+                              "(not first), at most 128 characters")
 
 
 def check_values(cfg, info: DataInfo | None = None) -> None:
@@ -100,7 +107,10 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
     _check_samplers(cfg, info)
     _check_gahb(cfg)
     if cfg.generate.n_trajectory > cfg.generate.n_samples:
-        raise ConfigError("generate.n_trajectory must be in [0, generate.n_samples]")
+        raise ConfigError(f"generate.n_trajectory={cfg.generate.n_trajectory} must be in [1, generate.n_samples="
+                          f"{cfg.generate.n_samples}]")
+    if not len(cfg.sweep.fig3_indices):
+        raise ConfigError("sweep.fig3_indices is empty: Fig. 3 draws these components (at least one)")
     taus = list(cfg.analyze.taus)
     if not taus or not all(0.0 <= tau <= 1.0 for tau in taus):
         raise ConfigError(f"analyze.taus={taus}: give fractions of T in [0, 1] (at least one)")
@@ -199,6 +209,11 @@ def _check_deep(cfg, info: DataInfo | None) -> None:
         if not is_conditional and ASCENT not in sweep.sampler:
             raise ConfigError(f"{key}.sampler={list(sweep.sampler)}: the blind size {size!r} is sampled with "
                               f"{ASCENT!r}; add it (or drop the size)")
+    _check_positive_list("deep.psnr_sigmas", deep.psnr_sigmas)
+    _check_ascent(deep.sampler, "deep.sampler")
+    if deep.quality.linear.rank > cfg.learn.k:
+        raise ConfigError(f"deep.quality.linear.rank={deep.quality.linear.rank} exceeds the stored components "
+                          f"learn.k={cfg.learn.k}; raise learn.k")
     jac = deep.jacobian
     if jac.sigma_max > deep.record_sigma:
         raise ConfigError(f"deep.jacobian.sigma_max={jac.sigma_max} exceeds deep.record_sigma={deep.record_sigma}: "
@@ -222,6 +237,8 @@ def _check_deep(cfg, info: DataInfo | None) -> None:
         if classes and max(info.class_counts) >= classes:
             raise ConfigError(f"deep.sizes.{size}.model.classes={classes}: {info.source} has labels up to "
                               f"{max(info.class_counts)}; the class-conditional model needs classes > that")
+    if deep.quality.linear.rank > info.d:
+        raise ConfigError(f"deep.quality.linear.rank={deep.quality.linear.rank} exceeds the data dimension d={info.d}")
     held_out = max(deep.n_test, 2 * deep.quality.n_samples)
     for n in sweep.n:
         if n + held_out > info.n_total:
@@ -230,7 +247,14 @@ def _check_deep(cfg, info: DataInfo | None) -> None:
                               f"samples of {info.source}")
 
 
-AB_SAMPLER_KEYS = ("sigma_0", "sigma_final", "h0", "beta", "init_mean", "max_steps")
+def _check_ascent(options, key: str) -> None:
+    """Options of the coarse-to-fine ascent (``deep.sampler``), checked as the sampler checks them."""
+    try:
+        check_ascent_options(OmegaConf.to_container(options) if OmegaConf.is_config(options) else options)
+    except ConfigError as exc:
+        message = str(exc)
+        name = message.split(" ", 1)[0]
+        raise ConfigError(f"{key}.{message}" if name in ASCENT_OPTIONS else f"{key}: {message}") from None
 
 
 def _check_generalization(cfg, info: DataInfo | None) -> None:
@@ -261,9 +285,7 @@ def _check_generalization(cfg, info: DataInfo | None) -> None:
             raise ConfigError(
                 f"{key}.deep.size: unknown model size {g.deep.size!r}; allowed: {', '.join(cfg.deep.sizes)}"
             )
-        unknown = sorted(set(g.deep.sampler) - set(AB_SAMPLER_KEYS))
-        if unknown:
-            raise ConfigError(f"{key}.deep.sampler: unknown key(s) {unknown}; allowed: {', '.join(AB_SAMPLER_KEYS)}")
+        _check_ascent({**cfg.deep.sampler, **g.deep.sampler}, f"{key}.deep.sampler")
 
 
 def _check_positive_list(key: str, values) -> None:
@@ -364,6 +386,9 @@ def _check_rank_against_data(axes: dict, info: DataInfo, k: int) -> None:
 
 
 def _check_against_data(axes: dict, info: DataInfo, k: int) -> None:
+    if info.d < 2:
+        raise ConfigError(f"{info.source} has d={info.d} column: a basis, its angles and the power-iteration "
+                          "rates need at least two dimensions")
     for rank in axes["rank"]:
         if rank > info.d:
             raise ConfigError(f"sweep.rank={rank} exceeds the data dimension d={info.d}")

@@ -149,13 +149,21 @@ def check_yaml_files(directories) -> None:
             _check_defaults(path, text)
 
 
+def _is_dir(path: Path) -> bool:
+    """``path.is_dir()``, False for a name the system refuses (too long, ...)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def _check_group_overrides(overrides: list[str], roots: list[Path]) -> None:
     """Every override of a config group (its key a folder of a config directory) names an
     option of that group (see :func:`check_group_option`)."""
     for override in overrides:
         key, sep, value = override.lstrip("+~").partition("=")
         group = key.split("@")[0].strip("/")
-        if sep and group and any((root / group).is_dir() for root in roots):
+        if sep and group and any(_is_dir(root / group) for root in roots):
             check_group_option(value, f"override {override!r}")
 
 
@@ -180,6 +188,12 @@ def compose(overrides=(), config_dir: str | os.PathLike | None = None) -> DictCo
             return hydra_compose(config_name="config", overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(f"bad configuration override: {_first_line(exc)}") from None
+    except OSError as exc:  # Hydra looks an override's key up as a config group folder
+        named = [o for o in overrides if o.lstrip("+~").partition("=")[0].replace(".", "/") in str(exc.filename or "")
+                 or o.lstrip("+~").partition("=")[0] in str(exc.filename or "")]
+        where = f"override {named[0][:60]!r}..." if named else "an override"
+        raise ConfigError(f"bad configuration override: {where} names a config path the system refuses "
+                          f"({exc.strerror}); shorten the key") from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -187,24 +201,65 @@ def _first_line(exc: BaseException) -> str:
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _schema_error(exc: OmegaConfBaseException) -> ConfigError:
-    key = getattr(exc, "full_key", None) or "?"
+def _schema_error(exc: OmegaConfBaseException, key: str | None = None) -> ConfigError:
+    full_key = getattr(exc, "full_key", None)
+    key = key or (full_key if isinstance(full_key, str) and full_key else "?")
     message = getattr(exc, "msg", None) or _first_line(exc)
     return ConfigError(f"config key {key}: {message.splitlines()[0]}")
+
+
+def _paths(node, prefix: tuple = ()):
+    """Every key path of a plain container, parents before children."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        yield (*prefix, key)
+        yield from _paths(value, (*prefix, key))
+
+
+def _nested(path: tuple, value):
+    for key in reversed(path):
+        value = {key: value} if isinstance(key, str) else [value]
+    return value
+
+
+def _locate(cfg: DictConfig, fresh) -> str | None:
+    """The deepest key whose value alone makes merging into ``fresh()`` (the typed schema) or
+    resolving fail: the key an error without one is about (a list element, an interpolation)."""
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    failing = None
+    for path in _paths(plain):
+        if any(isinstance(k, int) for k in path):
+            continue  # a list element: its list is the key
+        value = plain
+        for key in path:
+            value = value[key]
+        try:
+            merged = OmegaConf.merge(fresh(), _nested(path, value))
+            OmegaConf.select(merged, ".".join(path), throw_on_resolution_failure=True)
+        except OmegaConfBaseException:
+            failing = ".".join(path)
+        except Exception:  # noqa: BLE001 - any failure marks the key; the original error is reported
+            failing = ".".join(path)
+    return failing
 
 
 def apply_schema(cfg: DictConfig) -> DictConfig:
     """Merge into :class:`~lindiff.pipeline.schema.LindiffConfig`, ``data`` into the schema of
     its data set; a wrong type, unknown key or invalid choice fails naming the key."""
     entry = data_set(OmegaConf.select(cfg, "data.name", default=None))
-    try:
+    def fresh():
         typed = OmegaConf.structured(LindiffConfig)
         typed.data = OmegaConf.structured(entry.schema)
-        typed = OmegaConf.merge(typed, cfg)
+        return typed
+
+    try:
+        typed = OmegaConf.merge(fresh(), cfg)
         OmegaConf.resolve(typed)
         OmegaConf.to_container(typed, throw_on_missing=True)
     except OmegaConfBaseException as exc:
-        raise _schema_error(exc) from None
+        full_key = getattr(exc, "full_key", None)
+        known = isinstance(full_key, str) and full_key
+        raise _schema_error(exc, None if known else _locate(cfg, fresh)) from None
     return typed
 
 
@@ -223,6 +278,16 @@ def load(overrides=(), config_dir=None, check_data: bool = True) -> DictConfig:
     if check_data:
         check_values(cfg, data_info(cfg.data, **rank_requirement(cfg)))
     return cfg
+
+
+def notes(cfg) -> list[str]:
+    """What a run of this configuration leaves out that its sweep asks for, one sentence each
+    (reported at the start of a run; what it cannot do at all is refused by the checks)."""
+    out = []
+    if not cfg.deep.enabled and len(cfg.sweep.deep.n):
+        out.append(f"sweep.deep.n={list(cfg.sweep.deep.n)} is skipped: data={cfg.data.name} has no deep denoiser "
+                   "(deep.enabled=false); set sweep.deep.n=[] to silence this")
+    return out
 
 
 def to_yaml(cfg) -> str:

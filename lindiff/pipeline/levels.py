@@ -44,6 +44,10 @@ def alpha_name(value) -> str:
     return format(float(value), "g")
 
 
+#: the longest value a path field may take (a directory name, with room for its prefix)
+MAX_PATH_FIELD = 100
+
+
 @dataclass(frozen=True)
 class Field:
     """One wildcard of the path patterns.
@@ -84,6 +88,9 @@ class Field:
         if not re.fullmatch(self.regex, str(value)):
             shown = f"{given!r} (in paths {value!r})" if given is not None and str(given) != str(value) else repr(value)
             raise ConfigError(f"{key}={shown} cannot form the path field {{{self.name}}}: it must match {self.regex!r}")
+        if len(str(value)) > MAX_PATH_FIELD:
+            raise ConfigError(f"{key}={str(value)[:20]}... ({len(str(value))} characters) cannot form the path field "
+                              f"{{{self.name}}}: at most {MAX_PATH_FIELD} characters (a file name's limit is 255)")
 
 
 FIELDS: dict[str, Field] = {

@@ -52,7 +52,8 @@ JacobianMethod = StrEnum("JacobianMethod", {v: v for v in ("auto", *JACOBIAN_MET
 MIN1 = {"min": 1}
 POSITIVE = {"positive": True}  # > 0 and finite
 # a noise scale: positive, and small enough that its square summed over any T stays finite
-NOISE_SCALE = {"positive": True, "max": 1e150}
+NOISE_SCALE = {"positive": True, "min": 1e-6, "max": 1e150}  # squares neither underflow nor overflow
+LEARNING_RATE = {"positive": True, "max": 1.0}  # Adam on softplus parameters: larger steps leave the design stuck
 SEED_MAX = 2**63 - 1  # seeds are stored as int64 (tables, sidecars)
 SEED = {"min": 0, "max": SEED_MAX}
 
@@ -140,7 +141,7 @@ class DesignConfig:
     objective: DesignObjective = DesignObjective.w2
     injection: DesignInjection = DesignInjection.free
     steps: int = field(default=300, metadata=MIN1)
-    lr: float = field(default=0.05, metadata=POSITIVE)
+    lr: float = field(default=0.05, metadata=LEARNING_RATE)
     init: ScheduleShape = ScheduleShape.linear      # initial shape of the increments
     sigma_max_bounds: list[float] | None = None   # bounds on sigma_bar_T; null = (0.1, 1) * lambda_0
     free_initial_std: bool = False
@@ -340,7 +341,7 @@ class SamplerDesignConfig:
 
     objective: SamplerObjective = SamplerObjective.w2
     steps: int = field(default=300, metadata=MIN1)
-    lr: float = field(default=0.05, metadata=POSITIVE)
+    lr: float = field(default=0.05, metadata=LEARNING_RATE)
     bounds: list[float] = field(default_factory=lambda: [0.002, 80.0])
     init: str = "best"  # a shape of lindiff.diffusion.schedules, or best (the hand shape with the lowest objective)
 
@@ -410,15 +411,15 @@ class LearnConfig:
 
 @dataclass
 class GenerateConfig:
-    n_samples: int = field(default=1000, metadata=MIN1)
-    n_trajectory: int = field(default=4, metadata={"min": 0})
+    n_samples: int = field(default=1000, metadata={"min": 2})  # a variance needs two samples
+    n_trajectory: int = field(default=4, metadata=MIN1)  # Fig. 1 draws them
     injection: Injection = Injection.increment
     injection_scale: float = field(default=1.0, metadata={"min": 0.0})
 
 
 @dataclass
 class AnalyzeConfig:
-    max_sin: float = 0.1
+    max_sin: float = field(default=0.1, metadata={"positive": True, "max": 1.0})  # a sine, in (0, 1]
     taus: list[float] = field(default_factory=lambda: [0.0, 0.25, 0.5, 1.0])
 
 

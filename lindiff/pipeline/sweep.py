@@ -142,11 +142,20 @@ class GridStudy:
                               "split the sweep into runs with their own sweep.name, or raise max_points")
 
     def check_paths(self, cfg) -> None:
-        """Every value of every grid can form its path field (a ConfigError naming the axis)."""
+        """Every value of every grid can form its path field, keeps its value there (a number is
+        not rounded into another) and no two values share a path (a ConfigError naming the axis)."""
         for axes in self.grids(cfg):
             for axis, field in self.fields().items():
+                key, seen = self.key(axis), {}
                 for value in axes[axis]:
-                    field.check(_path_value(field, value), self.key(axis), given=value)
+                    path = _path_value(field, value)
+                    field.check(path, key, given=value)
+                    if field.axis_type is float and float(path) != float(value):
+                        raise ConfigError(f"{key}={value!r} would be stored as {path!r} (its path form rounds "
+                                          f"it, and every artifact would claim {path}): give it as {path}")
+                    if str(path) in seen:
+                        raise ConfigError(f"{key}: {seen[str(path)]!r} and {value!r} collide in paths as {path!r}")
+                    seen[str(path)] = value
 
     def check(self, cfg) -> None:
         """:meth:`check_axes`, :meth:`check_size` (``max_points``) and :meth:`check_paths`."""

@@ -1,5 +1,5 @@
 """Values that used to be silently changed, or caught only inside a job, fail at config time
-naming the key (issue 12: item 6 and the "checked only inside jobs" list)."""
+naming the key."""
 
 from __future__ import annotations
 
@@ -36,6 +36,32 @@ SMOKE = ["sweep=smoke"]
     ("schedules.geometric.ratio=inf", r"schedules\.geometric\.ratio=inf: must be a finite number"),
     ("deep.quality.confidence=nan", r"deep\.quality\.confidence=nan: must be a finite number"),
     ("schedules.linear.sigma_max=-inf", r"schedules\.linear\.sigma_max=-inf: must be a finite number"),
+    # values that ran and made nonsense, or failed only inside a job
+    ("analyze.max_sin=-1", r"analyze\.max_sin=-1\.0: must be positive and finite"),
+    ("analyze.max_sin=nan", r"analyze\.max_sin=nan: must be a finite number"),
+    ("analyze.max_sin=5", r"analyze\.max_sin=5\.0: must be <= 1"),
+    ("sweep.gahb.alpha=[2.0000001,2.0000002]", r"sweep\.gahb\.alpha=2\.0000001 would be stored as '2'"),
+    ("sweep.gahb.alpha=[2.5,2.50000001]", r"sweep\.gahb\.alpha=2\.50000001 would be stored as '2\.5'"),
+    ("schedules.spectral.design.lr=1e10", r"schedules\.spectral\.design\.lr=10000000000\.0: must be <= 1"),
+    ("diffusion.design.lr=2", r"diffusion\.design\.lr=2\.0: must be <= 1"),
+    ("deep.quality.linear.rank=100", r"deep\.quality\.linear\.rank=100 exceeds the stored components learn\.k=30"),
+    ("generate.n_samples=1", r"generate\.n_samples=1: must be >= 2"),
+    ("generate.n_trajectory=0", r"generate\.n_trajectory=0: must be >= 1"),
+    ("schedules.linear.sigma_max=1e-200", r"schedules\.linear\.sigma_max=1e-200: must be >= 1e-06"),
+    ("data.sigma_max=1e-320", r"data\.sigma_max=1e-320: must be >= 1e-06"),
+    ("deep.psnr_sigmas=[]", r"deep\.psnr_sigmas is empty"),
+    ("deep.psnr_sigmas=[-0.1]", r"deep\.psnr_sigmas=\[-0\.1\]: every value must be positive"),
+    ("+deep.sampler.sigma_o=0.5", r"deep\.sampler: unknown key\(s\) \['sigma_o'\]; allowed: sigma_0"),
+    ("deep.sampler.h0=5", r"deep\.sampler\.h0 must be in \(0\.0, 1\.0\], got h0=5\.0"),
+    ("deep.sampler.beta=0", r"deep\.sampler\.beta must be in \(0\.0, 1\.0\]"),
+    ("deep.sampler.sigma_final=2", r"deep\.sampler\.sigma_final must be in \(0\.0, 1\.0\]"),
+    ("sweep.fig3_indices=[]", r"sweep\.fig3_indices is empty"),
+    ("sweep.name=" + "a" * 300, r"sweep\.name=a{20}\.\.\. \(300 characters\) cannot form the path field \{sweep\}"),
+    ("wandb.project=../../etc", r"wandb\.project='\.\./\.\./etc': use letters, digits"),
+    ("wandb.entity=a/b", r"wandb\.entity='a/b'"),
+    ("+schedules." + "b" * 300 + "={name: linear}", r"override '\+schedules\.b+'\.\.\. names a config path the system refuses"),
+    ("sweep.grids=[5]", r"config key sweep\.grids: Cannot assign int"),
+    ("learn.k=${learn.k}", r"config key learn\.k: Recursive interpolation"),
 ])
 def test_fails_at_config_time_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message):
@@ -99,3 +125,40 @@ def test_a_preset_whose_defaults_leave_the_config_directories_is_refused(tmp_pat
         ldc.load(["hydra.searchpath=[file://myconf]", "experiment=escape"], check_data=False)
     preset.write_text("# @package _global_\ndefaults:\n  - override /sweep: smoke\n")  # a group's own option
     assert ldc.load(["hydra.searchpath=[file://myconf]", "experiment=escape"], check_data=False).sweep.name == "smoke"
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("trailing", r"has 2 bytes after its array of shape \(40, 9\)"),
+    ("both_x", r"holds both 'X' and 'data': which is meant is ambiguous"),
+    ("both_labels", r"holds both 'labels' and 'y'"),
+    ("one_column", r"has d=1 column: a basis, its angles and the power-iteration rates need at least two"),
+])
+def test_an_ambiguous_or_unusable_data_file_is_refused_before_any_job(tmp_path, kind, message):
+    import numpy as np
+
+    from lindiff.errors import DataError
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(40, 1 if kind == "one_column" else 9))
+    path = tmp_path / ("data.npz" if kind.startswith("both") else "data.npy")
+    if kind == "both_x":
+        np.savez(path, X=X, data=X)
+    elif kind == "both_labels":
+        np.savez(path, X=X, labels=np.zeros(40, int), y=np.zeros(40, int))
+    else:
+        np.save(path, X)
+        if kind == "trailing":
+            with open(path, "ab") as fh:
+                fh.write(b"\0\0")
+    overrides = [*SMOKE, "data=file", f"data.path={path}", "sweep.n=[20]", "learn.k=1", "sweep.rank=[1]",
+                 "sweep.fig3_indices=[0]", "sweep.deep.n=[]", "sweep.gahb.alpha=[]", "sweep.gahb.n=[]"]
+    with pytest.raises((ConfigError, DataError), match=message):
+        ldc.load(overrides)
+
+
+def test_a_study_the_data_cannot_run_is_reported_not_skipped_silently():
+    """data=disks has no deep denoiser: the smoke sweep's deep models are named as skipped."""
+    cfg = ldc.load([*SMOKE, "data=disks", "sweep.gahb.alpha=[]", "sweep.gahb.n=[]"], check_data=False)
+    assert ldc.notes(cfg) == ["sweep.deep.n=[200] is skipped: data=disks has no deep denoiser (deep.enabled=false); "
+                              "set sweep.deep.n=[] to silence this"]
+    assert ldc.notes(ldc.load(SMOKE, check_data=False)) == []

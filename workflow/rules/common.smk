@@ -32,7 +32,7 @@ RESULTS = LD.results_dir
 # Corrupt artifacts are forced to rebuild while the DAG is built (force_rebuild_of_corrupt, an
 # input of `all`), the W&B "unreachable" note is cleared when a real run starts (onstart).
 if workflow.is_main_process:
-    runstart.start_of_run()
+    runstart.start_of_run(notes=ldc.notes(LD))
 
 
 onstart:

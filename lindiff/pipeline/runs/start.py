@@ -30,9 +30,12 @@ def _stderr(message: str) -> None:
     print(f"lindiff: {message}", file=sys.stderr)
 
 
-def start_of_run(snakemake_dir: str | Path = ".snakemake", *,
+def start_of_run(snakemake_dir: str | Path = ".snakemake", *, notes=(),
                  report: Callable[[str], None] = _stderr) -> RunRegistry:
-    """Record this Snakemake process and remove the stale locks of a killed one (parse time)."""
+    """Record this Snakemake process and remove the stale locks of a killed one (parse time);
+    report the ``notes`` about the configuration (a study it skips, ...)."""
+    for note in notes:
+        report(note)
     runs = RunRegistry(snakemake_dir)
     runs.register()
     atexit.register(runs.unregister)
