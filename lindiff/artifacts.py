@@ -132,6 +132,13 @@ def read_json(path) -> dict:
     return data
 
 
+def as_yaml_data(data):
+    """``data`` as :func:`write_yaml` stores it and ``yaml.safe_load`` reads it back."""
+    import yaml
+
+    return yaml.safe_load(yaml.safe_dump(_json_safe(data), sort_keys=False))
+
+
 def write_yaml(path, data: Mapping) -> Path:
     import yaml
 

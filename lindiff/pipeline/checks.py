@@ -211,9 +211,6 @@ def _check_deep(cfg, info: DataInfo | None) -> None:
                               f"{ASCENT!r}; add it (or drop the size)")
     _check_positive_list("deep.psnr_sigmas", deep.psnr_sigmas)
     _check_ascent(deep.sampler, "deep.sampler")
-    if deep.quality.linear.rank > cfg.learn.k:
-        raise ConfigError(f"deep.quality.linear.rank={deep.quality.linear.rank} exceeds the stored components "
-                          f"learn.k={cfg.learn.k}; raise learn.k")
     jac = deep.jacobian
     if jac.sigma_max > deep.record_sigma:
         raise ConfigError(f"deep.jacobian.sigma_max={jac.sigma_max} exceeds deep.record_sigma={deep.record_sigma}: "
@@ -238,7 +235,8 @@ def _check_deep(cfg, info: DataInfo | None) -> None:
             raise ConfigError(f"deep.sizes.{size}.model.classes={classes}: {info.source} has labels up to "
                               f"{max(info.class_counts)}; the class-conditional model needs classes > that")
     if deep.quality.linear.rank > info.d:
-        raise ConfigError(f"deep.quality.linear.rank={deep.quality.linear.rank} exceeds the data dimension d={info.d}")
+        raise ConfigError(f"deep.quality.linear.rank={deep.quality.linear.rank} exceeds the data dimension d={info.d} "
+                          "(the class chains would run with fewer components)")
     held_out = max(deep.n_test, 2 * deep.quality.n_samples)
     for n in sweep.n:
         if n + held_out > info.n_total:

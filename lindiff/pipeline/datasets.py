@@ -94,8 +94,10 @@ class DataSet:
     (the memory check before any job and the rules' ``mem_mb``; None: unknown, the check is
     skipped); ``image_shape(data_cfg)``: ``(h, w)`` of a row drawn as an image in the figures (None:
     flat rows); ``files(data_cfg)``: the files it is read from (the inputs of the jobs that load the
-    data: replacing one reruns them); ``source(data_cfg)``: how messages name it (default
-    ``data=<name>``); ``check(data_cfg)``: what to check before loading (None: nothing).
+    data: replacing one reruns them); ``digest_files``: their content is part of the jobs' params
+    (a file restored with an older mtime is a change; MNIST's files are checked against fixed
+    checksums instead); ``source(data_cfg)``: how messages name it (default ``data=<name>``);
+    ``check(data_cfg)``: what to check before loading (None: nothing).
     """
 
     name: str
@@ -106,6 +108,7 @@ class DataSet:
     files: Callable[[Any], list[str]] = _no_files
     source: Callable[[Any], str] | None = None
     check: Callable[[Any], None] | None = None
+    digest_files: bool = False
 
 
 #: Every data set of the pipeline (``data=<name>``); adding one is an entry here, its schema in
@@ -138,7 +141,7 @@ DATA_SETS: dict[str, DataSet] = {
                 shape=lambda c: (int(c.n_total), int(c.size) ** 2), image_shape=_square_side),
         DataSet("file", schema.FileData, arguments=lambda c: {"path": c.path}, shape=_file_shape,
                 image_shape=_file_image_shape,
-                files=lambda c: [str(c.path)], source=lambda c: f"data.path={str(c.path)!r}"),
+                files=lambda c: [str(c.path)], source=lambda c: f"data.path={str(c.path)!r}", digest_files=True),
     )
 }
 
@@ -172,6 +175,24 @@ def data_files(data_cfg) -> list[str]:
     inputs, so that replacing the data reruns them (Snakemake compares modification times).
     Embedded and synthetic sets have none (every parameter is in the jobs' params)."""
     return data_set(data_cfg).files(data_cfg)
+
+
+def data_files_digest(data_cfg) -> dict[str, str]:
+    """``{"files_sha256": <sha256 of the data files' bytes>}`` for a data set whose files are a
+    user's (``digest_files``), else ``{}``: added to the jobs' data params, so that a file
+    replaced by other content reruns them whatever its modification time."""
+    import hashlib
+
+    entry = data_set(data_cfg)
+    files = entry.files(data_cfg) if entry.digest_files else []
+    if not files:
+        return {}
+    digest = hashlib.sha256()
+    for name in files:
+        with open(name, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return {"files_sha256": digest.hexdigest()}
 
 
 def load_data(data_cfg) -> datasets.Dataset:

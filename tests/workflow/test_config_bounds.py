@@ -44,7 +44,6 @@ SMOKE = ["sweep=smoke"]
     ("sweep.gahb.alpha=[2.5,2.50000001]", r"sweep\.gahb\.alpha=2\.50000001 would be stored as '2\.5'"),
     ("schedules.spectral.design.lr=1e10", r"schedules\.spectral\.design\.lr=10000000000\.0: must be <= 1"),
     ("diffusion.design.lr=2", r"diffusion\.design\.lr=2\.0: must be <= 1"),
-    ("deep.quality.linear.rank=100", r"deep\.quality\.linear\.rank=100 exceeds the stored components learn\.k=30"),
     ("generate.n_samples=1", r"generate\.n_samples=1: must be >= 2"),
     ("generate.n_trajectory=0", r"generate\.n_trajectory=0: must be >= 1"),
     ("schedules.linear.sigma_max=1e-200", r"schedules\.linear\.sigma_max=1e-200: must be >= 1e-06"),
@@ -154,6 +153,11 @@ def test_an_ambiguous_or_unusable_data_file_is_refused_before_any_job(tmp_path, 
                  "sweep.fig3_indices=[0]", "sweep.deep.n=[]", "sweep.gahb.alpha=[]", "sweep.gahb.n=[]"]
     with pytest.raises((ConfigError, DataError), match=message):
         ldc.load(overrides)
+
+
+def test_the_quality_chain_rank_is_checked_against_the_data():
+    with pytest.raises(ConfigError, match=r"deep\.quality\.linear\.rank=100 exceeds the data dimension d=64"):
+        ldc.load([*SMOKE, "deep.quality.linear.rank=100"])
 
 
 def test_a_study_the_data_cannot_run_is_reported_not_skipped_silently():

@@ -1,9 +1,13 @@
-"""A user's data file drives reruns (issue 12, item 2): replacing data.path reruns the jobs that
-read it, and the results follow the new data; an untouched file reruns nothing."""
+"""A user's data file drives reruns: replacing data.path reruns the jobs that read it, and the
+results follow the new data, even when the new file carries an older modification time; an
+untouched file reruns nothing. A config change reruns its jobs even when Snakemake's own records
+(.snakemake/metadata) are gone: the jobs' sidecars say what they ran with."""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 
 import numpy as np
 import pytest
@@ -18,6 +22,12 @@ OVERRIDES = ("data=file data.path=user.npy sweep=smoke sweep.grids=[] sweep.deep
              "learn.k=8 sweep.rank=[4] sweep.fig3_indices=[0,2]")
 
 
+def jobs_planned(result) -> set[str]:
+    """The rules of a ``-n --quiet rules`` run's job table (``rule  count`` lines)."""
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+$", result.stdout, flags=re.M)} - {"total"}
+
+
 def test_replacing_the_data_file_reruns_its_jobs(tmp_path):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "user.npy", rng.random((300, 16)))
@@ -27,14 +37,30 @@ def test_replacing_the_data_file_reruns_its_jobs(tmp_path):
     first = artifacts.load_npz(tmp_path / train, {"sha256": 0})["sha256"]
     first_bases = artifacts.load_npz(tmp_path / bases, {"eigvals": 2})["eigvals"]
 
-    nothing = run_snakemake(tmp_path, OVERRIDES, "-n", "--quiet", "rules")
-    assert nothing.returncode == 0 and "prepare_data" not in nothing.stdout.split(), nothing.stdout
+    assert jobs_planned(run_snakemake(tmp_path, OVERRIDES, "-n", "--quiet", "rules")) == set()
 
     np.save(tmp_path / "other.npy", 3.0 * rng.random((300, 16)))
     os.replace(tmp_path / "other.npy", tmp_path / "user.npy")  # the user replaces the file
-    planned = run_snakemake(tmp_path, OVERRIDES, "-n", "--quiet", "rules")
-    assert {"prepare_data", "learn", "generate", "analyze", "aggregate"} <= set(planned.stdout.split()), planned.stdout
+    planned = jobs_planned(run_snakemake(tmp_path, OVERRIDES, "-n", "--quiet", "rules"))
+    assert {"prepare_data", "learn", "generate", "analyze", "aggregate"} <= planned, planned
     assert run_snakemake(tmp_path, OVERRIDES, "--cores", "2").returncode == 0
     second = artifacts.load_npz(tmp_path / train, {"sha256": 0})["sha256"]
     assert second != first
     assert not np.allclose(artifacts.load_npz(tmp_path / bases, {"eigvals": 2})["eigvals"], first_bases)
+
+    # a file restored with other content and an older mtime (cp -p of an old copy) is a change
+    np.save(tmp_path / "old.npy", 2.0 * rng.random((300, 16)))
+    os.utime(tmp_path / "old.npy", (1577836800, 1577836800))  # 2020-01-01
+    os.replace(tmp_path / "old.npy", tmp_path / "user.npy")
+    restored = jobs_planned(run_snakemake(tmp_path, OVERRIDES, "-n", "--quiet", "rules"))
+    assert {"prepare_data", "learn", "generate", "analyze"} <= restored, restored
+    assert run_snakemake(tmp_path, OVERRIDES, "--cores", "2").returncode == 0
+    assert artifacts.load_npz(tmp_path / train, {"sha256": 0})["sha256"] not in (first, second)
+
+    # Snakemake's records lost: an unchanged config reruns nothing, a changed one reruns its jobs
+    shutil.rmtree(tmp_path / ".snakemake" / "metadata")
+    assert jobs_planned(run_snakemake(tmp_path, OVERRIDES, "-n", "--quiet", "rules")) == set()
+    changed = run_snakemake(tmp_path, OVERRIDES + " generate.injection_scale=0.5", "-n", "--quiet", "rules")
+    planned = jobs_planned(changed)
+    assert {"generate", "analyze", "aggregate"} <= planned and not {"prepare_data", "learn"} & planned, planned
+    assert "ran with other settings than they have now" in changed.stderr

@@ -24,6 +24,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 # Compose + type-check + value-check before any job is scheduled (errors name the key).
 LD = ldc.load(config.get("overrides", ""), config_dir=Path(workflow.basedir) / "conf")
 RESOLVED = ldc.resolved(LD)
+RESOLVED["data"].update(ldd.data_files_digest(LD.data))  # a user's data file: its content is in the params
 POINTS = lds.points(LD, "rank")
 RESULTS = LD.results_dir
 
@@ -161,14 +162,15 @@ def trainset_input(wildcards):
 def force_rebuild_of_corrupt(wildcards):
     """Input function of ``all``: it runs while Snakemake builds the DAG, when every rule is
     declared and a dry run is known as one. Each corrupt artifact (only files some rule
-    produces are checked) becomes a forced file, so its job and the jobs after it rerun (in
-    this DAG; one outside it is forced whenever a later run needs it). Writes nothing."""
+    produces are checked) and each sidecar of a job whose params changed becomes a forced file,
+    so its job and the jobs after it rerun (in this DAG). Writes nothing."""
     if workflow.is_main_process:
-        runstart.force_rebuild_of_corrupt(
-            RESULTS,
-            is_artifact=lambda path: any(rule.is_producer(path) for rule in workflow.rules),
-            forced_files=workflow.dag.forcefiles,
-            dryrun=workflow.dryrun,
+        is_artifact = lambda path: any(rule.is_producer(path) for rule in workflow.rules)
+        forced, dryrun = workflow.dag.forcefiles, workflow.dryrun
+        runstart.force_rebuild_of_corrupt(RESULTS, is_artifact=is_artifact, forced_files=forced, dryrun=dryrun)
+        current = lambda path: runstart.sidecar_params(workflow, path)
+        runstart.force_rebuild_of_stale(
+            RESULTS, is_artifact=is_artifact, current_config=current, forced_files=forced, dryrun=dryrun
         )
     return []
 

@@ -56,9 +56,9 @@ def structural_problem(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
-def artifact_files(results_dir: str | os.PathLike[str], *,
-                   is_artifact: Callable[[str], bool]) -> list[str]:
-    """The files under ``results_dir`` with an artifact suffix for which ``is_artifact(path)``
+def artifact_files(results_dir: str | os.PathLike[str], *, is_artifact: Callable[[str], bool],
+                   suffixes: tuple[str, ...] = ARTIFACT_SUFFIXES) -> list[str]:
+    """The files under ``results_dir`` with one of ``suffixes`` for which ``is_artifact(path)``
     holds (the workflow passes: a rule produces it), as paths spelled from ``results_dir``
     as given (``os.path.join``), the way the rules spell their outputs."""
     root = os.fspath(results_dir)
@@ -69,7 +69,7 @@ def artifact_files(results_dir: str | os.PathLike[str], *,
         if directory == root:
             subdirs[:] = [d for d in subdirs if d not in SKIPPED_DIRS]
         out.extend(os.path.join(directory, f) for f in files
-                   if f.endswith(ARTIFACT_SUFFIXES) and not f.startswith("."))
+                   if f.endswith(suffixes) and not f.startswith("."))
     return sorted(path for path in out if is_artifact(path))
 
 

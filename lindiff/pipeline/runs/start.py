@@ -9,6 +9,10 @@
   and hand each corrupt one to Snakemake as a forced file, like ``--forcerun`` on it. Its job
   and the jobs after it rerun and overwrite it; a dry run lists them. Nothing is moved: files at
   paths no rule declares (a user's notes, an editor's settings) are never read, let alone moved.
+  Likewise each job whose provenance sidecar records other params than the job has now
+  (:func:`force_rebuild_of_stale`): Snakemake compares params with its own records under
+  ``.snakemake/metadata``, which a cleaned or copied working directory loses; the sidecar
+  travels with the results.
 * When a real run starts (``onstart``, never in a dry run): forget an earlier run's "W&B server
   unreachable" note, so that each run tries online again
   (:func:`~lindiff.pipeline.jobs.wandb_unreachable_marker`).
@@ -64,3 +68,60 @@ def force_rebuild_of_corrupt(results_dir: str | Path, *, is_artifact: Callable[[
 def clear_run_notes(results_dir: str | Path) -> None:
     """At the start of a real run: remove the note an earlier run left for its own jobs."""
     wandb_unreachable_marker(results_dir).unlink(missing_ok=True)
+
+
+def stale_sidecars(paths, current_config: Callable[[str], dict | None]) -> list[str]:
+    """The sidecars among ``paths`` whose recorded ``config`` differs from ``current_config(path)``
+    (the params the job that writes it has now; None: not a sidecar of this workflow). An
+    unreadable sidecar is left to the corrupt-artifact check."""
+    import yaml
+
+    from lindiff.artifacts import as_yaml_data
+
+    stale = []
+    for path in paths:
+        current = current_config(path)
+        if current is None:
+            continue
+        try:
+            recorded = yaml.safe_load(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if isinstance(recorded, dict) and recorded.get("config") != as_yaml_data(current):
+            stale.append(path)
+    return stale
+
+
+def force_rebuild_of_stale(results_dir: str | Path, *, is_artifact: Callable[[str], bool],
+                           current_config: Callable[[str], dict | None], forced_files: set, dryrun: bool,
+                           report: Callable[[str], None] = _stderr) -> list[str]:
+    """Add every sidecar under ``results_dir`` whose job's params changed since it was written to
+    ``forced_files`` (its job and the jobs after it rerun); returns their paths. Writes nothing."""
+    paths = integrity.artifact_files(results_dir, is_artifact=is_artifact, suffixes=(".yaml",))
+    stale = stale_sidecars(paths, current_config)
+    for path in stale:
+        forced_files.add(path)
+    if stale:
+        rebuilt = "a real run reruns them" if dryrun else "this run reruns them"
+        report(f"{len(stale)} job(s) ran with other settings than they have now (their sidecars, e.g. {stale[0]}, "
+               f"say so; Snakemake's own records do not): {rebuilt}")
+    return stale
+
+
+def sidecar_params(workflow, path: str) -> dict | None:
+    """The params (``params.cfg``) that the job writing the sidecar ``path`` has now; None when no
+    rule of ``workflow`` writes a sidecar there (or its params need more than the wildcards)."""
+    from snakemake.iocontainers import Wildcards
+
+    for rule in workflow.rules:
+        if "sidecar" not in rule.output.keys() or "cfg" not in rule.params.keys() or not rule.is_producer(path):
+            continue
+        wildcards = rule.get_wildcards(path)
+        if rule.output.sidecar.apply_wildcards(wildcards) != path:
+            continue  # another output of the rule
+        cfg = rule.params.cfg
+        try:
+            return cfg(Wildcards(fromdict=wildcards)) if callable(cfg) else cfg
+        except TypeError:
+            return None
+    return None
