@@ -33,8 +33,10 @@ CORRUPT_SUFFIX = ".corrupt"
 def structural_problem(path: str | os.PathLike[str]) -> str | None:
     """What is wrong with the artifact at ``path`` at a glance (None: nothing seen).
 
-    Reads the zip directory of an ``.npz`` (each member must lie inside the file), the footer
-    of a ``.parquet`` and the whole of a ``.json`` (small; its checksum is verified)."""
+    Reads the zip directory of an ``.npz`` (each member must lie inside the file), and the whole
+    of a ``.parquet`` or ``.json`` (tables and metrics are small: page checksums and the content
+    digest written with them are verified, so a final table no later job reads, such as a sweep's
+    summary, is checked too)."""
     path = Path(path)
     try:
         if path.suffix == ".npz":
@@ -44,9 +46,7 @@ def structural_problem(path: str | os.PathLike[str]) -> str | None:
                     if member.header_offset + member.compress_size > size:
                         return f"member {member.filename!r} reaches past the end of the file (truncated)"
         elif path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            pq.read_metadata(path)
+            artifacts.read_parquet(path)
         elif path.suffix == ".json":
             artifacts.read_json(path)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
