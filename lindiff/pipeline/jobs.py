@@ -245,9 +245,9 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
             yield job
     except BaseException as exc:
         log.exception("job failed")
-        moved = quarantine_corrupt_input(exc, list(getattr(snakemake, "input", [])))
-        if moved is not None:
-            log.error("the corrupt input was moved aside to %s: the next run rebuilds it (and reruns this job)", moved)
+        said = quarantine_corrupt_input(exc, list(getattr(snakemake, "input", [])))
+        if said is not None:
+            log.error("%s", said)
         tracker.finish(exit_code=1)
         raise
     else:

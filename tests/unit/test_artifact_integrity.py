@@ -119,3 +119,25 @@ def test_a_flipped_byte_in_a_torch_file_is_refused_naming_it(tmp_path):
         load_torch(path, "model file")
     with pytest.raises(DataError, match=r"missing\.pt: checkpoint not found"):
         load_torch(tmp_path / "missing.pt", "checkpoint")
+
+
+@pytest.mark.parametrize("movable", [True, False])
+def test_a_corrupt_input_is_moved_aside_or_the_job_says_what_to_do(tmp_path, monkeypatch, movable):
+    """A corrupt input in a folder it cannot be moved out of (read-only, immutable) used to end the
+    job in a PermissionError traceback; now the job's log says what to do."""
+    from lindiff.errors import CorruptArtifactError
+    from lindiff.pipeline.runs import integrity
+
+    path = tmp_path / "bases.npz"
+    path.write_bytes(b"PK broken")
+    if not movable:
+        def refuse(target):
+            raise PermissionError(1, "Operation not permitted", str(target))
+
+        monkeypatch.setattr(integrity, "quarantine", refuse)
+    said = integrity.quarantine_corrupt_input(CorruptArtifactError(path, "bad CRC"), [str(tmp_path / "other.npz"), str(path)])
+    if movable:
+        assert said.startswith("the corrupt input was moved aside to") and (tmp_path / "bases.npz.corrupt").exists()
+    else:
+        assert "could not be moved aside (Operation not permitted): remove it" in said and path.exists()
+    assert integrity.quarantine_corrupt_input(ValueError("other"), [str(path)]) is None

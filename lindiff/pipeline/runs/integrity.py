@@ -93,14 +93,19 @@ def quarantine(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def quarantine_corrupt_input(exc: BaseException, inputs: Iterable[str]) -> Path | None:
+def quarantine_corrupt_input(exc: BaseException, inputs: Iterable[str]) -> str | None:
     """If ``exc`` is a :class:`CorruptArtifactError` about one of ``inputs``, move that file
-    aside (so the next run rebuilds it) and return where it went; else None."""
+    aside (so the next run rebuilds it) and say so; when it cannot be moved (a read-only or
+    immutable folder), say what to do instead. None when ``exc`` is about no input."""
     if not isinstance(exc, CorruptArtifactError):
         return None
     wanted = Path(exc.path).resolve()
     for item in inputs:
         if Path(item).resolve() == wanted and Path(item).exists():
-            return quarantine(item)
+            try:
+                moved = quarantine(item)
+            except OSError as error:
+                return (f"the corrupt input {item} could not be moved aside ({error.strerror or error}): remove "
+                        "it (or make its folder writable), then rerun: the next run rebuilds it")
+            return f"the corrupt input was moved aside to {moved}: the next run rebuilds it (and reruns this job)"
     return None
-
