@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -537,6 +538,10 @@ def _init_wandb(
     import wandb
 
     _import_launch_only_when_used(wandb)
+    if mode == "offline":
+        # offline means no network; W&B's error reporting would still contact the server at exit
+        # (WANDB_BASE_URL), and wait about 10 s for one that never answers. An explicit setting wins.
+        os.environ.setdefault("WANDB_ERROR_REPORTING", "false")
     run_dir = run_dir.expanduser().resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     return wandb.init(

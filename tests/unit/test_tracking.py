@@ -327,3 +327,47 @@ def test_staged_launch_inputs_are_still_applied(tmp_path: Path, empty_cwd: Path,
     tracker = start_run("offline", "p", group=None, job_type="j", config={}, run_dir=tmp_path / "job")
     tracker.finish()
     assert applied == [tracker.run_id]
+
+
+@pytest.mark.parametrize("error_reporting", [None, "true"])
+def test_an_offline_run_contacts_no_server(tmp_path: Path, error_reporting) -> None:
+    """With WANDB_BASE_URL set (a server that accepts and never answers), an offline job used to
+    connect to it at exit through W&B's error reporting and wait ~10 s. Offline now means no
+    connection; a user's explicit WANDB_ERROR_REPORTING=true is kept (and then it connects)."""
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    accepted, stop = [], threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env["WANDB_BASE_URL"] = f"http://127.0.0.1:{server.getsockname()[1]}"
+    if error_reporting is not None:
+        env["WANDB_ERROR_REPORTING"] = error_reporting
+    job = ("from lindiff.pipeline.tracking import start_run\n"
+           f"t = start_run(mode='offline', project='p', group=None, job_type='j', config={{'a': 1}},\n"
+           f"              run_dir={str(tmp_path)!r}, name='a')\n"
+           "assert t.active\nt.log({'x': 1.0})\nt.finish(exit_code=0)\n")
+    done = subprocess.run([sys.executable, "-c", job], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    stop.set()
+    thread.join()
+    server.close()
+    for connection in accepted:
+        connection.close()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (len(accepted) == 0) == (error_reporting is None), len(accepted)
