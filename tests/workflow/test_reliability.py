@@ -394,7 +394,8 @@ def test_corrupt_artifacts_are_rebuilt_not_trusted(tmp_path, twin_runs):
 def test_a_final_table_with_a_flipped_byte_is_rebuilt(tmp_path, twin_runs):
     """A byte flipped in sweeps/<name>/summary.parquet (mtime kept) was never rebuilt, and a plain
     pandas.read_parquet returned other values without an error. Its content digest is checked while
-    the DAG is built: aggregate reruns and writes the same table again."""
+    the DAG is built: aggregate reruns and writes the same table again. Likewise a truncated
+    figure and a sidecar overwritten with garbage: their job reruns."""
     import pyarrow.parquet as pq
 
     copy_run(twin_runs[0], tmp_path)
@@ -414,13 +415,22 @@ def test_a_final_table_with_a_flipped_byte_is_rebuilt(tmp_path, twin_runs):
     else:
         pytest.fail("no byte flip of the summary reads back silently as other values")
     os.utime(summary, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    # a truncated figure and a garbage sidecar (mtimes kept) were never rebuilt either
+    point = tmp_path / point_dir("rank", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5, rank=4)
+    figure, sidecar = point / "fig5_correlations.png", point / "analyze.config.yaml"
+    for path, content in ((figure, figure.read_bytes()[:200]), (sidecar, b"\x00: [garbage")):
+        kept = path.stat()
+        path.write_bytes(content)
+        os.utime(path, ns=(kept.st_atime_ns, kept.st_mtime_ns))
     dry = run_snakemake(tmp_path, TWINS, "-n")
     assert dry.returncode == 0 and "summary.parquet is corrupt" in dry.stderr, dry.stderr[-3000:]
-    assert "aggregate" in dry.stdout
-    assert summary.read_bytes() == bytes(flipped)  # a dry run changes nothing
+    assert "fig5_correlations.png is corrupt" in dry.stderr and "sidecars are unreadable" in dry.stderr
+    assert "aggregate" in dry.stdout and "analyze" in dry.stdout
+    assert summary.read_bytes() == bytes(flipped) and sidecar.read_bytes() == b"\x00: [garbage"  # a dry run writes nothing
     rerun = run_snakemake(tmp_path, TWINS, "--cores", "2")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     pd.testing.assert_frame_equal(artifacts.read_parquet(summary), want)
+    assert figure.read_bytes().endswith(b"IEND\xaeB`\x82") and "config" in sidecar.read_text()
 
 
 def test_deleted_sidecars_are_written_again(tmp_path, twin_runs):

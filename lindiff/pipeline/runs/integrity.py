@@ -25,7 +25,8 @@ from pathlib import Path
 from lindiff import artifacts
 from lindiff.errors import CorruptArtifactError
 
-ARTIFACT_SUFFIXES = (".npz", ".parquet", ".json")
+ARTIFACT_SUFFIXES = (".npz", ".parquet", ".json", ".png")
+PNG_START, PNG_END = b"\x89PNG\r\n\x1a\n", b"\x00\x00\x00\x00IEND\xaeB`\x82"  # signature, IEND chunk
 SKIPPED_DIRS = ("wandb", "logs", "benchmarks")  # not artifacts: W&B runs, rule logs, timings
 CORRUPT_SUFFIX = ".corrupt"
 
@@ -33,10 +34,11 @@ CORRUPT_SUFFIX = ".corrupt"
 def structural_problem(path: str | os.PathLike[str]) -> str | None:
     """What is wrong with the artifact at ``path`` at a glance (None: nothing seen).
 
-    Reads the zip directory of an ``.npz`` (each member must lie inside the file), and the whole
-    of a ``.parquet`` or ``.json`` (tables and metrics are small: page checksums and the content
+    Reads the zip directory of an ``.npz`` (each member must lie inside the file), the whole of a
+    ``.parquet`` or ``.json`` (tables and metrics are small: page checksums and the content
     digest written with them are verified, so a final table no later job reads, such as a sweep's
-    summary, is checked too)."""
+    summary, is checked too), and the two ends of a ``.png`` (its signature and its closing IEND
+    chunk: a truncated figure)."""
     path = Path(path)
     try:
         if path.suffix == ".npz":
@@ -49,6 +51,13 @@ def structural_problem(path: str | os.PathLike[str]) -> str | None:
             artifacts.read_parquet(path)
         elif path.suffix == ".json":
             artifacts.read_json(path)
+        elif path.suffix == ".png":
+            with open(path, "rb") as fh:
+                start = fh.read(len(PNG_START))
+                fh.seek(max(0, path.stat().st_size - len(PNG_END)))
+                end = fh.read()
+            if start != PNG_START or end != PNG_END:
+                return "not a complete PNG image (truncated or overwritten)"
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         return str(exc).removeprefix(f"{path}: ")
     except Exception as exc:  # pyarrow raises several types for corrupt files

@@ -72,8 +72,8 @@ def clear_run_notes(results_dir: str | Path) -> None:
 
 def stale_sidecars(paths, current_config: Callable[[str], dict | None]) -> list[str]:
     """The sidecars among ``paths`` whose recorded ``config`` differs from ``current_config(path)``
-    (the params the job that writes it has now; None: not a sidecar of this workflow). An
-    unreadable sidecar is left to the corrupt-artifact check."""
+    (the params the job that writes it has now; None: not a sidecar of this workflow), or that
+    cannot be read at all."""
     import yaml
 
     from lindiff.artifacts import as_yaml_data
@@ -86,8 +86,8 @@ def stale_sidecars(paths, current_config: Callable[[str], dict | None]) -> list[
         try:
             recorded = yaml.safe_load(Path(path).read_text())
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue
-        if isinstance(recorded, dict) and recorded.get("config") != as_yaml_data(current):
+            recorded = None  # garbage: rewritten like a stale one
+        if not isinstance(recorded, dict) or recorded.get("config") != as_yaml_data(current):
             stale.append(path)
     return stale
 
@@ -102,9 +102,9 @@ def force_rebuild_of_stale(results_dir: str | Path, *, is_artifact: Callable[[st
     for path in stale:
         forced_files.add(path)
     if stale:
-        rebuilt = "a real run reruns them" if dryrun else "this run reruns them"
-        report(f"{len(stale)} job(s) ran with other settings than they have now (their sidecars, e.g. {stale[0]}, "
-               f"say so; Snakemake's own records do not): {rebuilt}")
+        rebuilt = "a real run reruns those it needs" if dryrun else "this run reruns those it needs"
+        report(f"{len(stale)} job(s) ran with other settings than they have now, or their sidecars are unreadable "
+               f"(e.g. {stale[0]}; Snakemake's own records do not say so): {rebuilt}")
     return stale
 
 
