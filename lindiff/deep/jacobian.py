@@ -73,6 +73,7 @@ __all__ = [
     "path_jacobian_analysis",
     "supports_gating",
     "symmetric_eigh",
+    "top_symmetric_eigenpairs",
 ]
 
 TorchFn = Callable[[torch.Tensor], torch.Tensor]
@@ -229,6 +230,78 @@ def symmetric_eigh(J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     J = _check_square(J)
     vals, vecs = np.linalg.eigh(0.5 * (J + J.T))
     return vals[::-1].copy(), vecs[:, ::-1].copy()
+
+
+@dataclass(frozen=True)
+class TopEigenpairs:
+    """The top ``K`` eigenpairs of ``(J + Jᵀ)/2`` found matrix-free: ``eigvals`` (K,) descending,
+    ``vectors`` (d, K) orthonormal columns in the same order, ``products``: the Jacobian-vector
+    plus vector-Jacobian products spent (each counts one), ``iterations`` of the block solver."""
+
+    eigvals: np.ndarray
+    vectors: np.ndarray
+    products: int
+    iterations: int
+
+
+def top_symmetric_eigenpairs(f: TorchFn, y, K: int, start=None, tol: float = 1e-7, max_iter: int = 200,
+                             extra: int = 4, seed: int = 0) -> TopEigenpairs:
+    """The top ``K`` eigenpairs of the symmetrised Jacobian ``(J + Jᵀ)/2`` of ``f`` at ``y``,
+    without forming ``J``: block LOBPCG (``scipy.sparse.linalg.lobpcg``) on the operator
+    ``V ↦ (J V + Jᵀ V)/2``, whose columns are Jacobian-vector products (``torch.func.jvp``) and
+    vector-Jacobian products (``torch.func.vjp``, one linearisation reused), batched over the block.
+
+    Parameters
+    ----------
+    f : callable (d,) -> (d,)
+    y : array (d,)
+    K : int, 1 <= K
+        Eigenpairs wanted; the block holds ``K + extra`` vectors (the extra ones speed convergence).
+    start : array (d, m), optional
+        Starting vectors, e.g. the previous point's eigenvectors along a path (warm start: the
+        eigenvectors move little from one point to the next, so few iterations are needed);
+        completed with random directions to the block size.
+    tol, max_iter
+        LOBPCG's residual tolerance and iteration limit.
+
+    Returns
+    -------
+    TopEigenpairs.  For ``d < 5 (K + extra)`` the block is too large for LOBPCG and the full
+    Jacobian is formed instead (``d`` products each way): use :func:`jacobian` there.
+    """
+    from scipy.sparse.linalg import LinearOperator, lobpcg
+
+    point = _as_point(f, y)
+    d = len(point)
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or not 1 <= K <= d:
+        raise ConfigError(f"K must be an integer in [1, d={d}], got K={K!r}")
+    size = min(d, int(K) + int(extra))
+    counted = [0]
+    with _eval_mode(f):
+        _, pullback = torch.func.vjp(f, point)
+
+        def apply(block: np.ndarray) -> np.ndarray:
+            V = torch.as_tensor(np.asarray(block).reshape(d, -1), dtype=point.dtype, device=point.device)
+            forward = torch.func.vmap(lambda v: torch.func.jvp(f, (point,), (v,))[1], in_dims=1, out_dims=1)(V)
+            backward = torch.func.vmap(lambda v: pullback(v)[0], in_dims=1, out_dims=1)(V)
+            counted[0] += 2 * V.shape[1]
+            return 0.5 * (forward + backward).detach().to("cpu", torch.float64).numpy()
+
+        if d < 5 * size:  # too small for LOBPCG: the full symmetrised Jacobian
+            vals, vecs = np.linalg.eigh(apply(np.eye(d)))
+            order = np.argsort(vals)[::-1][:K]
+            return TopEigenpairs(vals[order].copy(), vecs[:, order].copy(), counted[0], 0)
+        rng = np.random.default_rng(seed)
+        X = rng.standard_normal((d, size))
+        if start is not None:
+            start = np.asarray(start, dtype=np.float64).reshape(d, -1)[:, :size]
+            X[:, : start.shape[1]] = start
+        X, _ = np.linalg.qr(X)
+        operator = LinearOperator((d, d), matvec=apply, matmat=apply, dtype=np.float64)
+        vals, vecs, history = lobpcg(operator, X, tol=tol, maxiter=max_iter, largest=True,
+                                     retResidualNormsHistory=True)
+    order = np.argsort(vals)[::-1][:K]
+    return TopEigenpairs(vals[order].copy(), vecs[:, order].copy(), counted[0], len(history))
 
 
 def asymmetry(J: np.ndarray) -> float:

@@ -439,3 +439,47 @@ def test_plots_build(trained, digits_X, tmp_path):
         assert (tmp_path / f"fig{i}.png").stat().st_size > 1000
     with pytest.raises(DataError):
         plots.fig7_sin_theta_jacobian(result, x="epoch")
+
+
+def _spiked_linear_map(d: int = 300, seed: int = 0):
+    """``f(y) = A y`` with a known symmetric part: 10 leading eigenvalues 10…5 over a [0, 1] bulk,
+    plus an antisymmetric part (which the symmetrised Jacobian drops)."""
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    lam = np.concatenate([np.linspace(10, 5, 10), rng.uniform(0, 1, d - 10)])
+    skew = rng.standard_normal((d, d)) / np.sqrt(d)
+    A = Q @ np.diag(lam) @ Q.T + 0.1 * (skew - skew.T)
+    matrix = torch.as_tensor(A)
+    return (lambda y: matrix @ y), A, rng.standard_normal(d)
+
+
+def test_matrix_free_top_eigenpairs_match_the_full_decomposition():
+    from lindiff.deep.jacobian import top_symmetric_eigenpairs
+
+    f, A, y = _spiked_linear_map()
+    top = top_symmetric_eigenpairs(f, y, 5)
+    vals, vecs = symmetric_eigh(A)
+    np.testing.assert_allclose(top.eigvals, vals[:5], rtol=1e-4)
+    assert np.linalg.svd(vecs[:, :5].T @ top.vectors, compute_uv=False).min() >= 0.999
+    assert top.products < 2 * len(y)  # fewer products than the two full Jacobians' columns
+
+    model = random_model("unet", image_shape=(16, 16)).double()  # d = 256
+    point = np.random.default_rng(1).uniform(size=256)
+    vals, vecs = symmetric_eigh(jacobian(model, point, "jacrev"))
+    top = top_symmetric_eigenpairs(model, point, 4)
+    np.testing.assert_allclose(top.eigvals, vals[:4], rtol=1e-4)
+    assert np.linalg.svd(vecs[:, :4].T @ top.vectors, compute_uv=False).min() >= 0.999
+
+
+def test_a_warm_start_from_the_previous_point_saves_products():
+    """Along a path the eigenvectors move little: starting from the previous point's needs fewer
+    products than a random start, for the same eigenpairs."""
+    from lindiff.deep.jacobian import top_symmetric_eigenpairs
+
+    f, A, y = _spiked_linear_map()
+    first = top_symmetric_eigenpairs(f, y, 5)
+    cold, warm = top_symmetric_eigenpairs(f, 1.01 * y, 5), top_symmetric_eigenpairs(f, 1.01 * y, 5, start=first.vectors)
+    np.testing.assert_allclose(warm.eigvals, cold.eigvals, rtol=1e-6)
+    assert warm.products < cold.products
+    with pytest.raises(ConfigError, match="K must be an integer"):
+        top_symmetric_eigenpairs(f, y, 0)
