@@ -378,19 +378,22 @@ def preset_config(preset: str, overrides: dict | None = None) -> TrainConfig:
     return TrainConfig.from_dict({**base, **overrides})
 
 
-def _ascent_count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be an integer >= 1, got {name}={value!r}")
+def check_count(name: str, value, minimum: int = 1) -> int:
+    """An integer ``>= minimum`` (not a bool), else a ConfigError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {name}={value!r}")
     return int(value)
 
 
-def _ascent_float(name: str, value, lo: float, hi: float) -> float:
+def check_range(name: str, value, lo: float, hi: float, lo_open: bool = True) -> float:
+    """A finite number in ``(lo, hi]`` (``[lo, hi]`` with ``lo_open=False``), else a ConfigError
+    naming ``name``."""
     try:
         value = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(value) or value > hi or value <= lo:
-        raise ConfigError(f"{name} must be in ({lo}, {hi}], got {name}={value}")
+    if not np.isfinite(value) or value > hi or value < lo or (lo_open and value == lo):
+        raise ConfigError(f"{name} must be in {'(' if lo_open else '['}{lo}, {hi}], got {name}={value}")
     return value
 
 
@@ -406,11 +409,11 @@ def check_ascent_options(options) -> dict:
     if unknown:
         raise ConfigError(f"unknown key(s) {unknown}; allowed: {', '.join(ASCENT_OPTIONS)}")
     if "max_steps" in options:
-        _ascent_count("max_steps", options["max_steps"])
-    sigma_0 = _ascent_float("sigma_0", options.get("sigma_0", 1.0), 0.0, np.inf)
-    _ascent_float("sigma_final", options.get("sigma_final", 0.01), 0.0, sigma_0)
-    _ascent_float("h0", options.get("h0", 0.01), 0.0, 1.0)
-    _ascent_float("beta", options.get("beta", 0.5), 0.0, 1.0)
+        check_count("max_steps", options["max_steps"])
+    sigma_0 = check_range("sigma_0", options.get("sigma_0", 1.0), 0.0, np.inf)
+    check_range("sigma_final", options.get("sigma_final", 0.01), 0.0, sigma_0)
+    check_range("h0", options.get("h0", 0.01), 0.0, 1.0)
+    check_range("beta", options.get("beta", 0.5), 0.0, 1.0)
     mean = np.asarray(options.get("init_mean", 0.5), dtype=np.float64)
     if mean.ndim > 1 or not np.all(np.isfinite(mean)):
         raise ConfigError(f"init_mean must be a finite number or (d,) vector, got init_mean={options['init_mean']!r}")

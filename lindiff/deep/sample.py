@@ -46,29 +46,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from lindiff.deep.config import check_ascent_options
+from lindiff.deep.config import check_ascent_options, check_count, check_range
 from lindiff.deep.evaluate import BlindDenoiser, ScaledDenoiser, apply_denoiser
 from lindiff.diffusion.samplers import SamplePath, Sampler, sample
 from lindiff.errors import ConfigError
 from lindiff.linear.schedules import Schedule
 
 __all__ = ["SamplePath", "sample_ascent", "sample_diffusion", "sample_ve"]
-
-
-def _check_count(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {name}={value!r}")
-    return int(value)
-
-
-def _check_float(name: str, value, lo: float, hi: float, lo_open: bool = True) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(value) or value > hi or value < lo or (lo_open and value == lo):
-        raise ConfigError(f"{name} must be in {'(' if lo_open else '['}{lo}, {hi}], got {name}={value}")
-    return value
 
 
 def _start(n: int, d: int, init_mean, scale: float, rng: np.random.Generator) -> np.ndarray:
@@ -124,7 +108,7 @@ def sample_ascent(
     """
     if record is not None and (isinstance(record, bool) or not isinstance(record, (int, np.integer)) or record < 0):
         raise ConfigError(f"record must be None or an integer >= 0, got record={record!r}")
-    n, d = _check_count("n", n), _check_count("d", d)
+    n, d = check_count("n", n), check_count("d", d)
     check_ascent_options({"sigma_0": sigma_0, "sigma_final": sigma_final, "h0": h0, "beta": beta, "max_steps": max_steps})
     sigma_0, sigma_final, h0, beta, max_steps = float(sigma_0), float(sigma_final), float(h0), float(beta), int(max_steps)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -179,8 +163,8 @@ def sample_ve(
     """
     if not isinstance(schedule, Schedule):
         raise ConfigError(f"schedule must be a lindiff.linear.schedules.Schedule, got {type(schedule).__name__}")
-    n, d = _check_count("n", n), _check_count("d", d)
-    eta = _check_float("eta", eta, 0.0, 1.0, lo_open=False)
+    n, d = check_count("n", n), check_count("d", d)
+    eta = check_range("eta", eta, 0.0, 1.0, lo_open=False)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     start = _start(n, d, init_mean, schedule.sigma_bar[-1], rng)
     out = sample(BlindDenoiser(denoiser), schedule, Sampler("ddim", eta=eta), n, d, seed=rng, start=start,
@@ -245,9 +229,9 @@ def sample_diffusion(
     if sampler.name == "ve_chain":
         raise ConfigError("sampler ve_chain is the paper's linear chain; a diffusion model takes ddpm, ddim or ode")
     if record_sigma is not None:
-        record_sigma = _check_float("record_sigma", record_sigma, 0.0, np.inf)
+        record_sigma = check_range("record_sigma", record_sigma, 0.0, np.inf)
         record = int(np.sum(schedule.sigma_bar[stop + 1 :] / DATA_SCALE <= record_sigma))
-    n = _check_count("n", n)
+    n = check_count("n", n)
     labels, guidance = check_conditioning(model, labels, n, guidance)
     denoiser = ScaledDenoiser(model, labels, guidance)
     if clip_denoised:

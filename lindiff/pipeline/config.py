@@ -236,8 +236,6 @@ def _locate(cfg: DictConfig, fresh) -> str | None:
         try:
             merged = OmegaConf.merge(fresh(), _nested(path, value))
             OmegaConf.select(merged, ".".join(path), throw_on_resolution_failure=True)
-        except OmegaConfBaseException:
-            failing = ".".join(path)
         except Exception:  # noqa: BLE001 - any failure marks the key; the original error is reported
             failing = ".".join(path)
     return failing

@@ -165,12 +165,12 @@ def force_rebuild_of_corrupt(wildcards):
     produces are checked) and each sidecar of a job whose params changed becomes a forced file,
     so its job and the jobs after it rerun (in this DAG). Writes nothing."""
     if workflow.is_main_process:
-        is_artifact = lambda path: any(rule.is_producer(path) for rule in workflow.rules)
-        forced, dryrun = workflow.dag.forcefiles, workflow.dryrun
-        runstart.force_rebuild_of_corrupt(RESULTS, is_artifact=is_artifact, forced_files=forced, dryrun=dryrun)
-        current = lambda path: runstart.sidecar_params(workflow, path)
-        runstart.force_rebuild_of_stale(
-            RESULTS, is_artifact=is_artifact, current_config=current, forced_files=forced, dryrun=dryrun
+        runstart.force_rebuild(
+            RESULTS,
+            is_artifact=lambda path: any(rule.is_producer(path) for rule in workflow.rules),
+            current_config=lambda path: runstart.sidecar_params(workflow, path),
+            forced_files=workflow.dag.forcefiles,
+            dryrun=workflow.dryrun,
         )
     return []
 

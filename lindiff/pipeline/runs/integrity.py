@@ -3,9 +3,9 @@
 Two guards:
 
 * :func:`scan_results`, run while Snakemake builds the DAG
-  (:func:`lindiff.pipeline.runs.start.force_rebuild_of_corrupt`): a cheap structural check of
-  every artifact under the results directory that a rule of the workflow produces (the zip
-  directory of an ``.npz``, the footer of a ``.parquet``, the checksum of a ``.json``). A
+  (:func:`lindiff.pipeline.runs.start.force_rebuild`): a cheap structural check of every
+  artifact under the results directory that a rule of the workflow produces (see
+  :func:`structural_problem`). A
   truncated or unreadable artifact is caught here and its job is forced to rerun, so the same
   run rebuilds it. It reads files and writes none; files at paths no rule declares are never
   opened.
@@ -82,16 +82,10 @@ def artifact_files(results_dir: str | os.PathLike[str], *, is_artifact: Callable
     return sorted(path for path in out if is_artifact(path))
 
 
-def scan_results(results_dir: str | os.PathLike[str], *,
-                 is_artifact: Callable[[str], bool]) -> list[tuple[str, str]]:
-    """``(path, problem)`` of every artifact under ``results_dir`` (those for which
-    ``is_artifact(path)`` holds) that fails :func:`structural_problem`."""
-    found = []
-    for path in artifact_files(results_dir, is_artifact=is_artifact):
-        problem = structural_problem(path)
-        if problem is not None:
-            found.append((path, problem))
-    return found
+def scan_results(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """``(path, problem)`` of every artifact among ``paths`` (see :func:`artifact_files`) that
+    fails :func:`structural_problem`."""
+    return [(path, problem) for path in paths if (problem := structural_problem(path)) is not None]
 
 
 def quarantine(path: str | os.PathLike[str]) -> Path:

@@ -4,7 +4,7 @@
   included): record this Snakemake process and remove the locks a killed one left
   (:class:`~lindiff.pipeline.runs.processes.RunRegistry`), under ``.snakemake/`` only. Nothing under
   the results directory is touched then: Snakemake does not yet know whether this is a dry run.
-* While the DAG is built (:func:`force_rebuild_of_corrupt`, the input function of ``all``):
+* While the DAG is built (:func:`force_rebuild`, from the input function of ``all``):
   check every artifact that a rule of this workflow produces (:mod:`~lindiff.pipeline.runs.integrity`)
   and hand each corrupt one to Snakemake as a forced file, like ``--forcerun`` on it. Its job
   and the jobs after it rerun and overwrite it; a dry run lists them. Nothing is moved: files at
@@ -29,6 +29,9 @@ from lindiff.pipeline.jobs import wandb_unreachable_marker
 from lindiff.pipeline.runs import integrity
 from lindiff.pipeline.runs.processes import RunRegistry
 
+#: the provenance sidecars' suffix (``config.yaml``, ``learn.config.yaml`` ...)
+SIDECAR_SUFFIX = ".yaml"
+
 
 def _stderr(message: str) -> None:
     print(f"lindiff: {message}", file=sys.stderr)
@@ -48,16 +51,31 @@ def start_of_run(snakemake_dir: str | Path = ".snakemake", *, notes=(),
     return runs
 
 
-def force_rebuild_of_corrupt(results_dir: str | Path, *, is_artifact: Callable[[str], bool],
-                             forced_files: set, dryrun: bool,
-                             report: Callable[[str], None] = _stderr) -> list[str]:
-    """Add every corrupt artifact under ``results_dir`` to ``forced_files`` (Snakemake's DAG
-    ``forcefiles``), so that its job reruns; returns their paths. Reads files, writes none.
+def force_rebuild(results_dir: str | Path, *, is_artifact: Callable[[str], bool],
+                  current_config: Callable[[str], dict | None], forced_files: set, dryrun: bool,
+                  report: Callable[[str], None] = _stderr) -> list[str]:
+    """Add every corrupt artifact and every stale sidecar under ``results_dir`` to
+    ``forced_files`` (Snakemake's DAG ``forcefiles``), so that their jobs rerun; returns their
+    paths. One walk of the tree; reads files, writes none.
 
-    ``is_artifact(path)`` says whether a rule of the workflow produces ``path``; only those files
-    are checked."""
+    ``is_artifact(path)`` says whether a rule of the workflow produces ``path``: only those files
+    are checked; ``current_config(path)`` gives the params a sidecar's job has now (see
+    :func:`stale_sidecars`)."""
+    paths = integrity.artifact_files(results_dir, is_artifact=is_artifact,
+                                     suffixes=(*integrity.ARTIFACT_SUFFIXES, SIDECAR_SUFFIX))
+    sidecars = [path for path in paths if path.endswith(SIDECAR_SUFFIX)]
+    corrupt = [path for path in paths if not path.endswith(SIDECAR_SUFFIX)]
+    return (force_rebuild_of_corrupt(corrupt, forced_files=forced_files, dryrun=dryrun, report=report)
+            + force_rebuild_of_stale(sidecars, current_config=current_config, forced_files=forced_files,
+                                     dryrun=dryrun, report=report))
+
+
+def force_rebuild_of_corrupt(paths, *, forced_files: set, dryrun: bool,
+                             report: Callable[[str], None] = _stderr) -> list[str]:
+    """Add each of the artifact ``paths`` that fails its structural check to ``forced_files``;
+    returns them."""
     corrupt = []
-    for path, problem in integrity.scan_results(results_dir, is_artifact=is_artifact):
+    for path, problem in integrity.scan_results(paths):
         forced_files.add(path)
         corrupt.append(path)
         rebuilt = "a real run rebuilds it" if dryrun else "this run rebuilds it"
@@ -92,12 +110,10 @@ def stale_sidecars(paths, current_config: Callable[[str], dict | None]) -> list[
     return stale
 
 
-def force_rebuild_of_stale(results_dir: str | Path, *, is_artifact: Callable[[str], bool],
-                           current_config: Callable[[str], dict | None], forced_files: set, dryrun: bool,
-                           report: Callable[[str], None] = _stderr) -> list[str]:
-    """Add every sidecar under ``results_dir`` whose job's params changed since it was written to
-    ``forced_files`` (its job and the jobs after it rerun); returns their paths. Writes nothing."""
-    paths = integrity.artifact_files(results_dir, is_artifact=is_artifact, suffixes=(".yaml",))
+def force_rebuild_of_stale(paths, *, current_config: Callable[[str], dict | None], forced_files: set,
+                           dryrun: bool, report: Callable[[str], None] = _stderr) -> list[str]:
+    """Add each sidecar among ``paths`` whose job's params changed since it was written (or that
+    cannot be read) to ``forced_files`` (its job and the jobs after it rerun); returns them."""
     stale = stale_sidecars(paths, current_config)
     for path in stale:
         forced_files.add(path)
