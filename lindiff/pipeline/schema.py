@@ -71,6 +71,9 @@ class DataConfig:
 
     name: str = MISSING
     sigma_max: float = field(default=10.0, metadata=NOISE_SCALE)  # sigma_bar_T where x_T is noise dominated
+    # cores of each multi-threaded job on this data (learn, deep training, sampling, Jacobians);
+    # small data runs those jobs on one core each, side by side with the single-core stages
+    threads: int = field(default=2, metadata=MIN1)
 
 
 @dataclass

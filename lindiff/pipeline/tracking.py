@@ -53,6 +53,7 @@ __all__ = [
     "artifact_type",
     "flatten_config",
     "make_run_id",
+    "share_service",
     "start_run",
 ]
 
@@ -465,6 +466,9 @@ def start_run(
                     "(%s); logging offline instead (upload later with wandb sync)", _read_marker(marker))
         mode = "offline"
 
+    # before wandb.init: a process that starts its own service puts that one's address there too
+    service = "the workflow's shared W&B service" if os.environ.get("WANDB_SERVICE") else "its own W&B service"
+
     def init(run_mode: str) -> Any:
         return _init_wandb(mode=run_mode, project=project, group=group, job_type=job_type, config=flat,
                            run_dir=Path(run_dir), name=name, run_id=run_id, entity=entity, tags=tags,
@@ -494,8 +498,43 @@ def start_run(
             return Tracker.inactive(reason, logger=log)
 
     run_path = _sync_file(run)
-    log.info("W&B run %s (%s) writes to %s", run_id, mode, run_path)
+    log.info("W&B run %s (%s, %s) writes to %s", run_id, mode, service, run_path)
     return Tracker(run, run_id=run_id, run_path=run_path, logger=log)
+
+
+def share_service(mode: str, state_dir: str | Path, logger: logging.Logger | None = None) -> bool:
+    """Start one W&B service in this process for the runs of the processes it starts.
+
+    ``wandb.init`` in a fresh process starts its own W&B service (``wandb-core``) and stops it
+    at exit: about 0.3 s of every job (measured: a one-run process takes 1.23 s alone, 0.93 s
+    attached to a running service). A workflow that starts its jobs as child processes on this
+    machine calls this once, before the first job: W&B puts the service's address in
+    ``WANDB_SERVICE``, the children inherit it, and their ``wandb.init`` attaches to the
+    service instead (W&B says "Using an existing wandb-core service"); each run keeps its own
+    settings, directory and id. The service stops when this process exits.
+
+    Only for jobs on this machine: the address is a local socket, which a cluster node cannot
+    reach. ``state_dir``: where the service keeps W&B's data, cache and config directories
+    (each job sets its own for its run). Returns whether a service is shared: False for
+    ``mode="disabled"``, when ``WANDB_SERVICE`` is already set (a service shared from further
+    up), or when W&B cannot start (logged; each job then starts its own, as without this).
+    """
+    mode = _check_mode(mode)
+    log = logger or logging.getLogger(DEFAULT_LOGGER_NAME)
+    if mode == "disabled" or os.environ.get("WANDB_SERVICE"):
+        return False
+    if mode == "offline":  # as in _init_wandb: no error reports to a server, from the service either
+        os.environ.setdefault("WANDB_ERROR_REPORTING", "false")
+    for variable, sub in (("WANDB_DATA_DIR", "data"), ("WANDB_CACHE_DIR", "cache"), ("WANDB_CONFIG_DIR", "config")):
+        os.environ[variable] = str((Path(state_dir) / sub).resolve())
+    try:
+        import wandb
+
+        wandb.setup()
+    except Exception as exc:  # noqa: BLE001 - W&B must never break the workflow
+        log.warning("W&B service not shared (each job starts its own): %s", _describe(exc))
+        return False
+    return bool(os.environ.get("WANDB_SERVICE"))
 
 
 def _write_marker(marker: Path, reason: str, job: str) -> None:

@@ -185,15 +185,18 @@ def test_the_default_sweep_samples_each_model_with_its_samplers():
     cfg = ldc.load([], check_data=False)
     points = lds.points(cfg, "deep_sample")
     runs = {(p.size, p.sampler, p.schedule, p.T) for p in points}
+    assert runs == {("ddpmquick", "ddpm", "vplinear", 100)}
+    assert points[0].at("deep").id.startswith("digits/all/n1297_s0/deep_")
+    both = ldc.load(["sweep.deep.size=[quick,ddpmquick]", "sweep.deep.sampler=[ascent,ddpm,ddim]"], check_data=False)
+    runs = {(p.size, p.sampler, p.schedule, p.T) for p in lds.points(both, "deep_sample")}
     assert runs == {("quick", "ascent", "adaptive", 400), ("ddpmquick", "ddpm", "vplinear", 100),
                     ("ddpmquick", "ddim", "vplinear", 100)}
-    assert points[0].at("deep").id.startswith("digits/all/n1297_s0/deep_")
 
 
 @pytest.mark.parametrize("overrides, message", [
     (["sweep.deep.sampler=[euler]"], r"sweep\.deep\.sampler: unknown sampler 'euler'"),
     (["sweep.deep.sampler=[ascent]"], r"noise-conditional size 'ddpmquick' needs a diffusion sampler"),
-    (["sweep.deep.sampler=[ddim]"], r"blind size 'quick' is sampled with 'ascent'"),
+    (["sweep.deep.size=[quick,ddpmquick]", "sweep.deep.sampler=[ddim]"], r"blind size 'quick' is sampled with 'ascent'"),
     (["sweep.deep.sampler=[ascent,chain]"], r"sweep\.deep\.sampler=chain: the chain"),
     (["sweep.deep.schedule=[designed]"], r"sweep\.deep\.schedule=designed: designed schedules"),
     (["sweep.deep.schedule=[warp]"], r"sweep\.deep\.schedule: unknown sampler schedule 'warp'"),

@@ -174,7 +174,7 @@ def test_bad_labels_and_guidance_fail_naming_them(toy):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["sweep.deep.size=[quick,cfg]", "+deep.sizes.cfg={preset: digits_ddpm, label_dropout: 0.1, model: {classes: 5}}"],
+    (["sweep.deep.size=[ddpmquick,cfg]", "+deep.sizes.cfg={preset: digits_ddpm, label_dropout: 0.1, model: {classes: 5}}"],
      r"deep\.sizes\.cfg\.model\.classes=5: .* has labels up to 9"),
     (["+deep.sizes.ddpmquick.label_dropout=0.1"], r"deep\.sizes\.ddpmquick: label_dropout=0\.1 drops class labels"),
     (["deep.guidance=-1"], r"deep\.guidance"),

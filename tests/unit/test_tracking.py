@@ -371,3 +371,50 @@ def test_an_offline_run_contacts_no_server(tmp_path: Path, error_reporting) -> N
         connection.close()
     assert done.returncode == 0, done.stderr[-2000:]
     assert (len(accepted) == 0) == (error_reporting is None), len(accepted)
+
+
+def test_child_processes_attach_to_a_shared_service(tmp_path: Path) -> None:
+    """share_service in a parent process (the Snakemake process of a local run): its children's
+    runs attach to that one service and are complete; a cluster run (not local) shares nothing;
+    mode disabled shares nothing; a service shared from further up is left as it is."""
+    import os
+    import subprocess
+    import sys
+
+    child = (
+        "import logging, sys\n"
+        "logging.basicConfig(level=logging.INFO, stream=sys.stdout, format='%(message)s')\n"
+        "from lindiff.pipeline.tracking import start_run\n"
+        "t = start_run('offline', 'p', group=None, job_type='j', config={'a': 1}, run_dir=sys.argv[1])\n"
+        "assert t.active, t.reason\n"
+        "t.log({'x': 1.0})\n"
+        "t.finish()\n"
+    )
+    parent = (
+        "import os, subprocess, sys\n"
+        "from lindiff.pipeline.runs.start import start_real_run\n"
+        "from lindiff.pipeline.tracking import share_service\n"
+        "results, local = sys.argv[1], sys.argv[2] == 'local'\n"
+        "start_real_run(results, 'offline', local_jobs=local)\n"
+        "print('token set:', bool(os.environ.get('WANDB_SERVICE')))\n"
+        "if local:  # shared already; and never for mode disabled\n"
+        "    print('again:', share_service('offline', results), share_service('disabled', results))\n"
+        "for name in ('a', 'b'):\n"
+        "    out = subprocess.run([sys.executable, '-c', sys.argv[3], f'{results}/{name}'], capture_output=True, text=True)\n"
+        "    assert out.returncode == 0, out.stderr\n"
+        "    print(out.stdout)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    for where, shared in (("local", True), ("cluster", False)):
+        results = tmp_path / where
+        out = subprocess.run([sys.executable, "-c", parent, str(results), where, child], capture_output=True,
+                             text=True, timeout=120, env=env)
+        assert out.returncode == 0, out.stderr
+        assert f"token set: {shared}" in out.stdout and ("again: False False" in out.stdout) is shared
+        service = "the workflow's shared W&B service" if shared else "its own W&B service"
+        assert out.stdout.count(f"(offline, {service})") == 2, out.stdout
+        for name in ("a", "b"):
+            (run_file,) = find_wandb_files(results / name)
+            run = read_wandb_file(run_file)
+            assert run.exit_code == 0 and run.history[0]["x"] == 1.0 and run.config["a"] == 1
+        assert (results / "wandb" / "service").is_dir() is shared  # the service's W&B state, under the results

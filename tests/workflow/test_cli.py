@@ -24,9 +24,9 @@ def test_config_prints_the_resolved_yaml(capsys):
 def test_points_lists_every_level(capsys):
     assert main(["points", "sweep=default"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("# 19 sweep points, 11 learn jobs, 2 deep models, 3 deep sampler runs")
+    assert lines[0].startswith("# 13 sweep points, 9 learn jobs, 1 deep models, 1 deep sampler runs")
     levels = [line.split("\t")[0] for line in lines[1:]]
-    assert levels.count("rank") == 19 and levels.count("deep") == 2 and levels.count("deep_sample") == 3
+    assert levels.count("rank") == 13 and levels.count("deep") == 1 and levels.count("deep_sample") == 1
     assert "rank\tdigits/c3/n150_s0/linear_T50/r20" in lines
 
 

@@ -55,10 +55,12 @@ def test_mnist_and_file_groups_compose_without_data(tmp_path):
 def test_sweep_grid_union_and_points():
     cfg = ldc.load(["sweep=default"])
     points = lds.sweep_points(cfg)
-    base = 2 * 2 * 2 * 2  # n x rank x T x schedule
-    assert len(points) == base + 3  # plus the class-conditioned grid
+    linear = 2 * 2 * 2  # n x rank x T on the linear schedule
+    constant = 2  # the constant schedule at n = 1797, rank 20, both T
+    assert len(points) == linear + constant + 3  # plus the class-conditioned grid
     assert {p.cond for p in points} == {"all", "c0", "c3", "c7"}
-    assert len({p.at("learn") for p in points}) == base // 2 + 3  # rank does not change the learn job
+    assert {(p.schedule, p.n, p.rank) for p in points if p.schedule == "constant"} == {("constant", 1797, 20)}
+    assert len({p.at("learn") for p in points}) == linear // 2 + constant + 3  # rank does not change the learn job
 
 
 def test_paper_sweep_matches_the_paper_settings():
@@ -163,7 +165,7 @@ def test_bad_design_options_fail_naming_the_key(overrides, key):
 
 def test_spectral_schedule_comes_from_its_design_artifact():
     cfg = ldc.load(["sweep.schedule=[linear,spectral]"])
-    assert {p.schedule for p in lds.sweep_points(cfg)} == {"linear", "spectral"}
+    assert {p.schedule for p in lds.sweep_points(cfg)} == {"linear", "spectral", "constant"}  # constant: its own grid
     assert lde.design_components(cfg.schedules.spectral, cfg.learn.k) == cfg.learn.k
     with pytest.raises(ConfigError, match="design artifact"):
         lde.schedule_for(cfg, "spectral", 10)

@@ -38,7 +38,7 @@ def test_preset_composes_and_dry_runs(group, name, request, tmp_path):
 
 def test_each_data_set_has_its_own_schema():
     digits = ldc.load(["sweep=smoke"], check_data=False)
-    assert set(digits.data) == {"name", "sigma_max"}
+    assert set(digits.data) == {"name", "sigma_max", "threads"}
     spiked = ldc.load(["data=spiked", "sweep=smoke", "learn.k=3", "sweep.rank=[3]"], check_data=False)
     assert spiked.data.d == 200 and list(spiked.data.lambdas) == [5.0, 3.0, 2.0]
     with pytest.raises(ConfigError, match=r"data\.d"):

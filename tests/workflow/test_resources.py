@@ -3,6 +3,8 @@ bound what the jobs really use (``max_rss`` of Snakemake's benchmark files)."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from helpers import run_snakemake
@@ -65,3 +67,19 @@ def test_estimates_bound_the_measured_peaks(workflow_run):
         measured[stage] = float(pd.read_csv(tsv, sep="\t")["max_rss"].iloc[0])
     for stage, peak in measured.items():
         assert peak <= ldr.estimate(stage, dims).mem_mb, (stage, peak, ldr.estimate(stage, dims))
+
+
+def test_multi_threaded_rules_take_the_data_sets_threads(tmp_path):
+    """learn and the deep rules ask for data.threads cores: 1 on digits (so that on 2 cores they
+    run beside the single-core stages), whatever it is set to otherwise; single-core rules stay."""
+    overrides = "sweep=smoke sweep.gahb.alpha=[] sweep.gahb.n=[]"
+    for threads in (1, 2):
+        result = run_snakemake(tmp_path, f"{overrides} data.threads={threads}", "-n", "--cores", "2")
+        assert result.returncode == 0, result.stdout[-2000:]
+        blocks = {match.group(1): block for block in result.stdout.split("\n\n")
+                  if (match := re.search(r"^\s*(?:local)?rule (\w+):$", block, re.MULTILINE))}
+        for rule in ("learn", "train_denoiser", "sample_deep", "jacobian_analysis", "train_classifier"):
+            assert ("threads: 2" in blocks[rule]) is (threads == 2), (rule, blocks[rule])
+        assert "threads:" not in blocks["generate"]
+    assert ldc.load(["sweep=smoke"], check_data=False).data.threads == 1
+    assert ldc.load(["sweep=smoke", "data=spiked"], check_data=False).data.threads == 2

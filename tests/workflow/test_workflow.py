@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -188,6 +189,15 @@ def test_wandb_offline_runs_read_back(workdir):
     assert set(analyze.tags) == {"smoke", "digits"}
     assert analyze.summary["rank"] == 4
     assert any("media/images" in name for run in runs for name in run.files)
+
+
+def test_local_jobs_attach_to_one_wandb_service(workdir):
+    """A local run starts one W&B service and every job's run attaches to it (each job's log
+    says which service it used); the runs read back above were written through it."""
+    logs = sorted((workdir / "results/logs").rglob("*.log"))
+    said = {log: re.search(r"W&B run \S+ \(offline, (.+?)\) writes to", log.read_text()) for log in logs}
+    assert len(logs) >= len(STAGES) and all(said.values()), [str(log) for log, match in said.items() if not match]
+    assert {match.group(1) for match in said.values()} == {"the workflow's shared W&B service"}
 
 
 def test_wandb_records_each_output_as_an_artifact_by_reference(workdir):

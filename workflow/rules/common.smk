@@ -31,13 +31,14 @@ RESULTS = LD.results_dir
 # Once per call, in the main process: the stale locks of a killed Snakemake removed (under
 # .snakemake/ only; the results tree is left alone while parsing: a dry run is not known yet).
 # Corrupt artifacts are forced to rebuild while the DAG is built (force_rebuild_of_corrupt, an
-# input of `all`), the W&B "unreachable" note is cleared when a real run starts (onstart).
+# input of `all`); when a real run starts (onstart), the W&B "unreachable" note is cleared and
+# the jobs of a local run share one W&B service.
 if workflow.is_main_process:
     runstart.start_of_run(notes=ldc.notes(LD))
 
 
 onstart:
-    runstart.clear_run_notes(RESULTS)
+    runstart.start_real_run(RESULTS, RESOLVED["wandb"]["mode"], local_jobs=workflow.local_exec)
 
 
 SWEEP = LD.sweep.name
@@ -75,7 +76,7 @@ localrules:
 JOB, LEARN_JOB, RANK_JOB, DEEP_JOB, DEEP_SAMPLE_JOB, TRAINSET_JOB = (
     LEVELS[name].pattern for name in ("data", "learn", "rank", "deep", "deep_sample", "trainset")
 )
-DATA_SHAPE = ldd.data_shape(LD.data)
+DATA_SHAPE, DATA_THREADS = ldd.data_shape(LD.data), LD.data.threads  # threads: of the multi-threaded rules
 
 
 def job_mem(stage, floor):

@@ -24,9 +24,10 @@ rule train_denoiser:
         log_path("train_denoiser", DEEP_JOB),
     benchmark:
         benchmark_path("train_denoiser", DEEP_JOB)
+    priority: 10  # a sweep's longest chain: it starts before the many short linear jobs
     conda:
         "../envs/lindiff.yaml"
-    threads: 2
+    threads: DATA_THREADS
     resources:
         mem_mb=job_mem("train_denoiser", 3000),
         runtime=30,
@@ -59,9 +60,10 @@ rule sample_deep:
         log_path("sample_deep", DEEP_SAMPLE_JOB),
     benchmark:
         benchmark_path("sample_deep", DEEP_SAMPLE_JOB)
+    priority: 10  # a sweep's longest chain: it starts before the many short linear jobs
     conda:
         "../envs/lindiff.yaml"
-    threads: 2
+    threads: DATA_THREADS
     resources:
         mem_mb=3000,
         runtime=30,
@@ -109,9 +111,10 @@ rule jacobian_analysis:
         log_path("jacobian_analysis", DEEP_SAMPLE_JOB),
     benchmark:
         benchmark_path("jacobian_analysis", DEEP_SAMPLE_JOB)
+    priority: 10  # a sweep's longest chain: it starts before the many short linear jobs
     conda:
         "../envs/lindiff.yaml"
-    threads: 2
+    threads: DATA_THREADS
     resources:
         mem_mb=3000,
         runtime=60,  # minutes: 16 paths x 30 points of the MNIST DDPM UNet take ~25 min on 2 cores
@@ -133,9 +136,10 @@ rule train_classifier:
         log_path("train_classifier", TRAINSET_JOB),
     benchmark:
         benchmark_path("train_classifier", TRAINSET_JOB)
+    priority: 10
     conda:
         "../envs/lindiff.yaml"
-    threads: 2
+    threads: DATA_THREADS
     resources:
         mem_mb=3000,
         runtime=20,
@@ -157,7 +161,7 @@ rule linear_chain_samples:
         benchmark_path("linear_chain_samples", TRAINSET_JOB)
     conda:
         "../envs/lindiff.yaml"
-    threads: 2
+    threads: DATA_THREADS
     resources:
         mem_mb=3000,
         runtime=20,

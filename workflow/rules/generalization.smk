@@ -132,7 +132,7 @@ rule ab_sample_deep:
         benchmark_path("ab_sample_deep", AB_DEEP)
     conda:
         "../envs/lindiff.yaml"
-    threads: 2
+    threads: DATA_THREADS
     resources:
         mem_mb=2000,
         runtime=20,

@@ -46,7 +46,7 @@ rule learn:
         benchmark_path("learn", LEARN_JOB)
     conda:
         "../envs/lindiff.yaml"
-    threads: 2
+    threads: DATA_THREADS
     resources:
         mem_mb=job_mem("learn", 2000),
         runtime=30,

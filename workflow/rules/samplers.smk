@@ -74,7 +74,7 @@ rule sample_sampler:
         benchmark_path("sample_sampler", SAMPLER_JOB)
     conda:
         "../envs/lindiff.yaml"
-    threads: 2
+    threads: DATA_THREADS
     resources:
         mem_mb=sampler_mem,
         runtime=30,

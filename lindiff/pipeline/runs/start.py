@@ -15,7 +15,9 @@
   travels with the results.
 * When a real run starts (``onstart``, never in a dry run): forget an earlier run's "W&B server
   unreachable" note, so that each run tries online again
-  (:func:`~lindiff.pipeline.jobs.wandb_unreachable_marker`).
+  (:func:`~lindiff.pipeline.jobs.wandb_unreachable_marker`), and, when the jobs run on this
+  machine, start the W&B service that all of them attach to
+  (:func:`~lindiff.pipeline.tracking.share_service`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from lindiff.pipeline.jobs import wandb_unreachable_marker
 from lindiff.pipeline.runs import integrity
 from lindiff.pipeline.runs.processes import RunRegistry
+from lindiff.pipeline.tracking import share_service
 
 #: the provenance sidecars' suffix (``config.yaml``, ``learn.config.yaml`` ...)
 SIDECAR_SUFFIX = ".yaml"
@@ -83,9 +86,13 @@ def force_rebuild_of_corrupt(paths, *, forced_files: set, dryrun: bool,
     return corrupt
 
 
-def clear_run_notes(results_dir: str | Path) -> None:
-    """At the start of a real run: remove the note an earlier run left for its own jobs."""
+def start_real_run(results_dir: str | Path, wandb_mode: str, local_jobs: bool) -> None:
+    """At the start of a real run: remove the note an earlier run left for its own jobs; when
+    the jobs run on this machine (``local_jobs``: Snakemake's local executor), share one W&B
+    service between them."""
     wandb_unreachable_marker(results_dir).unlink(missing_ok=True)
+    if local_jobs and share_service(wandb_mode, Path(results_dir) / "wandb" / "service"):
+        _stderr("W&B: this run's jobs attach to one W&B service (WANDB_SERVICE)")
 
 
 def stale_sidecars(paths, current_config: Callable[[str], dict | None]) -> list[str]:
