@@ -64,7 +64,7 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint
 
 clean:
-	find results -mindepth 1 ! -name .gitkeep ! -name README.md -exec rm -rf {} +
+	find results -mindepth 1 -maxdepth 1 ! -name .gitkeep ! -name README.md -exec rm -rf {} +
 	rm -rf .snakemake
 
 distclean: clean

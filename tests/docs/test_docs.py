@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,23 @@ def test_documented_command_works(command, tmp_path, request):
                             timeout=600)
     assert result.returncode == 0, f"{command}\n{(result.stdout + result.stderr)[-3000:]}"
     assert "does not provide the extra" not in result.stdout + result.stderr
+
+
+def test_make_clean_empties_results_but_keeps_its_readme(tmp_path):
+    """`make clean` (the README's table) on a populated results tree: everything under it goes
+    (nested folders included, without find tripping over the folders it removed), except the
+    files the repository keeps there; Snakemake's state goes too."""
+    shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    for path in ("results/digits/all/n300_s0/data/train.npz", "results/wandb/a/b/c/run.wandb", "results/README.md",
+                 "results/.gitkeep", ".snakemake/metadata/x"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("x")
+    for run in range(40):  # more paths than one rm command line takes, as after a sweep
+        folder = tmp_path / "results" / "wandb" / "analyze" / f"digits_all_n300_s0_linear_T50_r{run}" / "files"
+        folder.mkdir(parents=True)
+        for index in range(100):
+            (folder / f"media_image_{index:04d}_{'x' * 40}.png").write_bytes(b"")
+    result = subprocess.run(["make", "-C", str(tmp_path), "clean"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == [".gitkeep", "README.md"]
+    assert not (tmp_path / ".snakemake").exists()
