@@ -487,7 +487,10 @@ def start_run(
         try:
             import wandb
 
-            wandb.teardown()  # the failed online run still holds its id in this process's W&B service
+            wandb.teardown()  # the failed online run still holds its id in this process's W&B service,
+            # and in a shared one (share_service) beyond this process: the offline run starts its own
+            os.environ.pop("WANDB_SERVICE", None)
+            service = "its own W&B service"
             for failed in (Path(run_dir) / "wandb").glob(f"run-*-{run_id}"):  # its half-made local copy
                 shutil.rmtree(failed, ignore_errors=True)
             run = init("offline")
