@@ -25,6 +25,9 @@ CONDITIONAL_KINDS = ("ddpm",)
 DATA_CENTER, DATA_SCALE = 0.5, 2.0
 #: Jacobian methods of :mod:`lindiff.deep.jacobian` (``auto`` picks one of them)
 JACOBIAN_METHODS = ("loop", "jacrev", "jacfwd", "gated")
+#: Fig. 7's controls (:mod:`lindiff.studies.fig7_controls`): denoisers whose Jacobians are taken at a
+#: trained model's path points
+FIG7_CONTROLS = ("untrained", "empirical", "wiener")
 
 __all__ = [
     "CONDITIONAL_KINDS",
@@ -32,6 +35,7 @@ __all__ = [
     "DATA_SCALE",
     "DEFAULT_CONFIGS",
     "DenoiserConfig",
+    "FIG7_CONTROLS",
     "JACOBIAN_METHODS",
     "KINDS",
     "PRECISIONS",

@@ -62,6 +62,7 @@ from lindiff.errors import ConfigError, DataError
 __all__ = [
     "METHODS",
     "PathJacobians",
+    "PointJacobian",
     "asymmetry",
     "default_method",
     "fastest_method",
@@ -71,6 +72,7 @@ __all__ = [
     "jacobian_gated",
     "jacobian_loop",
     "path_jacobian_analysis",
+    "path_spectra",
     "supports_gating",
     "symmetric_eigh",
     "top_symmetric_eigenpairs",
@@ -421,21 +423,24 @@ def _at_level(f, sigma: float | None, label: int | None = None, guidance: float 
     return FixedLevel(f, sigma, label, guidance)
 
 
-def _one_path(f, points: np.ndarray, K: int, method: str, chunk_size, bar, sigma=None, label=None,
-              guidance: float = 0.0) -> dict[str, np.ndarray]:
-    """Spectra along one path ``points`` (S+1, d) (``sigma`` (S+1,): the levels, needed by a
-    noise-conditional ``f``; ``label``, ``guidance``: a class-conditional one's)."""
+#: What a control hands :func:`path_spectra` at one point: ``(J (d, d), homogeneity error ‖f(y) − J y‖
+#: / ‖f(y)‖, residual noise estimate ‖f(y) − y‖ / √d)``.
+PointJacobian = tuple[np.ndarray, float, float]
+
+
+def _one_path(jacobian_at: Callable[[int, np.ndarray], PointJacobian], points: np.ndarray, K: int,
+              bar) -> dict[str, np.ndarray]:
+    """Spectra along one path ``points`` (S+1, d): ``jacobian_at(s, y)`` gives the Jacobian (and
+    the two point statistics) at step ``s``."""
     S1, d = points.shape
     eigvals = np.empty((S1, d))
     vectors = np.empty((S1, d, K), dtype=np.float32)
     asym, homog, sig = np.empty(S1), np.empty(S1), np.empty(S1)
     for s, y in enumerate(points):
-        f_s = _at_level(f, None if sigma is None else sigma[s], label, guidance)
-        J = jacobian(f_s, y, method, chunk_size)
+        J, homog[s], sig[s] = jacobian_at(s, y)
         vals, vecs = symmetric_eigh(J)
         eigvals[s], vectors[s] = vals, vecs[:, :K]
-        asym[s], homog[s] = asymmetry(J), homogeneity_error(f_s, y, J)
-        sig[s] = _residual_sigma(f_s, y)
+        asym[s] = asymmetry(J)
         if bar is not None:
             bar.update(1)
     final, along = vectors[-1].astype(np.float64), vectors.astype(np.float64)
@@ -446,6 +451,53 @@ def _one_path(f, points: np.ndarray, K: int, method: str, chunk_size, bar, sigma
     sin[-1] = sin_span[-1] = 0.0
     return {"eigvals": eigvals, "vectors": vectors, "asymmetry": asym, "homogeneity": homog,
             "sigma": sig, "sin_theta": sin, "sin_theta_subspace": sin_span}
+
+
+def path_spectra(jacobian_at: Callable[[int, int, np.ndarray], PointJacobian], path, K: int, sigma=None,
+                 progress: bool = False) -> PathJacobians:
+    """Jacobian eigenbases along path(s), the Jacobian of each point given by ``jacobian_at``.
+
+    The core of :func:`path_jacobian_analysis` (a torch model's Jacobian by autograd), open to
+    any denoiser whose Jacobian is known otherwise (Fig. 7's controls: a closed form, a fixed
+    matrix).
+
+    Parameters
+    ----------
+    jacobian_at : callable (j, s, y) -> (J, homogeneity error, residual sigma)
+        The Jacobian (d, d) at point ``y`` (d,), step ``s`` of path ``j``; see :data:`PointJacobian`.
+    path : array (S+1, d) or (S+1, n, d)
+    K : int
+        Number of leading eigenvectors traced, ``1 <= K <= d``.
+    sigma : array (S+1,) or (S+1, n), optional
+        The points' noise levels; default: the residual estimates ``jacobian_at`` returns.
+    progress : bool
+        tqdm bar over Jacobians on stderr.
+    """
+    path, sigma = _check_path(path, sigma)
+    S1, n, d = path.shape
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or not 1 <= K <= d:
+        raise ConfigError(f"K must be an integer in [1, d={d}], got K={K!r}")
+    bar = None
+    if progress:
+        from lindiff.progress import progress_bar
+
+        bar = progress_bar(total=S1 * n, desc="path Jacobians")
+    try:
+        runs = [_one_path(lambda s, y, j=j: jacobian_at(j, s, y), path[:, j], int(K), bar) for j in range(n)]
+    finally:
+        if bar is not None:
+            bar.close()
+    stacked = {key: np.stack([r[key] for r in runs]) for key in runs[0]}
+    return PathJacobians(
+        t=np.arange(S1)[::-1].copy(),
+        sigma=stacked["sigma"] if sigma is None else sigma.T.copy(),
+        sin_theta=stacked["sin_theta"],
+        sin_theta_subspace=stacked["sin_theta_subspace"],
+        eigvals=stacked["eigvals"],
+        vectors=stacked["vectors"],
+        asymmetry=stacked["asymmetry"],
+        homogeneity=stacked["homogeneity"],
+    )
 
 
 def path_jacobian_analysis(
@@ -489,28 +541,11 @@ def path_jacobian_analysis(
     labels, guidance = check_conditioning(f, labels, n, guidance)
     if sigma is None and getattr(f, "conditional", False):
         raise ConfigError("sigma: a noise-conditional model's Jacobian needs the noise level of every point")
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or not 1 <= K <= d:
-        raise ConfigError(f"K must be an integer in [1, d={d}], got K={K!r}")
-    bar = None
-    if progress:
-        from lindiff.progress import progress_bar
 
-        bar = progress_bar(total=S1 * n, desc="path Jacobians")
-    try:
-        runs = [_one_path(f, path[:, j], int(K), method, chunk_size, bar, None if sigma is None else sigma[:, j],
-                          None if labels is None else int(labels[j]), guidance)
-                for j in range(n)]
-    finally:
-        if bar is not None:
-            bar.close()
-    stacked = {key: np.stack([r[key] for r in runs]) for key in runs[0]}
-    return PathJacobians(
-        t=np.arange(S1)[::-1].copy(),
-        sigma=stacked["sigma"] if sigma is None else sigma.T.copy(),
-        sin_theta=stacked["sin_theta"],
-        sin_theta_subspace=stacked["sin_theta_subspace"],
-        eigvals=stacked["eigvals"],
-        vectors=stacked["vectors"],
-        asymmetry=stacked["asymmetry"],
-        homogeneity=stacked["homogeneity"],
-    )
+    def jacobian_at(j: int, s: int, y: np.ndarray) -> PointJacobian:
+        f_s = _at_level(f, None if sigma is None else sigma[s, j], None if labels is None else int(labels[j]),
+                        guidance)
+        J = jacobian(f_s, y, method, chunk_size)
+        return J, homogeneity_error(f_s, y, J), _residual_sigma(f_s, y)
+
+    return path_spectra(jacobian_at, path, K, sigma, progress)

@@ -77,12 +77,14 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "default_config",
+    "initial_model",
     "preset_config",
     "load_checkpoint",
     "load_model",
     "resolve_device",
     "save_model",
     "train_denoiser",
+    "untrained_model",
 ]
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -435,9 +437,7 @@ def train_denoiser(
     start = time.perf_counter()
 
     with _deterministic(dev):
-        with torch.random.fork_rng(devices=[]):  # seed the initial weights, leave the caller's RNG alone
-            torch.manual_seed(seed)
-            model = wrap_denoiser(cfg.model, shape).to(dev)
+        model = initial_model(cfg.model, shape, seed).to(dev)
         ema = copy.deepcopy(model).eval() if cfg.ema_decay > 0 else None
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         gen = torch.Generator().manual_seed(seed)
@@ -491,6 +491,26 @@ def save_model(path: str | Path, model: ImageDenoiser, extra: dict[str, Any] | N
         "extra": dict(extra or {}),
     }
     return save_torch(path, state)
+
+
+def initial_model(model_cfg: DenoiserConfig, image_shape: tuple[int, int], seed: int) -> ImageDenoiser:
+    """The weights :func:`train_denoiser` starts from with ``seed``, before its first step (on
+    the CPU; drawn inside ``torch.random.fork_rng``, so the caller's RNG is left alone)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return wrap_denoiser(model_cfg, tuple(image_shape))
+
+
+def untrained_model(path: str | Path, device: str = "cpu") -> ImageDenoiser:
+    """The untrained twin of the model saved at ``path`` by the workflow: the same
+    architecture, image shape and noise-level conditioning, with the initial weights its training
+    started from (the seed in the file's ``extra``), in eval mode on ``device``."""
+    state = load_torch(path, "model file")
+    if "state_dict" not in state or "seed" not in state.get("extra", {}):
+        raise DataError(f"{path}: not a saved model with its training seed (save_model(..., extra={{'seed': ...}}))")
+    model_cfg = DenoiserConfig.from_dict(state["model_config"])
+    model = initial_model(model_cfg, tuple(state["image_shape"]), int(state["extra"]["seed"]))
+    return model.to(resolve_device(device)).eval()
 
 
 def load_model(path: str | Path, device: str = "cpu") -> ImageDenoiser:

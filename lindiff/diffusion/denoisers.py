@@ -198,6 +198,25 @@ class EmpiricalDenoiser:
         weights /= weights.sum(axis=1, keepdims=True)
         return weights
 
+    def jacobian(self, y: np.ndarray, sigma: float) -> np.ndarray:
+        """``∂D/∂y`` (d, d) at one point ``y`` (d,), in closed form: the covariance of the training
+        rows under the posterior weights, over ``σ²`` (``D(y) = Σ w_i x_i`` with ``w ∝ exp(−‖y −
+        x_i‖² / 2σ²)``, so ``∂D/∂y = (Σ w_i x_i x_iᵀ − D Dᵀ) / σ²``); symmetric, positive
+        semi-definite. ``sigma`` > 0."""
+        sigma = check_sigma(sigma)
+        if sigma == 0:
+            raise ConfigError("sigma must be > 0 for the empirical denoiser's Jacobian (it is 0 almost everywhere at 0)")
+        y = check_matrix(np.asarray(y, dtype=np.float64).reshape(1, -1), "y", d=self.X.shape[1], min_rows=1)
+        w = self.weights(y, sigma)[0]
+        # the rows that carry all but 1e-12 of the weight (at small sigma a few): the rest changes
+        # nothing at float64 precision and would cost O(n d^2)
+        order = np.argsort(w)[::-1]
+        keep = order[: int(np.searchsorted(np.cumsum(w[order]), 1.0 - 1e-12)) + 1]
+        w, X = w[keep], self.X[keep]
+        mean = w @ X / w.sum()
+        centred = X - mean
+        return (centred.T * w) @ centred / (w.sum() * sigma**2)
+
     def __call__(self, Y: np.ndarray, sigma: float) -> np.ndarray:
         Y = check_matrix(Y, "Y", d=self.X.shape[1], min_rows=1)
         out = np.empty_like(Y)

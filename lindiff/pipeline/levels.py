@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from lindiff.deep.config import FIG7_CONTROLS
 from lindiff.errors import ConfigError
 
 
@@ -109,6 +110,7 @@ FIELDS: dict[str, Field] = {
         Field("abmodel", "linear_[a-z]+_T[0-9]+_r[0-9]+|deep_[A-Za-z0-9]+"),
         Field("half", "A|B"),
         Field("sampler", "[a-z]+"),  # a diffusion.samplers key
+        Field("control", "|".join(FIG7_CONTROLS)),
         Field("denoiser", "projection|wiener|empirical|deep"),
         # sweep.gahb.alpha (the C^α regularity)
         Field("alpha", r"[0-9]+(\.[0-9]+)?", axis_type=float, from_axis=alpha_name, positive=True),
@@ -218,6 +220,10 @@ LEVELS: dict[str, Level] = {
         Level("deep", _DEEP, order=("data", "n", "size", "seed")),
         Level("deep_sample", _DEEP + "/{sampler}_{schedule}_T{T}",
               order=("data", "n", "size", "seed", "sampler", "schedule", "T"), group_level="deep"),
+        # a Fig. 7 control at that run's path points (its Jacobians, statistics, figure)
+        Level("deep_control", _DEEP + "/{sampler}_{schedule}_T{T}/control_{control}",
+              order=("data", "n", "size", "seed", "sampler", "schedule", "T", "control"), group_level="deep",
+              seed_level="deep_sample"),  # every control resamples the same paths (a paired bootstrap)
         # the samplers study: a sampler's noise levels (designed ones from the training set's
         # Gaussian), one sampler run with one denoiser; the denoisers of one (schedule, T, sampler)
         # share their noise (seed) and their W&B group

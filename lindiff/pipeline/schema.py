@@ -17,7 +17,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from lindiff.deep.config import JACOBIAN_METHODS
+from lindiff.deep.config import FIG7_CONTROLS, JACOBIAN_METHODS
 from lindiff.diffusion.denoisers import DENOISERS
 from lindiff.diffusion.design import OBJECTIVES as SAMPLER_OBJECTIVES
 from lindiff.diffusion.samplers import ODE_SOLVERS, SAMPLERS
@@ -48,6 +48,7 @@ SamplerObjective = StrEnum("SamplerObjective", {v: v for v in SAMPLER_OBJECTIVES
 DenoiserKind = StrEnum("DenoiserKind", {v: v for v in DENOISERS})
 MnistSplit = StrEnum("MnistSplit", {v: v for v in ("train", "test")})
 JacobianMethod = StrEnum("JacobianMethod", {v: v for v in ("auto", *JACOBIAN_METHODS)})
+Fig7Control = StrEnum("Fig7Control", {v: v for v in FIG7_CONTROLS})
 
 MIN1 = {"min": 1}
 POSITIVE = {"positive": True}  # > 0 and finite
@@ -183,6 +184,8 @@ class DeepSweep:
     sampler: list[str] = field(default_factory=lambda: [ASCENT])
     schedule: list[str] = field(default_factory=lambda: ["vplinear"])  # diffusion.schedules keys
     T: list[int] = field(default_factory=lambda: [1000])
+    # Fig. 7's controls taken at each sampler run's path points (lindiff.studies.fig7_controls)
+    control: list[Fig7Control] = field(default_factory=list)
 
 
 @dataclass
@@ -279,6 +282,8 @@ class DeepJacobianConfig:
     n_points: int = field(default=30, metadata={"min": 2})  # points per path, log-spaced in sigma
     sigma_max: float = field(default=1.0, metadata=POSITIVE)  # highest noise level analysed (data units)
     method: JacobianMethod = JacobianMethod.auto
+    n_boot: int = field(default=200, metadata=MIN1)  # bootstrap resamples of the paths (Fig. 7's controls)
+    n_perm: int = field(default=2000, metadata=MIN1)  # shuffles of the permutation null for rho
 
 
 @dataclass

@@ -37,7 +37,7 @@ class GridStudy:
     by the field's ``axis`` (or its name), so that a field added to the level's pattern is an
     axis of the study with no other edit.
 
-    The grid is on when ``enabled_by`` (an axis; None: always) is not empty and the boolean config
+    The grid is on when ``enabled_by`` (an axis, or several; None: always) is not empty and the boolean config
     key ``requires`` (None: none) is true.  ``fixed(cfg)`` gives the level's fields that are not
     axes (default: ``data`` from ``data.name``); ``refine(cfg)`` (optional) returns a function that
     maps each grid point's values to the point's (or None to drop it): the one place where a study
@@ -48,7 +48,7 @@ class GridStudy:
     section: str
     level: str
     axes: dict[str, str] | None = None
-    enabled_by: str | None = None
+    enabled_by: str | tuple[str, ...] | None = None
     requires: str | None = None
     fixed: Callable[[Any], dict[str, Any]] | None = None
     refine: Callable[[Any], Callable[[dict[str, Any]], dict[str, Any] | None]] | None = None
@@ -76,7 +76,8 @@ class GridStudy:
     def enabled(self, cfg) -> bool:
         if self.requires is not None and not OmegaConf.select(cfg, self.requires):
             return False
-        return self.enabled_by is None or len(OmegaConf.select(cfg, self.key(self.enabled_by))) > 0
+        axes = (self.enabled_by,) if isinstance(self.enabled_by, str) else self.enabled_by or ()
+        return all(len(OmegaConf.select(cfg, self.key(axis))) > 0 for axis in axes)
 
     def grids(self, cfg) -> list[dict[str, list]]:
         """The study's grids: the base axes, or the union of ``<section>.grids`` entries over
@@ -239,6 +240,8 @@ GRID_STUDIES: tuple[GridStudy, ...] = (
     # the deep study: one model per (n, size, seed), its sampler runs (see _deep_sample_runs)
     GridStudy("deep", "sweep.deep", "deep", enabled_by="n", requires="deep.enabled"),
     GridStudy("deep", "sweep.deep", "deep_sample", enabled_by="n", requires="deep.enabled", refine=_deep_sample_runs),
+    GridStudy("deep", "sweep.deep", "deep_control", enabled_by=("n", "control"), requires="deep.enabled",
+              refine=_deep_sample_runs),
     # the A/B study: one point per (seed, model, n); its linear and its deep family
     GridStudy("generalization", "sweep.generalization", "ab_point", {"seed": "abseed", "n": "n"}, enabled_by="n",
               fixed=_ab_linear_model),

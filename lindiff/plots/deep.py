@@ -250,6 +250,7 @@ def fig7_panels(
     linear_verdict: str | None = None,
     title: str = "Fig. 7: eigenvectors along the noise levels vs at the reference (deep Jacobian | linear PCA)",
     band_count: int = 3,
+    labels: tuple[str, str] = ("(a) deep denoiser Jacobian", "(b) linear PCA on the same data"),
 ) -> Figure:
     """Fig. 7 next to Fig. 2 on the same data: median ``sin θ_i`` per index against ``σ``.
 
@@ -268,15 +269,16 @@ def fig7_panels(
         Figure title.
     band_count : int
         Number of spread indices whose inter-quantile band is drawn.
+    labels : the two panels' names (a Fig. 7 control beside the trained model: other names).
 
     Returns
     -------
     Figure with 2 Axes per panel (the plot and its colour bar): 2 or 4.  Darker = lower
     index, as in :func:`fig7_sin_theta_jacobian`; points at ``σ = 0`` are not drawn (log axis).
     """
-    panels = [("(a) deep denoiser Jacobian", deep_summary, deep_verdict, "deep_summary")]
+    panels = [(labels[0], deep_summary, deep_verdict, "deep_summary")]
     if linear_summary is not None:
-        panels.append(("(b) linear PCA on the same data", linear_summary, linear_verdict, "linear_summary"))
+        panels.append((labels[1], linear_summary, linear_verdict, "linear_summary"))
     for _, summary, _, name in panels:
         if not isinstance(summary, pd.DataFrame):
             raise DataError(f"fig7_panels: {name} must be a DataFrame from index_summary, got {type(summary).__name__}")

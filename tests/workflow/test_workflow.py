@@ -20,11 +20,12 @@ from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
 pytestmark = pytest.mark.slow  # end to end through the snakemake CLI
 
-OVERRIDES = ("sweep=smoke generate.n_samples=200 deep.jacobian.n_points=4 deep.paths=2 deep.quality.n_samples=100 "
-             "deep.sizes.ddpmquick.epochs=5")
+OVERRIDES = ("sweep=smoke generate.n_samples=200 deep.jacobian.n_points=4 deep.paths=3 deep.quality.n_samples=100 "
+             "deep.sizes.ddpmquick.epochs=5 sweep.deep.control=[untrained,empirical,wiener] deep.jacobian.n_boot=50 "
+             "deep.jacobian.n_perm=200")
 POINT = point_dir("learn", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5)
 STAGES = {"data", "learn", "analyze_bases", "generate", "analyze", "aggregate",
-          "train_denoiser", "sample_deep", "jacobian_analysis", "train_classifier", "linear_chain_samples",
+          "train_denoiser", "sample_deep", "jacobian_analysis", "fig7_control", "train_classifier", "linear_chain_samples",
           "quality_table", "gahb_calpha_subset", "gahb_disks_subset", "gahb_calpha_train", "gahb_disks_train",
           "gahb_calpha_curve", "gahb_disks_jacobian", "gahb_summary"}
 DEEP = point_dir("deep", data="digits", n=200, size="quick", seed=0)
@@ -150,16 +151,16 @@ def test_deep_stages_hold_the_fig7_analysis(workdir):
         final = table[table["t"] == 0]
         np.testing.assert_allclose(final["sin_theta"], 0.0, atol=1e-6)  # t = 0 is the reference basis
         assert table["sin_theta"].between(0, 1 + 1e-9).all()
-        assert table["sample"].nunique() == 2  # deep.paths
+        assert table["sample"].nunique() == 3  # deep.paths
     metrics = artifacts.read_json(workdir / ASCENT / "jacobian_metrics.json")
     assert metrics["homogeneity_error_mean"] < 1e-3  # bias-free: f(y) = J(y) y
     assert metrics["linear/sigma_ref"] == 0.0 and "verdict/deep" in metrics
     conditional = artifacts.read_json(workdir / DDIM / "jacobian_metrics.json")
     assert conditional["homogeneity_error_mean"] > metrics["homogeneity_error_mean"]  # biases: f(y) != J(y) y
     samples = artifacts.load_npz(workdir / DDIM / "samples.npz", {"samples": 2})["samples"]
-    assert samples.shape == (100, 64)  # deep.quality.n_samples, the 2 recorded paths among them
+    assert samples.shape == (100, 64)  # deep.quality.n_samples, the 3 recorded paths among them
     path = artifacts.load_npz(workdir / DDIM / "sample_path.npz", {"points": 3, "sigma": 2})
-    np.testing.assert_array_equal(path["points"][-1], samples[:2])
+    np.testing.assert_array_equal(path["points"][-1], samples[:3])
     assert path["sigma"][0].max() <= 1.0  # deep.record_sigma
     train = artifacts.read_json(workdir / DEEP / "train_metrics.json")
     assert {"psnr_deep/0.2", "psnr_linear/0.2"} <= set(train)
@@ -170,6 +171,35 @@ def test_deep_stages_hold_the_fig7_analysis(workdir):
     assert real["frechet_distance"] < quality["frechet_distance"].iloc[1:].min()  # real images: the floor
     hist = quality[[f"class_{c}" for c in range(10)]].to_numpy()
     np.testing.assert_allclose(hist.sum(axis=1), 1.0)
+
+
+def test_fig7_controls_are_taken_at_the_trained_models_points(workdir):
+    """Each control of each sampler run: Jacobians at the trained model's own path points and
+    levels, the statistics of both with bootstrap intervals and a permutation p; the Wiener
+    filter does not rotate; every control resamples the same paths (the trained rows agree)."""
+    for run in (ASCENT, DDIM):
+        trained = artifacts.load_npz(workdir / run / "jacobian_spectra.npz", {"sigma": 2, "sin_theta": 3, "path_steps": 1})
+        tables = {}
+        for control in ("untrained", "empirical", "wiener"):
+            folder = workdir / run / f"control_{control}"
+            spectra = artifacts.load_npz(folder / "jacobian_spectra.npz", {"sigma": 2, "sin_theta": 3, "path_steps": 1})
+            np.testing.assert_array_equal(spectra["path_steps"], trained["path_steps"])
+            np.testing.assert_allclose(spectra["sigma"], trained["sigma"])
+            assert spectra["sin_theta"].shape == trained["sin_theta"].shape and spectra["sin_theta"].shape[0] == 3
+            table = pd.read_parquet(folder / "statistics.parquet")
+            assert set(table["denoiser"]) == {"trained", control}
+            rho = table[table["statistic"] == "spearman_crossing_vs_index"].set_index("denoiser")
+            defined = rho.dropna(subset=["value"])
+            assert ((defined["low"] <= defined["median"]) & (defined["median"] <= defined["high"])).all()
+            metrics = artifacts.read_json(folder / "control_metrics.json")
+            assert metrics["control"] == control and 0 < metrics["trained/permutation_p"] <= 1
+            assert (folder / "fig7_control.png").stat().st_size > 0
+            tables[control] = table[table["denoiser"] == "trained"].reset_index(drop=True)
+            if control == "wiener":
+                assert spectra["sin_theta"].max() < 1e-3  # one eigenbasis at every point and level
+                assert metrics["wiener/n_crossed"] == 0
+        pd.testing.assert_frame_equal(tables["untrained"], tables["wiener"])
+        pd.testing.assert_frame_equal(tables["untrained"], tables["empirical"])
 
 
 def test_wandb_offline_runs_read_back(workdir):

@@ -124,6 +124,41 @@ rule jacobian_analysis:
         "../scripts/jacobian_analysis.py"
 
 
+rule fig7_control:
+    input:
+        model=rules.train_denoiser.output.model,
+        path=rules.sample_deep.output.path,
+        trained=rules.jacobian_analysis.output.spectra,
+        train=trainset_input,
+    output:
+        spectra=level_path("deep_control", "jacobian_spectra.npz"),
+        table=level_path("deep_control", "statistics.parquet"),
+        metrics=level_path("deep_control", "control_metrics.json"),
+        fig=report(
+            level_path("deep_control", "fig7_control.png"),
+            caption="../report/fig7_control.rst",
+            category="Fig. 7 — Jacobian eigenbasis",
+            subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
+            labels={"control": "{control}"},
+        ),
+        sidecar=level_path("deep_control", "control.config.yaml"),
+    log:
+        log_path("fig7_control", DEEP_CONTROL_JOB),
+    benchmark:
+        benchmark_path("fig7_control", DEEP_CONTROL_JOB)
+    priority: 10
+    conda:
+        "../envs/lindiff.yaml"
+    threads: DATA_THREADS
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    params:
+        cfg=fig7_control_params,
+    script:
+        "../scripts/fig7_control.py"
+
+
 rule train_classifier:
     input:
         train=trainset_input,

@@ -28,6 +28,16 @@ def deep_sample_params(wildcards):
     return params
 
 
+# Fig. 7's controls at a sampler run's path points: .../{sampler}_{schedule}_T{T}/control_{control}
+DEEP_CONTROL_POINTS = lds.points(LD, "deep_control")
+DEEP_CONTROL_JOB = LEVELS["deep_control"].pattern
+
+
+def fig7_control_params(wildcards):
+    """A Fig. 7 control: its sampler run's params and the control's name."""
+    return {**deep_sample_params(wildcards), "control": wildcards.control}
+
+
 def quality_params(wildcards):
     """The classifier, the references and the linear chain of (data, n, seed)."""
     deep = RESOLVED["deep"]
@@ -57,10 +67,12 @@ def quality_table_inputs(wildcards):
 
 
 def deep_targets():
-    """Each model's metrics, each sampler run's Fig. 7, each training set's quality table."""
+    """Each model's metrics, each sampler run's Fig. 7 and its controls, each training set's quality table."""
     targets = [os.path.join(point.dir(RESULTS), "train_metrics.json") for point in DEEP_POINTS]
     for point in DEEP_SAMPLE_POINTS:
         targets += [os.path.join(point.dir(RESULTS), name) for name in ("fig7_sin_theta_jacobian.png", "jacobian_metrics.json")]
+    for point in DEEP_CONTROL_POINTS:
+        targets += [os.path.join(point.dir(RESULTS), name) for name in ("fig7_control.png", "control_metrics.json")]
     for point in QUALITY_POINTS:
         targets += [os.path.join(point.dir(RESULTS), "quality", name) for name in QUALITY_OUTPUTS]
     return targets
@@ -71,6 +83,7 @@ SIDECARS += [
     ("train_denoiser", lambda: points_at("deep", DEEP_POINTS)),
     ("sample_deep", lambda: points_at("deep_sample", DEEP_SAMPLE_POINTS)),
     ("jacobian_analysis", lambda: points_at("deep_sample", DEEP_SAMPLE_POINTS)),
+    ("fig7_control", lambda: points_at("deep_control", DEEP_CONTROL_POINTS)),
     ("train_classifier", lambda: QUALITY_POINTS),
     ("linear_chain_samples", lambda: QUALITY_POINTS),
 ]

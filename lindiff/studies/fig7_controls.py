@@ -1,0 +1,154 @@
+"""Fig. 7's controls: is the ordering learned from the data, or a property of any denoiser?
+
+The trained model's Fig. 7 (:mod:`lindiff.studies.fig7`) says that, along a sampling path, the
+Jacobian eigenvectors lose their alignment with the final point's gradually, the low indices
+last. A control is another denoiser ``D(y, σ)`` whose Jacobian is taken at the **same path
+points** (the trained model's recorded paths, the same σ and K) and put through the same
+statistics:
+
+``untrained``
+    The same architecture and noise-level conditioning with the initial weights its training
+    started from (:func:`lindiff.deep.train.untrained_model`): what a network does before it has
+    seen the data.
+``empirical``
+    The exact posterior mean of the training set (:class:`~lindiff.diffusion.denoisers.EmpiricalDenoiser`,
+    the memorizing denoiser): its Jacobian is the posterior covariance of the training images over
+    σ², in closed form.
+``wiener``
+    The Wiener filter of the training set: ``C (C + σ² I)⁻¹``, the same eigenvectors at every point
+    and level, so sin θ = 0 up to ties of its eigenvalues (the reference for "no rotation").
+
+Uncertainty: :func:`bootstrap_statistics` resamples the paths (with replacement) and gives each
+statistic's median and 95% interval; :func:`permutation_p` is a permutation null for the
+crossing-σ-vs-index correlation (the labels ``i`` shuffled against the crossing levels).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from lindiff.deep.config import FIG7_CONTROLS as CONTROLS
+from lindiff.errors import ConfigError
+from lindiff.studies import fig7
+
+__all__ = ["CONTROLS", "bootstrap_statistics", "closed_form_spectra", "permutation_p"]
+
+#: the statistics :func:`bootstrap_statistics` resamples (keys of :func:`lindiff.studies.fig7.fig7_statistics`)
+BOOTSTRAPPED = ("spearman_crossing_vs_index", "spearman_slope_vs_eigval", "n_crossed")
+
+
+def _point_statistics(out: np.ndarray, J: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """``(J, ‖f(y) − J y‖ / ‖f(y)‖, ‖f(y) − y‖ / √d)`` for a denoiser output ``out = f(y)``."""
+    norm = np.linalg.norm(out)
+    homogeneity = 0.0 if norm == 0 else float(np.linalg.norm(out - J @ y) / norm)
+    return J, homogeneity, float(np.linalg.norm(out - y) / math.sqrt(len(y)))
+
+
+def closed_form_spectra(control: str, X_train: np.ndarray, path, sigma, K: int, chunk: int = 256):
+    """The ``empirical`` or ``wiener`` control's Jacobian eigenbases at the points of ``path``.
+
+    Parameters
+    ----------
+    control : "empirical" or "wiener"
+    X_train : (n, d) the training set the trained model saw.
+    path : (S+1, m, d) the points (data units), as :func:`lindiff.deep.jacobian.path_jacobian_analysis` takes them.
+    sigma : (S+1, m) their noise levels (> 0).
+    K : int, the eigenvectors traced.
+
+    Returns
+    -------
+    :class:`lindiff.deep.jacobian.PathJacobians`
+    """
+    from lindiff.deep.jacobian import path_spectra
+    from lindiff.diffusion.denoisers import EmpiricalDenoiser, fit_wiener
+
+    sigma = np.asarray(sigma, dtype=np.float64)
+    jacobian_at: Callable
+    if control == "empirical":
+        empirical = EmpiricalDenoiser(X_train, chunk=chunk)
+
+        def jacobian_at(j, s, y):
+            level = float(sigma[s, j])
+            return _point_statistics(empirical(y[None], level)[0], empirical.jacobian(y, level), y)
+    elif control == "wiener":
+        wiener = fit_wiener(X_train)
+
+        def jacobian_at(j, s, y):
+            level = float(sigma[s, j])
+            return _point_statistics(wiener(y[None], level)[0], wiener.matrix(level), y)
+    else:
+        raise ConfigError(f"control must be 'empirical' or 'wiener' for a closed form, got {control!r}")
+    return path_spectra(jacobian_at, path, K, sigma)
+
+
+def _statistics(sigma: np.ndarray, sin: np.ndarray, eigvals: np.ndarray, level: float) -> dict[str, float]:
+    stats = fig7.fig7_statistics(sigma, sin, eigvals, level=level)
+    out = {key: float(stats[key]) for key in BOOTSTRAPPED}
+    cross = fig7.crossing_sigma(sigma, sin, level)
+    out.update({f"sigma_cross/{int(i)}": float(v) for i, v in zip(cross["index"], cross["sigma_cross"])})
+    return out
+
+
+def bootstrap_statistics(sigma, sin, eigvals, n_boot: int = 200, seed: int = 0, level: float = 0.5) -> pd.DataFrame:
+    """Fig. 7's statistics with a bootstrap over paths.
+
+    Parameters
+    ----------
+    sigma : (m, P) the points' noise levels, ``sin`` : (m, P, K) sin θ, ``eigvals`` : (K,) as for
+        :func:`lindiff.studies.fig7.fig7_statistics`.
+    n_boot : resamples of the ``m`` paths (drawn with replacement).
+
+    Returns
+    -------
+    DataFrame, one row per statistic (``spearman_crossing_vs_index``, ``spearman_slope_vs_eigval``,
+    ``n_crossed``, ``sigma_cross/<i>``): ``value`` (all paths), ``median``, ``low``, ``high`` (the
+    2.5% and 97.5% quantiles over the resamples where the statistic is defined) and ``defined``
+    (the fraction of resamples where it is).
+    """
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ConfigError(f"n_boot must be an integer >= 1, got {n_boot!r}")
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=np.float64), np.shape(sin)[:2])
+    sin = np.asarray(sin, dtype=np.float64)
+    full = _statistics(sigma, sin, eigvals, level)
+    rng = np.random.default_rng(seed)
+    m = sin.shape[0]
+    draws = {key: [] for key in full}
+    for _ in range(int(n_boot)):
+        rows = rng.integers(0, m, size=m)
+        for key, value in _statistics(sigma[rows], sin[rows], eigvals, level).items():
+            draws[key].append(value)
+    table = []
+    for key, value in full.items():
+        values = np.asarray(draws[key])
+        finite = values[np.isfinite(values)]
+        low, median, high = np.quantile(finite, [0.025, 0.5, 0.975]) if len(finite) else (math.nan,) * 3
+        table.append({"statistic": key, "value": value, "median": float(median), "low": float(low),
+                      "high": float(high), "defined": len(finite) / len(values)})
+    return pd.DataFrame(table)
+
+
+def permutation_p(sigma, sin, n_perm: int = 2000, seed: int = 0, level: float = 0.5) -> float:
+    """One-sided permutation p-value of a negative Spearman ρ between each index's crossing σ and
+    the index: the fraction of ``n_perm`` shuffles of the indices against the crossing levels whose
+    ρ is at most the observed one (with the observed one counted, so never 0). NaN when fewer than
+    three indices cross."""
+    from scipy.stats import rankdata
+
+    if isinstance(n_perm, bool) or not isinstance(n_perm, (int, np.integer)) or n_perm < 1:
+        raise ConfigError(f"n_perm must be an integer >= 1, got {n_perm!r}")
+    cross = fig7.crossing_sigma(sigma, sin, level).dropna()
+    if len(cross) < 3:
+        return math.nan
+    # Spearman's rho is Pearson's r of the ranks: rank once, shuffle the index ranks
+    ranks = rankdata(cross["sigma_cross"].to_numpy())
+    ranks = (ranks - ranks.mean()) / np.linalg.norm(ranks - ranks.mean())
+    index = rankdata(cross["index"].to_numpy())
+    index = (index - index.mean()) / np.linalg.norm(index - index.mean())
+    observed = float(ranks @ index)
+    rng = np.random.default_rng(seed)
+    shuffled = rng.permuted(np.tile(index, (int(n_perm), 1)), axis=1) @ ranks
+    return float((1 + np.sum(shuffled <= observed + 1e-12)) / (1 + len(shuffled)))

@@ -1,0 +1,121 @@
+"""Fig. 7's controls (lindiff.studies.fig7_controls): the closed-form Jacobians against
+autograd, the Wiener reference, the untrained twin's weights, the bootstrap and the permutation null."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lindiff.deep.config import DenoiserConfig
+from lindiff.deep.train import TrainConfig, initial_model, save_model, train_denoiser, untrained_model
+from lindiff.diffusion.denoisers import EmpiricalDenoiser
+from lindiff.errors import ConfigError
+from lindiff.studies import fig7
+from lindiff.studies.fig7_controls import bootstrap_statistics, closed_form_spectra, permutation_p
+
+
+def test_empirical_jacobian_is_autograds():
+    """The closed form (posterior covariance / σ²) against torch autograd through an independent
+    torch posterior mean, at several points and levels."""
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 6))
+    empirical = EmpiricalDenoiser(X)
+    X_t = torch.as_tensor(X)
+
+    def posterior_mean(y, sigma):
+        weights = torch.softmax(-((y[None, :] - X_t) ** 2).sum(1) / (2 * sigma**2), dim=0)
+        return weights @ X_t
+
+    for sigma in (0.1, 0.3, 1.0):
+        y = X[3] + sigma * rng.standard_normal(6)
+        J_auto = torch.autograd.functional.jacobian(lambda v, s=sigma: posterior_mean(v, s), torch.as_tensor(y)).numpy()
+        J = empirical.jacobian(y, sigma)
+        # to the rows' weight the closed form leaves out (1e-12 of it)
+        np.testing.assert_allclose(J, J_auto, rtol=1e-7, atol=1e-10)
+        np.testing.assert_allclose(J, J.T, atol=1e-14)
+        np.testing.assert_allclose(empirical(y[None], sigma)[0], posterior_mean(torch.as_tensor(y), sigma).numpy(),
+                                   atol=1e-12)
+    with pytest.raises(ConfigError, match="sigma"):
+        empirical.jacobian(X[0], 0.0)
+
+
+def _paths(X, m=4, P=6, seed=1):
+    """Points of m 'paths' at P decreasing noise levels around training rows, as (P, m, d)."""
+    rng = np.random.default_rng(seed)
+    sigma = np.geomspace(1.0, 0.05, P)[:, None].repeat(m, axis=1)
+    base = X[rng.integers(0, len(X), m)]
+    return base[None] + sigma[..., None] * rng.standard_normal((P, m, X.shape[1])), sigma
+
+
+def test_wiener_control_does_not_rotate_and_the_empirical_one_does():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((300, 8)) * np.linspace(3.0, 0.5, 8)  # distinct variances: no eigenvalue ties
+    path, sigma = _paths(X)
+    wiener = closed_form_spectra("wiener", X, path, sigma, K=5)
+    assert wiener.sin_theta.shape == (4, 6, 5)
+    # the same eigenvectors at every point and level: sin θ at the floor of the float32 vectors (√(2·6e-8))
+    assert np.max(wiener.sin_theta) < 1e-3
+    np.testing.assert_allclose(wiener.sigma, sigma.T)
+    assert np.max(wiener.asymmetry) < 1e-12
+    empirical = closed_form_spectra("empirical", X, path, sigma, K=5)
+    assert np.max(empirical.sin_theta[:, 0]) > 0.1  # the memorizing denoiser's eigenbasis turns with y
+    with pytest.raises(ConfigError, match="control"):
+        closed_form_spectra("untrained", X, path, sigma, K=5)
+
+
+def test_the_untrained_twin_holds_the_initial_weights(tmp_path, monkeypatch):
+    """untrained_model rebuilds the weights train_denoiser started from (checked by a training
+    whose optimiser never steps: its result is its initial state); another seed differs."""
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 64))
+    cfg = TrainConfig(model=DenoiserConfig(kind="ddpm", channels=8, depth=2, blocks=1), epochs=1, batch_size=32,
+                      ema_decay=0.0, val_sigmas=(0.2,), max_val=16)
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, closure=None: None)
+    start = train_denoiser(X, (8, 8), cfg, seed=7, device="cpu", progress=False).model
+    monkeypatch.undo()
+    trained = train_denoiser(X, (8, 8), cfg, seed=7, device="cpu", progress=False).model
+    save_model(tmp_path / "model.pt", trained, extra={"seed": 7})
+    twin = untrained_model(tmp_path / "model.pt")
+    assert twin.conditional and twin.config == trained.config
+    for key, value in start.state_dict().items():
+        assert torch.equal(twin.state_dict()[key], value), key
+    assert any(not torch.equal(twin.state_dict()[k], v) for k, v in trained.state_dict().items())
+    other = initial_model(cfg.model, (8, 8), seed=8)
+    assert any(not torch.equal(other.state_dict()[k], v) for k, v in start.state_dict().items())
+    save_model(tmp_path / "no_seed.pt", trained)
+    with pytest.raises(Exception, match="seed"):
+        untrained_model(tmp_path / "no_seed.pt")
+
+
+def _ordered_curves(m=12, P=15, K=8, seed=0, ordered=True):
+    """sin θ curves whose index i crosses 0.5 at σ ∝ 1/(i+1) (ordered) or at shuffled levels."""
+    rng = np.random.default_rng(seed)
+    sigma = np.geomspace(1.0, 0.01, P)
+    crossing = 0.5 / (np.arange(K) + 1.0)
+    if not ordered:
+        crossing = rng.permutation(crossing)
+    curves = 1.0 / (1.0 + (crossing[None, None, :] / sigma[None, :, None]) ** 2)
+    sin = np.clip(curves + 0.03 * rng.standard_normal((m, P, K)), 0.0, 1.0)
+    sin[:, -1] = 0.0
+    return np.broadcast_to(sigma, (m, P)).copy(), sin, 1.0 / (np.arange(K) + 1.0)
+
+
+def test_bootstrap_intervals_cover_the_all_paths_value():
+    sigma, sin, eigvals = _ordered_curves()
+    table = bootstrap_statistics(sigma, sin, eigvals, n_boot=100, seed=0).set_index("statistic")
+    rho = table.loc["spearman_crossing_vs_index"]
+    assert rho["value"] == pytest.approx(fig7.fig7_statistics(sigma, sin, eigvals)["spearman_crossing_vs_index"])
+    assert rho["low"] <= rho["value"] <= rho["high"] and rho["high"] < 0  # clearly negative, interval included
+    crossings = table.loc[[f"sigma_cross/{i}" for i in range(8)]]
+    assert ((crossings["low"] <= crossings["value"]) & (crossings["value"] <= crossings["high"])).all()
+    assert (crossings["defined"] == 1.0).all()
+    with pytest.raises(ConfigError, match="n_boot"):
+        bootstrap_statistics(sigma, sin, eigvals, n_boot=0)
+
+
+def test_permutation_null_separates_ordered_from_shuffled_indices():
+    assert permutation_p(*_ordered_curves()[:2], n_perm=500) < 0.01
+    assert permutation_p(*_ordered_curves(ordered=False, seed=3)[:2], n_perm=500) > 0.05
+    flat_sigma, flat_sin, _ = _ordered_curves()
+    assert np.isnan(permutation_p(flat_sigma, np.zeros_like(flat_sin)))  # nothing crosses
