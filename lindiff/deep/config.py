@@ -274,6 +274,8 @@ class TrainConfig:
         check_number("checkpoint_every", self.checkpoint_every, integer=True)
         if not isinstance(self.ema_warmup, bool):
             raise ConfigError(f"ema_warmup must be a bool, got ema_warmup={self.ema_warmup!r}")
+        if isinstance(self.precision, int) and not isinstance(self.precision, bool):
+            object.__setattr__(self, "precision", str(self.precision))  # precision=32 from YAML or the command line
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {list(PRECISIONS)}, got precision={self.precision!r}")
         check_number("min_snr_gamma", self.min_snr_gamma, allow_zero=True)

@@ -38,7 +38,7 @@ def _points(args) -> int:
     groups = {level: sweep.points(cfg, level) for level in levels}
     learn = {p.at("learn") for p in groups["rank"]}
     print(f"# {len(groups['rank'])} sweep points, {len(learn)} learn jobs, {len(groups['deep'])} deep models, "
-          f"{len(groups['deep_sample'])} deep sampler runs, "
+          f"{len(groups['deep_sample'])} deep sampler runs, {len(groups['deep_control'])} Fig. 7 controls, "
           f"{len(groups['ab_point'])} A/B points, {len(groups['sampler_point'])} sampler points, "
           f"{sum(len(groups[level]) for level in ('gahb_calpha', 'gahb_disks'))} GAHB models")
     for level, points in groups.items():

@@ -331,6 +331,9 @@ def test_bf16_mixed_precision_trains_like_float32(trained, digits):
     assert abs(last - trained.history[-1]["loss"]) < 0.15 * trained.history[-1]["loss"]
     with pytest.raises(ConfigError, match="precision"):
         TrainConfig(precision="16")
+    with pytest.raises(ConfigError, match="precision"):
+        TrainConfig(precision=16)
+    assert TrainConfig(precision=32).precision == "32"  # as YAML and the command line give it
 
 
 def test_analysis_points_are_distinct_where_the_path_is_sparse_in_log_sigma():

@@ -24,9 +24,10 @@ def test_config_prints_the_resolved_yaml(capsys):
 def test_points_lists_every_level(capsys):
     assert main(["points", "sweep=default"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("# 13 sweep points, 9 learn jobs, 1 deep models, 1 deep sampler runs")
+    assert lines[0].startswith("# 13 sweep points, 9 learn jobs, 1 deep models, 1 deep sampler runs, 1 Fig. 7 controls")
     levels = [line.split("\t")[0] for line in lines[1:]]
     assert levels.count("rank") == 13 and levels.count("deep") == 1 and levels.count("deep_sample") == 1
+    assert "deep_control\tdigits/all/n1297_s0/deep_ddpmquick/ddpm_vplinear_T100/control_untrained" in lines
     assert "rank\tdigits/c3/n150_s0/linear_T50/r20" in lines
 
 
