@@ -279,12 +279,23 @@ def fig7_panels(
     panels = [(labels[0], deep_summary, deep_verdict, "deep_summary")]
     if linear_summary is not None:
         panels.append((labels[1], linear_summary, linear_verdict, "linear_summary"))
+    return fig7_grid(panels, title, band_count, where="fig7_panels")
+
+
+def fig7_grid(panels, title: str, band_count: int = 3, where: str = "fig7_grid") -> Figure:
+    """Panels of median ``sin θ_i`` per index against ``σ`` side by side, on one ``σ`` range.
+
+    ``panels``: ``(label, summary, verdict, name)`` each: the panel's title, its
+    :func:`lindiff.studies.fig7.index_summary` table, its verdict sentence (or None) and the
+    name an error calls it by (Fig. 7 beside Fig. 2: :func:`fig7_panels`; the trained model
+    beside its controls). Returns a Figure with 2 Axes per panel (the plot and its colour bar).
+    """
     for _, summary, _, name in panels:
         if not isinstance(summary, pd.DataFrame):
-            raise DataError(f"fig7_panels: {name} must be a DataFrame from index_summary, got {type(summary).__name__}")
-        _check_table(summary, _SUMMARY_COLUMNS, f"fig7_panels ({name})")
+            raise DataError(f"{where}: {name} must be a DataFrame from index_summary, got {type(summary).__name__}")
+        _check_table(summary, _SUMMARY_COLUMNS, f"{where} ({name})")
         if not (summary["sigma"] > 0).any():
-            raise DataError(f"fig7_panels: {name} has no point with sigma > 0 to draw on a log axis")
+            raise DataError(f"{where}: {name} has no point with sigma > 0 to draw on a log axis")
     positive = np.concatenate([s["sigma"][s["sigma"] > 0].to_numpy(float) for _, s, _, _ in panels])
     lo, hi = float(positive.min()), float(positive.max())
     width = 55 if len(panels) > 1 else 90
@@ -294,7 +305,7 @@ def fig7_panels(
         _summary_panel(fig, ax, summary, band_count, _verdict_title(verdict, label), width)
         ax.set_xlim(lo / 1.1, hi * 1.1)
     axes[0].set_ylabel(r"median $\sin\theta_i = \sqrt{1 - \langle v_i^{\sigma}, v_i^{\mathrm{ref}}\rangle^2}$")
-    fig.suptitle(_wrap_title(title, 110), fontsize=10)
+    fig.suptitle(_wrap_title(title, 110 if len(panels) < 3 else 160), fontsize=10)
     return fig
 
 

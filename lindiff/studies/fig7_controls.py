@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 
 from lindiff.deep.config import FIG7_CONTROLS as CONTROLS
-from lindiff.errors import ConfigError
+from lindiff.errors import ConfigError, DataError
 from lindiff.studies import fig7
 
-__all__ = ["CONTROLS", "bootstrap_statistics", "closed_form_spectra", "permutation_p"]
+__all__ = ["CONTROLS", "bootstrap_statistics", "closed_form_spectra", "controls_table", "permutation_p"]
 
 #: the statistics :func:`bootstrap_statistics` resamples (keys of :func:`lindiff.studies.fig7.fig7_statistics`)
 BOOTSTRAPPED = ("spearman_crossing_vs_index", "spearman_slope_vs_eigval", "n_crossed")
@@ -152,3 +152,33 @@ def permutation_p(sigma, sin, n_perm: int = 2000, seed: int = 0, level: float = 
     rng = np.random.default_rng(seed)
     shuffled = rng.permuted(np.tile(index, (int(n_perm), 1)), axis=1) @ ranks
     return float((1 + np.sum(shuffled <= observed + 1e-12)) / (1 + len(shuffled)))
+
+
+def controls_table(statistics, metrics) -> pd.DataFrame:
+    """One row per denoiser (the trained model first, then each control): ρ(σ_×, i) on all paths
+    with its bootstrap median and 95% interval, the permutation p-value and the crossing count.
+
+    ``statistics`` and ``metrics``: each control job's :func:`bootstrap_statistics` table (its
+    ``denoiser`` column naming the trained model and the control) and its metrics (with
+    ``<denoiser>/permutation_p``), in the same order. The trained model's rows, computed by every
+    control job from the same paired resamples, must agree (a DataError otherwise).
+    """
+    rows: dict[str, dict] = {}
+    for table, values in zip(statistics, metrics, strict=True):
+        indexed = table.set_index(["denoiser", "statistic"])
+        for name in table["denoiser"].unique():
+            rho = indexed.loc[(name, "spearman_crossing_vs_index")]
+            row = {"denoiser": name, "rho": rho["value"], "rho_median": rho["median"], "rho_low": rho["low"],
+                   "rho_high": rho["high"], "permutation_p": values.get(f"{name}/permutation_p"),
+                   "n_crossed": indexed.loc[(name, "n_crossed"), "value"]}
+            row = {k: (math.nan if v is None else v) for k, v in row.items()}
+            if name in rows and not _same_row(rows[name], row):
+                raise DataError(f"the {name!r} statistics differ between the control jobs: {rows[name]} vs {row}")
+            rows.setdefault(name, row)
+    order = ["trained", *[c for c in CONTROLS if c in rows]]
+    return pd.DataFrame([rows[name] for name in order if name in rows])
+
+
+def _same_row(a: dict, b: dict) -> bool:
+    return all(a[k] == b[k] or (isinstance(a[k], float) and isinstance(b[k], float) and math.isnan(a[k]) and math.isnan(b[k]))
+               for k in a)

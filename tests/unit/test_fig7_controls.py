@@ -4,15 +4,17 @@ autograd, the Wiener reference, the untrained twin's weights, the bootstrap and 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from lindiff.deep.config import DenoiserConfig
 from lindiff.deep.train import TrainConfig, initial_model, save_model, train_denoiser, untrained_model
 from lindiff.diffusion.denoisers import EmpiricalDenoiser
-from lindiff.errors import ConfigError
+from lindiff.errors import ConfigError, DataError
+from lindiff.plots import deep as deep_plots
 from lindiff.studies import fig7
-from lindiff.studies.fig7_controls import bootstrap_statistics, closed_form_spectra, permutation_p
+from lindiff.studies.fig7_controls import bootstrap_statistics, closed_form_spectra, controls_table, permutation_p
 
 
 def test_empirical_jacobian_is_autograds():
@@ -119,3 +121,28 @@ def test_permutation_null_separates_ordered_from_shuffled_indices():
     assert permutation_p(*_ordered_curves(ordered=False, seed=3)[:2], n_perm=500) > 0.05
     flat_sigma, flat_sin, _ = _ordered_curves()
     assert np.isnan(permutation_p(flat_sigma, np.zeros_like(flat_sin)))  # nothing crosses
+
+
+def test_controls_table_puts_the_trained_model_first_and_checks_its_rows_agree():
+    """Two control jobs' tables (each: the trained model and its control, the same resamples)
+    make one table, the trained model once; its rows must agree between the jobs."""
+    sigma, sin, eigvals = _ordered_curves()
+    _, shuffled, _ = _ordered_curves(ordered=False, seed=3)
+    trained = bootstrap_statistics(sigma, sin, eigvals, n_boot=30, seed=4)
+    tables, metrics = [], []
+    for name, curves in (("wiener", np.zeros_like(sin)), ("untrained", shuffled)):
+        tables.append(pd.concat([trained.assign(denoiser="trained"),
+                                 bootstrap_statistics(sigma, curves, eigvals, n_boot=30, seed=4).assign(denoiser=name)]))
+        metrics.append({"trained/permutation_p": 0.001, f"{name}/permutation_p": None if name == "wiener" else 0.4})
+    table = controls_table(tables, metrics)
+    assert list(table["denoiser"]) == ["trained", "untrained", "wiener"]  # the trained model, then CONTROLS' order
+    row = table.set_index("denoiser").loc["trained"]
+    assert row["rho_low"] <= row["rho"] <= row["rho_high"] < 0 and row["permutation_p"] == 0.001
+    assert np.isnan(table.set_index("denoiser").loc["wiener", "rho"]) and table["n_crossed"].iloc[-1] == 0
+    metrics[1]["trained/permutation_p"] = 0.002
+    with pytest.raises(DataError, match="'trained' statistics differ"):
+        controls_table(tables, metrics)
+    panels = [(name, fig7.index_summary(sigma, curves), None, name) for name, curves in
+              (("trained", sin), ("untrained", shuffled), ("empirical", sin), ("wiener", np.zeros_like(sin)))]
+    fig = deep_plots.fig7_grid(panels, "title")
+    assert len(fig.axes) == 8  # a plot and its colour bar per panel

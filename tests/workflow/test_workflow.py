@@ -25,7 +25,8 @@ OVERRIDES = ("sweep=smoke generate.n_samples=200 deep.jacobian.n_points=4 deep.p
              "deep.jacobian.n_perm=200")
 POINT = point_dir("learn", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5)
 STAGES = {"data", "learn", "analyze_bases", "generate", "analyze", "aggregate",
-          "train_denoiser", "sample_deep", "jacobian_analysis", "fig7_control", "train_classifier", "linear_chain_samples",
+          "train_denoiser", "sample_deep", "jacobian_analysis", "fig7_control", "fig7_controls", "train_classifier",
+          "linear_chain_samples",
           "quality_table", "gahb_calpha_subset", "gahb_disks_subset", "gahb_calpha_train", "gahb_disks_train",
           "gahb_calpha_curve", "gahb_disks_jacobian", "gahb_summary"}
 DEEP = point_dir("deep", data="digits", n=200, size="quick", seed=0)
@@ -200,6 +201,15 @@ def test_fig7_controls_are_taken_at_the_trained_models_points(workdir):
                 assert metrics["wiener/n_crossed"] == 0
         pd.testing.assert_frame_equal(tables["untrained"], tables["wiener"])
         pd.testing.assert_frame_equal(tables["untrained"], tables["empirical"])
+        # all of them side by side: one table, the trained model first, each row its job's numbers
+        summary = pd.read_parquet(workdir / run / "fig7_controls.parquet").set_index("denoiser")
+        assert list(summary.index) == ["trained", "untrained", "empirical", "wiener"]
+        for control in ("untrained", "empirical", "wiener"):
+            metrics = artifacts.read_json(workdir / run / f"control_{control}" / "control_metrics.json")
+            assert summary.loc[control, "n_crossed"] == metrics[f"{control}/n_crossed"]
+            rho = metrics[f"{control}/spearman_crossing_vs_index"]
+            assert (rho is None and np.isnan(summary.loc[control, "rho"])) or summary.loc[control, "rho"] == rho
+        assert (workdir / run / "fig7_controls.png").stat().st_size > 0
 
 
 def test_wandb_offline_runs_read_back(workdir):

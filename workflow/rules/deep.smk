@@ -159,6 +159,34 @@ rule fig7_control:
         "../scripts/fig7_control.py"
 
 
+rule fig7_controls:
+    input:
+        unpack(fig7_controls_inputs),
+        trained=rules.jacobian_analysis.output.spectra,
+    output:
+        table=level_path("deep_sample", "fig7_controls.parquet"),
+        fig=report(
+            level_path("deep_sample", "fig7_controls.png"),
+            caption="../report/fig7_controls.rst",
+            category="Fig. 7 — Jacobian eigenbasis",
+            subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
+        ),
+    log:
+        log_path("fig7_controls", DEEP_SAMPLE_JOB),
+    benchmark:
+        benchmark_path("fig7_controls", DEEP_SAMPLE_JOB)
+    conda:
+        "../envs/lindiff.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        cfg=deep_sample_params,
+    script:
+        "../scripts/fig7_controls.py"
+
+
 rule train_classifier:
     input:
         train=trainset_input,

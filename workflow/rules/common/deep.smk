@@ -38,6 +38,19 @@ def fig7_control_params(wildcards):
     return {**deep_sample_params(wildcards), "control": wildcards.control}
 
 
+def run_controls(wildcards):
+    """The control points of one sampler run (deep_sample wildcards)."""
+    here = LEVELS["deep_sample"].point(**LEVELS["deep_sample"].typed(wildcards))
+    return [point for point in DEEP_CONTROL_POINTS if point.at("deep_sample") == here]
+
+
+def fig7_controls_inputs(wildcards):
+    """Each control's spectra, statistics and metrics (the trained model's statistics are in every one)."""
+    files = {"spectra": "jacobian_spectra.npz", "statistics": "statistics.parquet", "metrics": "control_metrics.json"}
+    return {key: [os.path.join(point.dir(RESULTS), name) for point in run_controls(wildcards)]
+            for key, name in files.items()}
+
+
 def quality_params(wildcards):
     """The classifier, the references and the linear chain of (data, n, seed)."""
     deep = RESOLVED["deep"]
@@ -73,6 +86,9 @@ def deep_targets():
         targets += [os.path.join(point.dir(RESULTS), name) for name in ("fig7_sin_theta_jacobian.png", "jacobian_metrics.json")]
     for point in DEEP_CONTROL_POINTS:
         targets += [os.path.join(point.dir(RESULTS), name) for name in ("fig7_control.png", "control_metrics.json")]
+    for point in DEEP_SAMPLE_POINTS:  # the runs with two controls or more: all of them side by side
+        if sum(control.at("deep_sample") == point for control in DEEP_CONTROL_POINTS) >= 2:
+            targets.append(os.path.join(point.dir(RESULTS), "fig7_controls.png"))
     for point in QUALITY_POINTS:
         targets += [os.path.join(point.dir(RESULTS), "quality", name) for name in QUALITY_OUTPUTS]
     return targets
