@@ -47,8 +47,8 @@ def run_controls(wildcards):
 def fig7_controls_inputs(wildcards):
     """Each control's spectra, statistics and metrics (the trained model's statistics are in every one)."""
     files = {"spectra": "jacobian_spectra.npz", "statistics": "statistics.parquet", "metrics": "control_metrics.json"}
-    return {key: [os.path.join(point.dir(RESULTS), name) for point in run_controls(wildcards)]
-            for key, name in files.items()}
+    points = run_controls(wildcards)
+    return {key: [os.path.join(point.dir(RESULTS), name) for point in points] for key, name in files.items()}
 
 
 def quality_params(wildcards):
