@@ -33,7 +33,7 @@ from lindiff.pipeline.datasets import load_data
 from lindiff.pipeline.levels import derive_seed, job_level
 from lindiff.pipeline.runs.integrity import quarantine_corrupt_input
 from lindiff.pipeline.runs.processes import seconds_since_start, snakemake_ancestor, watch_parent
-from lindiff.pipeline.tracking import Tracker, flatten_config, make_run_id, start_run
+from lindiff.pipeline.tracking import Tracker, flatten_config, keep_wandb_state_in, make_run_id, start_run
 
 PACKAGES = ("numpy", "scipy", "pandas", "matplotlib", "wandb", "snakemake", "hydra-core", "torch")
 
@@ -201,10 +201,7 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
     wandb_cfg = runtime.get("wandb", {"mode": "disabled"})
     results_dir = Path(runtime.get("results_dir", "results"))
     run_dir = results_dir / "wandb" / stage / _slug(point)
-    # W&B keeps caches and artifact staging copies outside its run dir unless told
-    # otherwise: keep them per job, so parallel jobs (or nodes) share no mutable state.
-    for variable, sub in (("WANDB_DATA_DIR", "data"), ("WANDB_CACHE_DIR", "cache"), ("WANDB_CONFIG_DIR", "config")):
-        os.environ[variable] = str((run_dir / sub).resolve())
+    keep_wandb_state_in(run_dir)  # per job, so parallel jobs (or nodes) share no mutable state
     stale = remove_stale_offline_runs(run_dir)
     tracker = start_run(
         mode=wandb_cfg.get("mode", "offline"),

@@ -52,6 +52,7 @@ __all__ = [
     "artifact_name",
     "artifact_type",
     "flatten_config",
+    "keep_wandb_state_in",
     "make_run_id",
     "share_service",
     "start_run",
@@ -505,6 +506,14 @@ def start_run(
     return Tracker(run, run_id=run_id, run_path=run_path, logger=log)
 
 
+def keep_wandb_state_in(folder: str | Path) -> None:
+    """Point W&B's data (artifact staging), cache and config directories, which it keeps outside
+    a run's directory unless told otherwise, at ``folder/{data,cache,config}`` for this process
+    and the ones it starts."""
+    for variable, sub in (("WANDB_DATA_DIR", "data"), ("WANDB_CACHE_DIR", "cache"), ("WANDB_CONFIG_DIR", "config")):
+        os.environ[variable] = str((Path(folder) / sub).resolve())
+
+
 def share_service(mode: str, state_dir: str | Path, logger: logging.Logger | None = None) -> bool:
     """Start one W&B service in this process for the runs of the processes it starts.
 
@@ -528,8 +537,7 @@ def share_service(mode: str, state_dir: str | Path, logger: logging.Logger | Non
         return False
     if mode == "offline":  # as in _init_wandb: no error reports to a server, from the service either
         os.environ.setdefault("WANDB_ERROR_REPORTING", "false")
-    for variable, sub in (("WANDB_DATA_DIR", "data"), ("WANDB_CACHE_DIR", "cache"), ("WANDB_CONFIG_DIR", "config")):
-        os.environ[variable] = str((Path(state_dir) / sub).resolve())
+    keep_wandb_state_in(state_dir)
     try:
         import wandb
 

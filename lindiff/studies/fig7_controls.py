@@ -26,7 +26,6 @@ crossing-σ-vs-index correlation (the labels ``i`` shuffled against the crossing
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -67,21 +66,21 @@ def closed_form_spectra(control: str, X_train: np.ndarray, path, sigma, K: int, 
     from lindiff.diffusion.denoisers import EmpiricalDenoiser, fit_wiener
 
     sigma = np.asarray(sigma, dtype=np.float64)
-    jacobian_at: Callable
     if control == "empirical":
-        empirical = EmpiricalDenoiser(X_train, chunk=chunk)
-
-        def jacobian_at(j, s, y):
-            level = float(sigma[s, j])
-            return _point_statistics(empirical(y[None], level)[0], empirical.jacobian(y, level), y)
+        denoiser = EmpiricalDenoiser(X_train, chunk=chunk)
+        jacobian = denoiser.jacobian
     elif control == "wiener":
-        wiener = fit_wiener(X_train)
+        denoiser = fit_wiener(X_train)
 
-        def jacobian_at(j, s, y):
-            level = float(sigma[s, j])
-            return _point_statistics(wiener(y[None], level)[0], wiener.matrix(level), y)
+        def jacobian(y, level):  # the same matrix at every point
+            return denoiser.matrix(level)
     else:
         raise ConfigError(f"control must be 'empirical' or 'wiener' for a closed form, got {control!r}")
+
+    def jacobian_at(j, s, y):
+        level = float(sigma[s, j])
+        return _point_statistics(denoiser(y[None], level)[0], jacobian(y, level), y)
+
     return path_spectra(jacobian_at, path, K, sigma)
 
 
@@ -143,15 +142,17 @@ def permutation_p(sigma, sin, n_perm: int = 2000, seed: int = 0, level: float = 
     cross = fig7.crossing_sigma(sigma, sin, level).dropna()
     if len(cross) < 3:
         return math.nan
-    # Spearman's rho is Pearson's r of the ranks: rank once, shuffle the index ranks
-    ranks = rankdata(cross["sigma_cross"].to_numpy())
-    ranks = (ranks - ranks.mean()) / np.linalg.norm(ranks - ranks.mean())
-    index = rankdata(cross["index"].to_numpy())
-    index = (index - index.mean()) / np.linalg.norm(index - index.mean())
+    # Spearman's rho is Pearson's r of the ranks: rank once (centred, unit norm), shuffle the index ranks
+    ranks, index = (_unit(rankdata(cross[column].to_numpy())) for column in ("sigma_cross", "index"))
     observed = float(ranks @ index)
     rng = np.random.default_rng(seed)
     shuffled = rng.permuted(np.tile(index, (int(n_perm), 1)), axis=1) @ ranks
     return float((1 + np.sum(shuffled <= observed + 1e-12)) / (1 + len(shuffled)))
+
+
+def _unit(values: np.ndarray) -> np.ndarray:
+    centred = values - values.mean()
+    return centred / np.linalg.norm(centred)
 
 
 def controls_table(statistics, metrics) -> pd.DataFrame:

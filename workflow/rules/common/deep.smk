@@ -31,6 +31,9 @@ def deep_sample_params(wildcards):
 # Fig. 7's controls at a sampler run's path points: .../{sampler}_{schedule}_T{T}/control_{control}
 DEEP_CONTROL_POINTS = lds.points(LD, "deep_control")
 DEEP_CONTROL_JOB = LEVELS["deep_control"].pattern
+CONTROLS_OF_RUN = {}  # a sampler run (deep_sample point) -> its control points
+for _control in DEEP_CONTROL_POINTS:
+    CONTROLS_OF_RUN.setdefault(_control.at("deep_sample"), []).append(_control)
 
 
 def fig7_control_params(wildcards):
@@ -40,8 +43,7 @@ def fig7_control_params(wildcards):
 
 def run_controls(wildcards):
     """The control points of one sampler run (deep_sample wildcards)."""
-    here = LEVELS["deep_sample"].point(**LEVELS["deep_sample"].typed(wildcards))
-    return [point for point in DEEP_CONTROL_POINTS if point.at("deep_sample") == here]
+    return CONTROLS_OF_RUN.get(LEVELS["deep_sample"].point(**LEVELS["deep_sample"].typed(wildcards)), [])
 
 
 def fig7_controls_inputs(wildcards):
@@ -86,8 +88,8 @@ def deep_targets():
         targets += [os.path.join(point.dir(RESULTS), name) for name in ("fig7_sin_theta_jacobian.png", "jacobian_metrics.json")]
     for point in DEEP_CONTROL_POINTS:
         targets += [os.path.join(point.dir(RESULTS), name) for name in ("fig7_control.png", "control_metrics.json")]
-    for point in DEEP_SAMPLE_POINTS:  # the runs with two controls or more: all of them side by side
-        if sum(control.at("deep_sample") == point for control in DEEP_CONTROL_POINTS) >= 2:
+    for point, controls in CONTROLS_OF_RUN.items():  # the runs with two controls or more: all side by side
+        if len(controls) >= 2:
             targets.append(os.path.join(point.dir(RESULTS), "fig7_controls.png"))
     for point in QUALITY_POINTS:
         targets += [os.path.join(point.dir(RESULTS), "quality", name) for name in QUALITY_OUTPUTS]
