@@ -75,6 +75,7 @@ def test_paper_sweep_matches_the_paper_settings():
     assert runs == {("default", "ascent"), *((size, sampler) for size in ("ddpm", "ddpmcfg") for sampler in ("ddpm", "ddim"))}
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize(
     "overrides, key",
     [
@@ -106,6 +107,7 @@ def test_bad_overrides_fail_naming_the_key(overrides, key):
         ldc.load(overrides)
 
 
+@pytest.mark.bad_input
 def test_missing_mnist_directory_says_how_to_get_it(tmp_path):
     with pytest.raises(DataError, match="data.download=true"):
         ldc.load(["data=mnist", f"data.dir={tmp_path / 'absent'}"])
@@ -143,6 +145,7 @@ def test_theorem_schedule_scale():
     assert lde.schedule_for(cfg, "linear", 50).sigma_bar[-1] == pytest.approx(cfg.data.sigma_max)
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize(
     "overrides, key",
     [

@@ -12,6 +12,7 @@ from lindiff.pipeline import sweep as lds
 SMOKE = ["sweep=smoke"]
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize(("override", "message"), [
     ("analyze.taus=[5.0]", r"analyze\.taus=\[5\.0\]: give fractions of T in \[0, 1\]"),
     ("analyze.taus=[]", r"analyze\.taus=\[\]"),
@@ -61,6 +62,11 @@ SMOKE = ["sweep=smoke"]
     ("+schedules." + "b" * 300 + "={name: linear}", r"override '\+schedules\.b+'\.\.\. names a config path the system refuses"),
     ("sweep.grids=[5]", r"config key sweep\.grids: Cannot assign int"),
     ("learn.k=${learn.k}", r"config key learn\.k: Recursive interpolation"),
+    # the Fig. 7 controls: names from their declaration, counts with their bounds
+    ("sweep.deep.control=[trained]", r"config key sweep\.deep\.control\[0\]: Invalid value 'trained'"),
+    ("sweep.deep.control=[wiener,wiener]", r"sweep\.deep\.control has duplicate values"),
+    ("deep.jacobian.n_boot=0", r"deep\.jacobian\.n_boot=0: must be >= 1"),
+    ("deep.jacobian.n_perm=-1", r"deep\.jacobian\.n_perm=-1: must be >= 1"),
 ])
 def test_fails_at_config_time_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message):
@@ -74,6 +80,7 @@ def test_the_values_at_the_bounds_pass():
     assert {(p.T, p.n) for p in lds.sweep_points(cfg)} == {(7, 50)}
 
 
+@pytest.mark.bad_input
 @pytest.mark.timeout(60)
 def test_a_fifo_as_the_data_file_is_refused_not_read(tmp_path, monkeypatch):
     """The memory estimate read the data file's header before anything checked it was a regular
@@ -89,6 +96,7 @@ def test_a_fifo_as_the_data_file_is_refused_not_read(tmp_path, monkeypatch):
                   "sweep.deep.n=[]", "sweep.gahb.alpha=[]", "sweep.gahb.n=[]"])
 
 
+@pytest.mark.bad_input
 def test_a_sweep_too_large_to_plan_is_refused_from_its_grid_sizes():
     """20 x 20 x 20 x 20 values (160,000 points) grew past 4 GB in a dry run. Now the grids' sizes
     are counted before any point is made, and a sweep above max_points fails naming its axes."""
@@ -106,6 +114,7 @@ def test_a_sweep_too_large_to_plan_is_refused_from_its_grid_sizes():
     assert len(lds.sweep_points(ldc.load([*small, "max_points=6"], check_data=False))) == 6
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("override", ["+schedule@schedules.evil=../../../../outside/evil", "data=/etc/hostname",
                                       "sweep=../sweep/smoke", "wandb=~/evil"])
 def test_a_group_option_cannot_load_yaml_from_elsewhere(override):
@@ -115,6 +124,7 @@ def test_a_group_option_cannot_load_yaml_from_elsewhere(override):
         ldc.load([*SMOKE, override], check_data=False)
 
 
+@pytest.mark.bad_input
 def test_a_preset_whose_defaults_leave_the_config_directories_is_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "myconf/experiment").mkdir(parents=True)
@@ -126,6 +136,7 @@ def test_a_preset_whose_defaults_leave_the_config_directories_is_refused(tmp_pat
     assert ldc.load(["hydra.searchpath=[file://myconf]", "experiment=escape"], check_data=False).sweep.name == "smoke"
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("kind, message", [
     ("trailing", r"has 2 bytes after its array of shape \(40, 9\)"),
     ("both_x", r"holds both 'X' and 'data': which is meant is ambiguous"),
@@ -155,6 +166,7 @@ def test_an_ambiguous_or_unusable_data_file_is_refused_before_any_job(tmp_path, 
         ldc.load(overrides)
 
 
+@pytest.mark.bad_input
 def test_the_quality_chain_rank_is_checked_against_the_data():
     with pytest.raises(ConfigError, match=r"deep\.quality\.linear\.rank=100 exceeds the data dimension d=64"):
         ldc.load([*SMOKE, "deep.quality.linear.rank=100"])

@@ -61,6 +61,7 @@ def test_a_registered_data_set_is_loaded_checked_swept_and_drawn(toy_conf):
     assert (info.n_total, info.d, info.rank) == (60, 9, {"all": 5})
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("override, message", [
     ("data.side=1", r"data\.side=1: must be >= 2"),  # the schema's bounds
     ("+data.colour=3", r"data\.colour"),  # an unknown key
@@ -73,6 +74,7 @@ def test_a_registered_data_set_is_checked_naming_the_key(toy_conf, override, mes
         ldc.load([*SMALL, override], config_dir=toy_conf)
 
 
+@pytest.mark.bad_input
 def test_an_unregistered_data_set_is_refused_naming_the_registry(toy_conf, monkeypatch):
     monkeypatch.delitem(ldd.DATA_SETS, "toy")
     with pytest.raises(ConfigError, match=r"data\.name='toy' is unknown; allowed: digits, mnist"):

@@ -46,6 +46,7 @@ def test_gahb_is_off_elsewhere(sweep):
     assert lds.points(cfg, "gahb_calpha", "gahb_disks") == []
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize(
     "override, message",
     [

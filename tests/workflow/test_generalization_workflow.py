@@ -40,6 +40,7 @@ def test_generalization_is_off_elsewhere(sweep):
     assert lds.points(cfg, "ab_point") == []
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize(
     "override, message",
     [
@@ -66,6 +67,7 @@ def test_bad_generalization_values_fail_naming_the_key(override, message):
         ldc.load(["sweep=generalization", override])
 
 
+@pytest.mark.bad_input
 def test_generalization_deep_needs_a_deep_denoiser():
     overrides = ["data=spiked", "learn.k=3", "sweep.rank=[3]", "sweep.n=[100]", "sweep.grids=[]",
                  "sweep=generalization", "sweep.generalization.rank=3", "sweep.generalization.n=[2,100]"]

@@ -40,6 +40,7 @@ def test_a_declared_study_expands_its_grid_into_points_and_paths(toy):
     assert study.points(cfg) == [] and study.grids(cfg) == []  # off
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("axes, grids, message", [
     ({"width": [2]}, [], r"sweep\.toy\.width=2: must be >= 3"),
     ({"width": [3, 3]}, [], r"sweep\.toy\.width has duplicate values"),
@@ -56,6 +57,7 @@ def test_a_declared_study_checks_its_axes_naming_the_key(toy, axes, grids, messa
         study.check_axes(cfg)
 
 
+@pytest.mark.bad_input
 def test_a_value_that_cannot_form_its_path_field_fails_naming_the_axis(toy, monkeypatch):
     study, cfg = toy
     monkeypatch.setitem(FIELDS, "width", Field("width", "[0-9]", int))  # one digit only

@@ -167,6 +167,7 @@ BAD_INPUT = [
 ]
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("case, build, key", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
 def test_bad_input_fails_before_any_compute(tmp_path, case, build, key):
     (tmp_path / "a_file").write_text("not a directory")
@@ -182,6 +183,7 @@ def test_bad_input_fails_before_any_compute(tmp_path, case, build, key):
     assert time.perf_counter() - start < 60
 
 
+@pytest.mark.bad_input
 def test_snakemake_config_key_is_checked(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
@@ -194,6 +196,7 @@ def test_snakemake_config_key_is_checked(tmp_path):
 # a quoted value lost its quotes. lindiff reads the overrides as typed.
 
 
+@pytest.mark.bad_input
 def test_hash_in_overrides_is_not_a_silent_comment(tmp_path):
     result = run_snakemake(tmp_path, "sweep=smoke #sweep.T=[abc]", "-n")
     assert result.returncode != 0, "the text after ' #' was dropped and the sweep ran"

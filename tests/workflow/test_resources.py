@@ -16,6 +16,7 @@ from lindiff.pipeline import resources as ldr
 from lindiff.pipeline.sweep import sweep_points
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize(("override", "key"), [
     ("generate.n_samples=1000000000", "generate.n_samples"),
     ("sweep.T=[10000000]", "sweep.T"),
@@ -26,11 +27,13 @@ def test_oversized_jobs_are_refused_naming_the_key(override, key):
         ldc.load(["sweep=smoke", override], check_data=False)
 
 
+@pytest.mark.bad_input
 def test_huge_synthetic_data_is_refused_before_it_is_made():
     with pytest.raises(ConfigError, match="building the workflow"):
         ldc.load(["data=spiked", "data.n_total=100000000", "sweep=smoke", "learn.k=3", "sweep.rank=[3]"])
 
 
+@pytest.mark.bad_input
 def test_a_wide_data_file_is_refused_from_its_header(tmp_path):
     import numpy as np
 

@@ -39,6 +39,7 @@ def test_the_preset_composes_with_its_grids():
     assert lds.points(ldc.load([], check_data=False), "sampler_point") == []  # off by default
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("overrides, message", [
     (["sweep.samplers.sampler=[euler]"], r"sweep\.samplers\.sampler: unknown sampler 'euler'"),
     (["sweep.samplers.schedule=[warp]"], r"sweep\.samplers\.schedule: unknown sampler schedule 'warp'"),
@@ -63,6 +64,7 @@ def test_bad_samplers_config_fails_naming_the_key(overrides, message):
         ldc.load(["sweep=spectral_samplers", *overrides])
 
 
+@pytest.mark.bad_input
 def test_bad_input_fails_before_any_job(tmp_path):
     result = run_snakemake(tmp_path, "sweep=spectral_samplers diffusion.samplers.ddim.eta=2", "--cores", "1")
     assert result.returncode != 0

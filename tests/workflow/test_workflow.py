@@ -316,6 +316,7 @@ def test_report_holds_every_figure_with_its_caption(workdir):
         assert caption in html or json.dumps(caption)[1:-1] in html, f"the caption of {name}"
 
 
+@pytest.mark.bad_input
 def test_bad_override_fails_before_any_job(tmp_path):
     result = snakemake(tmp_path, "--cores", "1", overrides="sweep=smoke sweep.T=[0]")
     assert result.returncode != 0

@@ -24,6 +24,9 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     learn_seed, chain_seed = (int(s.generate_state(1)[0]) for s in job.seed().spawn(2))
     classes, counts = np.unique(labels, return_counts=True)
     rank = min(int(linear["rank"]), X.shape[1], int(counts.min()))
+    if rank < int(linear["rank"]):
+        job.log.warning("deep.quality.linear.rank=%d lowered to %d: class %d has only %d training samples",
+                        linear["rank"], rank, classes[counts.argmin()], counts.min())
     bases = learn_per_class(X, labels, schedule, rank, seed=learn_seed, method=learn["method"],
                             noise=learn["noise"], centered=learn["centered"])
     per_class = max(1, p["quality"]["n_samples"] // len(classes))
