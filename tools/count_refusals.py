@@ -40,7 +40,8 @@ def collect(extra: list[str]) -> Counter:
     out = subprocess.run(_pytest(["--collect-only", *extra]), cwd=REPO, capture_output=True, text=True)
     ids = [line.strip() for line in out.stdout.splitlines() if "::" in line]
     if out.returncode not in (0, 5) or not ids:
-        sys.exit(f"collecting the bad_input tests failed (pytest exit {out.returncode}):\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
+        sys.exit(f"collecting the bad_input tests failed (pytest exit {out.returncode}):\n"
+                 f"{out.stdout[-2000:]}{out.stderr[-2000:]}")
     return Counter(_test_name(i) for i in ids)
 
 
