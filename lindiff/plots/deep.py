@@ -28,6 +28,7 @@ __all__ = [
     "fig7_sin_theta_jacobian",
     "path_snapshots",
     "save_figure",
+    "shrinkage_against_wiener",
     "shrinkage_spectra",
     "training_curves",
 ]
@@ -130,6 +131,60 @@ def shrinkage_spectra(
     ax.set_title("Jacobian spectra along the sampling path")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return fig
+
+
+def shrinkage_against_wiener(shrinkage: pd.DataFrame, transfer: pd.DataFrame, indices: Sequence[int] | None = None,
+                             title: str = "") -> Figure:
+    """(a) The Jacobian eigenvalue ``μ_i`` (solid) and the Wiener shrinkage along the same
+    eigenvector ``w_i`` (dashed) against σ, medians over paths, for a few indices; (b) the products
+    of per-step gains over the analysed range, per index: the deep sampler's (median, quartile
+    band), with the Wiener shrinkage along the same eigenvectors, and the Gaussian closed form on
+    the data spectrum (absent when ``transfer`` has no rows: a sampler with no one-step form).
+
+    ``shrinkage``: :func:`lindiff.studies.fig7_shrinkage.shrinkage_table`; ``transfer``:
+    :func:`lindiff.studies.fig7_shrinkage.transfer_table`."""
+    shrinkage = _check_table(shrinkage, ["step", "sigma", "index", "jacobian", "wiener"], "shrinkage_against_wiener")
+    K = int(shrinkage["index"].max()) + 1
+    indices = sorted({0, K // 4, K // 2, K - 1}) if indices is None else [int(i) for i in indices]
+    fig = Figure(figsize=(11.0, 4.4), layout="constrained")
+    ax_shrink, ax_gain = fig.subplots(1, 2)
+    cmap, medians = _cmap(), shrinkage.groupby(["index", "step"])[["sigma", "jacobian", "wiener"]].median()
+    for i in indices:
+        curve = medians.loc[i].sort_values("sigma")
+        colour = cmap(0.9 * i / max(1, K - 1))
+        ax_shrink.plot(curve["sigma"], curve["jacobian"], color=colour, label=f"i = {i}: Jacobian μ_i")
+        ax_shrink.plot(curve["sigma"], curve["wiener"], color=colour, ls="--", label=f"i = {i}: Wiener along v_i")
+    ax_shrink.axhline(1.0, color="k", lw=0.6)
+    ax_shrink.set_xscale("log")
+    ax_shrink.set_xlabel(_X_LABELS["sigma"])
+    ax_shrink.set_ylabel("shrinkage factor")
+    ax_shrink.set_title(r"(a) $\mu_i$ vs $c_i/(c_i+\sigma^2)$, $c_i = v_i^\top C v_i$", fontsize=9)
+    ax_shrink.grid(alpha=0.3)
+    ax_shrink.legend(fontsize=7, ncol=2)
+    if len(transfer):
+        transfer = _check_table(transfer, ["index", "deep", "deep_low", "deep_high", "wiener_local", "gaussian"],
+                                "shrinkage_against_wiener")
+        ax_gain.fill_between(transfer["index"], transfer["deep_low"], transfer["deep_high"], alpha=0.25, color="C0")
+        ax_gain.plot(transfer["index"], transfer["deep"], "o-", color="C0", ms=3, label="deep sampler (median, quartiles)")
+        ax_gain.plot(transfer["index"], transfer["wiener_local"], "s--", color="C1", ms=3,
+                     label="Wiener shrinkage along the same $v_i$")
+        ax_gain.plot(transfer["index"], transfer["gaussian"], "^:", color="C2", ms=3,
+                     label=r"Gaussian closed form on $\lambda_i$")
+        ax_gain.set_yscale("log")
+        first = transfer.iloc[0]
+        ax_gain.set_title(f"(b) product of step gains over {int(first['steps'])} steps, "
+                          f"σ {first['sigma_low']:.3g} … {first['sigma_high']:.3g}", fontsize=9)
+        ax_gain.legend(fontsize=7)
+    else:
+        ax_gain.text(0.5, 0.5, "no one-step form for this sampler:\nno transfer function", ha="center", va="center",
+                     transform=ax_gain.transAxes)
+        ax_gain.set_title("(b) product of step gains", fontsize=9)
+    ax_gain.set_xlabel("eigenvalue index i")
+    ax_gain.set_ylabel("gain over the analysed range")
+    ax_gain.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=9)
     return fig
 
 

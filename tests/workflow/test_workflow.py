@@ -212,6 +212,30 @@ def test_fig7_controls_are_taken_at_the_trained_models_points(workdir):
         assert (workdir / run / "fig7_controls.png").stat().st_size > 0
 
 
+def test_the_deep_shrinkage_is_set_beside_the_wiener_filters(workdir):
+    """Every sampler run: each Jacobian eigenvalue beside the Wiener shrinkage along its eigenvector;
+    a DDPM/DDIM run also the gain products per index (none for the ascent, which has no one-step
+    form); the scalars reach the metrics and W&B's summary."""
+    runs = {run.name: run for run in map(read_wandb_file, find_wandb_files(workdir / "results/wandb"))
+            if run.job_type == "jacobian_analysis"}
+    for run in (ASCENT, DDIM):
+        spectra = artifacts.load_npz(workdir / run / "jacobian_spectra.npz", {"sin_theta": 3})
+        shrinkage = pd.read_parquet(workdir / run / "shrinkage_wiener.parquet")
+        assert len(shrinkage) == spectra["sin_theta"].size  # paths x points x K
+        assert shrinkage["wiener"].between(0, 1).all() and (shrinkage["data_variance"] > 0).all()
+        transfer = pd.read_parquet(workdir / run / "transfer.parquet")
+        metrics = artifacts.read_json(workdir / run / "jacobian_metrics.json")
+        summary = runs[f"jacobian_analysis:{run.relative_to('results')}"].summary
+        assert summary["shrinkage/spearman_jacobian_vs_wiener"] == metrics["shrinkage/spearman_jacobian_vs_wiener"]
+        if run == ASCENT:
+            assert transfer.empty and "transfer/deep_index0" not in metrics
+        else:
+            assert list(transfer["index"]) == list(range(spectra["sin_theta"].shape[-1]))
+            assert (transfer[["deep", "wiener_local", "gaussian"]] > 0).all().all() and transfer["steps"].gt(0).all()
+            assert summary["transfer/deep_index0"] == metrics["transfer/deep_index0"] == transfer["deep"].iloc[0]
+        assert (workdir / run / "fig_shrinkage_wiener.png").stat().st_size > 0
+
+
 def test_wandb_offline_runs_read_back(workdir):
     runs = [read_wandb_file(path) for path in find_wandb_files(workdir / "results/wandb")]
     assert {run.job_type for run in runs} == STAGES

@@ -106,6 +106,14 @@ rule jacobian_analysis:
             category="Fig. 7 — Jacobian eigenbasis",
             subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
         ),
+        shrinkage_table=level_path("deep_sample", "shrinkage_wiener.parquet"),
+        transfer=level_path("deep_sample", "transfer.parquet"),
+        wiener=report(
+            level_path("deep_sample", "fig_shrinkage_wiener.png"),
+            caption="../report/fig_shrinkage_wiener.rst",
+            category="Fig. 7 — Jacobian eigenbasis",
+            subcategory="{data} n={n} {size} {sampler} {schedule} T={T}",
+        ),
         sidecar=level_path("deep_sample", "jacobian.config.yaml"),
     log:
         log_path("jacobian_analysis", DEEP_SAMPLE_JOB),

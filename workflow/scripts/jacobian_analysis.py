@@ -7,20 +7,28 @@ the noise level from the final iteration up to ``deep.jacobian.sigma_max``
 label, as it was sampled).  Beside it, the linear Fig. 2 on the model's training set at the
 same noise levels (lindiff.studies.fig7.linear_reference), with the same statistics: the noise
 level at which sin θ(i) crosses 0.5 against i (Spearman), and the small-σ slope against the
-eigenvalue (the Eq. 12 analogue).
+eigenvalue (the Eq. 12 analogue).  Against the optimal linear shrinkage
+(lindiff.studies.fig7_shrinkage): each Jacobian eigenvalue beside the Wiener shrinkage along its
+eigenvector, and, for a DDPM / DDIM / ODE sampler, the product of the per-step gains over the
+analysed range beside the same product with the Wiener shrinkage and Benita's closed form on
+the data spectrum.
 """
 
 import time
 
 import numpy as np
+import pandas as pd
 
 from lindiff import artifacts
 from lindiff.deep.jacobian import path_jacobian_analysis
+from lindiff.deep.models import DATA_SCALE
 from lindiff.deep.train import load_model
+from lindiff.diffusion.denoisers import fit_wiener
+from lindiff.pipeline.entries import sampler_from_params, sampler_levels_from_params
 from lindiff.pipeline.jobs import load_training_set, rule_job
 from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
-from lindiff.studies import fig7
+from lindiff.studies import fig7, fig7_shrinkage
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output
@@ -44,7 +52,21 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
         X, np.median(result.sigma, axis=0), min(K, *X.shape), seed=job.seed())
     linear_stats = fig7.fig7_statistics(linear_sigma, linear_sin, linear_eigvals)
 
+    wiener = fit_wiener(X)
+    shrinkage = fig7_shrinkage.shrinkage_table(result.sigma, result.eigvals, result.vectors, wiener)
+    if p["sampler"] == "ascent":  # no one-step form: no transfer function
+        transfer = pd.DataFrame(columns=["index", "deep", "deep_low", "deep_high", "wiener_local", "gaussian"])
+        job.log.info("the ascent sampler has no one-step form: transfer.parquet has no rows")
+    else:
+        # the schedule's levels in data units, as the paths' (the step coefficients k_t are ratios of levels)
+        levels = sampler_levels_from_params(p["schedule"], p["T"]).sigma_bar / DATA_SCALE
+        local = shrinkage["wiener"].to_numpy().reshape(result.sin_theta.shape)
+        transfer = fig7_shrinkage.transfer_table(sampler_from_params(p["sampler"]), levels, result.sigma,
+                                                 result.eigvals[:, :, :K], local, wiener.eigvals[::-1])
+
     artifacts.write_parquet(out.table, result.table())
+    artifacts.write_parquet(out.shrinkage_table, shrinkage)
+    artifacts.write_parquet(out.transfer, transfer)
     artifacts.save_npz(out.spectra, t=result.t, sigma=result.sigma, sin_theta=result.sin_theta,
                        sin_theta_subspace=result.sin_theta_subspace, eigvals=result.eigvals,
                        asymmetry=result.asymmetry, homogeneity=result.homogeneity, path_steps=chosen,
@@ -60,6 +82,8 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
         out.statistics)
     save_figure(deep_plots.shrinkage_spectra(result), out.shrinkage)
     save_figure(deep_plots.eigenvector_images(result, model.image_shape), out.eigenvectors)
+    save_figure(deep_plots.shrinkage_against_wiener(shrinkage, transfer, title=f"{job.point}: the Jacobian's "
+                                                    "shrinkage against the Wiener filter's"), out.wiener)
     n_jacobians = result.sin_theta.shape[0] * len(chosen)
     metrics = {
         "n_points": int(len(chosen)), "n_paths": int(result.sin_theta.shape[0]), "K": result.K,
@@ -69,11 +93,14 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
         **{f"deep_subspace/{k}": v for k, v in subspace_stats.items()},
         **{f"linear/{k}": v for k, v in linear_stats.items()},
         "verdict/deep": fig7.verdict(deep_stats), "verdict/linear": fig7.verdict(linear_stats),
+        **fig7_shrinkage.shrinkage_metrics(shrinkage, transfer),
     }
     artifacts.write_json(out.metrics, metrics)
     job.write_sidecar(out.sidecar, data_sha256="")
     job.tracker.set_summary({k: v for k, v in metrics.items() if not isinstance(v, str)})
-    job.tracker.log_images({key: out[key] for key in ("fig7", "statistics", "shrinkage", "eigenvectors")})
+    job.tracker.log_images({key: out[key] for key in ("fig7", "statistics", "shrinkage", "eigenvectors", "wiener")})
+    if len(transfer):
+        job.tracker.log_table("transfer", transfer)
     job.log.info("Jacobians at %d points x %d paths in %.1f s (%.2f s each); asymmetry %.3f, homogeneity error %.2e",
                  len(chosen), result.sin_theta.shape[0], seconds, metrics["jacobian_seconds_per_point"],
                  metrics["asymmetry_mean"], metrics["homogeneity_error_mean"])

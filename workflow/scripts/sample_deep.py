@@ -15,9 +15,8 @@ import numpy as np
 from lindiff import artifacts
 from lindiff.deep.sample import SamplePath, sample_ascent, sample_diffusion
 from lindiff.deep.train import load_model
-from lindiff.diffusion.samplers import Sampler
-from lindiff.diffusion.schedules import noise_levels
 from lindiff.errors import DataError
+from lindiff.pipeline.entries import sampler_from_params, sampler_levels_from_params
 from lindiff.pipeline.jobs import rule_job
 from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
@@ -42,9 +41,8 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
         first = int(np.argmax(path.sigma.mean(axis=1) <= deep["record_sigma"]))  # the recorded final part
         path = SamplePath(path.path[first:], path.sigma[first:], path.method, path.params)
     else:
-        entry, levels = p["sampler"], p["schedule"]
-        sampler = Sampler(entry["kind"], eta=entry["eta"], solver=entry["solver"])
-        schedule = noise_levels(levels["shape"], p["T"], **levels["params"])
+        sampler = sampler_from_params(p["sampler"])
+        schedule = sampler_levels_from_params(p["schedule"], p["T"])
         clip = bool(deep["clip_denoised"])
         path = sample_diffusion(model, schedule, sampler, n_paths, seed=path_seed, record_sigma=deep["record_sigma"],
                                 clip_denoised=clip, **conditioning(slice(0, n_paths)))
