@@ -36,7 +36,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from lindiff.data.dataset import SCALE_RANGE, Dataset, check_scale, rank_at_least, sha256_of_array
+from lindiff.data.dataset import SCALE_RANGE, Dataset, check_scale, rank_at_least, sha256_of_array, sorted_pixels_sha256
 from lindiff.data.digits import load_digits
 from lindiff.data.files import array_file_shape, load_array_file
 from lindiff.data.geometric import (
@@ -106,6 +106,7 @@ __all__ = [
     "center",
     "split_halves",
     "sha256_of_array",
+    "sorted_pixels_sha256",
 ]
 
 # ---------------------------------------------------------------------------

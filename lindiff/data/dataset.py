@@ -152,6 +152,12 @@ def sha256_of_array(X: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+def sorted_pixels_sha256(X: np.ndarray) -> str:
+    """:func:`sha256_of_array` of every row of ``X`` (n, d) sorted: equal for a data set and any
+    permutation of its columns (pixel positions), different when a pixel value changes."""
+    return sha256_of_array(np.sort(np.asarray(X), axis=1))
+
+
 def check_scale(X: np.ndarray, where: str) -> float:
     """The largest magnitude of ``X`` (n, d); raises DataError naming ``where`` when it is zero
     or outside :data:`SCALE_RANGE` (the Gram would overflow, or vanish: rescale the data)."""

@@ -27,7 +27,12 @@ DATA_CENTER, DATA_SCALE = 0.5, 2.0
 JACOBIAN_METHODS = ("loop", "jacrev", "jacfwd", "gated")
 #: Fig. 7's controls (:mod:`lindiff.studies.fig7_controls`): denoisers whose Jacobians are taken at a
 #: trained model's path points
-FIG7_CONTROLS = ("untrained", "empirical", "wiener")
+FIG7_CONTROLS = ("untrained", "permuted", "empirical", "wiener", "seed1", "seed2", "early", "middle")
+#: the controls that are networks trained by the workflow beside the model (one fixed pixel
+#: permutation of its data; other training seeds)
+TRAINED_CONTROLS = ("permuted", "seed1", "seed2")
+#: the controls that are the model's own training snapshots, at these fractions of its epochs
+SNAPSHOT_CONTROLS = {"early": 0.1, "middle": 0.5}
 
 __all__ = [
     "CONDITIONAL_KINDS",
@@ -39,6 +44,8 @@ __all__ = [
     "JACOBIAN_METHODS",
     "KINDS",
     "PRECISIONS",
+    "SNAPSHOT_CONTROLS",
+    "TRAINED_CONTROLS",
     "TrainConfig",
     "default_config",
     "preset_config",

@@ -46,7 +46,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,8 @@ class TrainResult:
         Wall time of this call (excluding epochs done by an earlier, resumed-from call).
     resumed_from : int
         Epoch of the checkpoint this call started from (0 for a fresh start).
+    snapshots : dict of int to Path
+        The model files of the ``snapshot_epochs`` asked for (see :func:`train_denoiser`).
     """
 
     model: ImageDenoiser
@@ -120,6 +122,7 @@ class TrainResult:
     seed: int
     seconds: float
     resumed_from: int = 0
+    snapshots: dict[int, Path] = field(default_factory=dict)
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -392,6 +395,7 @@ def train_denoiser(
     progress: bool = True,
     log_fn: Callable[[int, dict[str, float]], None] | None = None,
     labels: np.ndarray | None = None,
+    snapshot_epochs: Sequence[int] = (),
 ) -> TrainResult:
     """Train a bias-free residual denoiser on the rows of ``X``.
 
@@ -416,6 +420,10 @@ def train_denoiser(
         Class labels of the rows, in ``0 … model.classes − 1``: required by a class-conditional
         model (``cfg.model.classes > 0``), refused by the others.  The validation PSNR is that of
         the unconditional estimate.
+    snapshot_epochs : sequence of int, optional
+        Epochs (1 … ``cfg.epochs``) after which the returned model's weights (the EMA's when
+        used) are saved as model files (:func:`save_model`) in ``checkpoint_dir``, which they
+        need: a resumed run finds the snapshots its earlier run wrote there.
 
     Returns
     -------
@@ -430,6 +438,7 @@ def train_denoiser(
     X, shape = _check_data(X, image_shape)
     dev = resolve_device(device)
     labels = _check_labels(labels, len(X), cfg)
+    snapshot_epochs = _check_snapshot_epochs(snapshot_epochs, cfg, checkpoint_dir)
     train_rows, val_rows = _split_indices(len(X), cfg, seed)
     X_train, X_val = X[train_rows], X[val_rows]
     data_hash = sha256_of_array(X) if labels is None else sha256_of_array(X) + "+" + sha256_of_array(labels)
@@ -463,13 +472,40 @@ def train_denoiser(
                 history.append(record)
                 if path is not None and (epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs):
                     _save_checkpoint(path, model, opt, epoch, gen, history, meta, ema)
+                if epoch in snapshot_epochs:
+                    save_model(snapshot_path(checkpoint_dir, epoch), trained, extra={"seed": seed, "epoch": epoch})
                 if log_fn is not None:
                     log_fn(epoch, dict(record))
         finally:
             if bar is not None:
                 bar.close()
     trained.eval()
-    return TrainResult(trained, history, cfg, seed, time.perf_counter() - start, resumed_from=done)
+    snapshots = {epoch: snapshot_path(checkpoint_dir, epoch) for epoch in snapshot_epochs}
+    missing = [str(path) for path in snapshots.values() if not path.is_file()]
+    if missing:  # resumed from a checkpoint written past them by a run that did not snapshot
+        raise DataError(f"training resumed at epoch {done} from {path}, but the snapshot(s) {missing} were not "
+                        f"written before it; delete {Path(checkpoint_dir)} to train afresh")
+    return TrainResult(trained, history, cfg, seed, time.perf_counter() - start, resumed_from=done, snapshots=snapshots)
+
+
+def snapshot_path(checkpoint_dir, epoch: int) -> Path:
+    """Where :func:`train_denoiser` saves the snapshot of ``epoch``."""
+    return Path(checkpoint_dir) / f"snapshot_e{int(epoch)}.pt"
+
+
+def snapshot_epoch(fraction: float, epochs: int) -> int:
+    """The epoch at ``fraction`` of a training of ``epochs`` epochs (at least the first)."""
+    return min(int(epochs), max(1, round(float(fraction) * int(epochs))))
+
+
+def _check_snapshot_epochs(snapshot_epochs, cfg: TrainConfig, checkpoint_dir) -> tuple[int, ...]:
+    epochs = tuple(sorted({int(e) for e in snapshot_epochs}))
+    if epochs and checkpoint_dir is None:
+        raise ConfigError("snapshot_epochs: snapshots are saved in checkpoint_dir; give one")
+    bad = [e for e in epochs if not 1 <= e <= cfg.epochs]
+    if bad:
+        raise ConfigError(f"snapshot_epochs: {bad} outside the epochs 1 … {cfg.epochs}")
+    return epochs
 
 
 # --------------------------------------------------------------------------- save / load
@@ -534,8 +570,10 @@ def load_model(path: str | Path, device: str = "cpu") -> ImageDenoiser:
     return model.to(resolve_device(device)).eval()
 
 
-def checkpoint_dir_for(root, cfg, seed: int, data_sha256: str):
-    """``root/<digest>``: a checkpoint directory keyed by the training config, seed and data.
+def checkpoint_dir_for(root, cfg, seed: int, data_sha256: str, snapshot_epochs=()):
+    """``root/<digest>``: a checkpoint directory keyed by the training config, seed and data (and
+    the ``snapshot_epochs`` of :func:`train_denoiser`, when any: a checkpoint written without them
+    cannot give them).
 
     :func:`lindiff.deep.train.train_denoiser` refuses a checkpoint written for another config;
     keyed this way, a job rerun after a config change starts afresh instead of failing, while a
@@ -546,7 +584,10 @@ def checkpoint_dir_for(root, cfg, seed: int, data_sha256: str):
     import json
     import shutil
 
-    key = json.dumps({"config": cfg.to_dict(), "seed": int(seed), "data": str(data_sha256)}, sort_keys=True)
+    key = {"config": cfg.to_dict(), "seed": int(seed), "data": str(data_sha256)}
+    if snapshot_epochs:
+        key["snapshots"] = sorted(int(e) for e in snapshot_epochs)
+    key = json.dumps(key, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     root = Path(root)
     if root.is_dir():

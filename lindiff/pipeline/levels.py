@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from lindiff.deep.config import FIG7_CONTROLS
+from lindiff.deep.config import FIG7_CONTROLS, TRAINED_CONTROLS
 from lindiff.errors import ConfigError
 
 
@@ -111,6 +111,7 @@ FIELDS: dict[str, Field] = {
         Field("half", "A|B"),
         Field("sampler", "[a-z]+"),  # a diffusion.samplers key
         Field("control", "|".join(FIG7_CONTROLS)),
+        Field("variant", "|".join(TRAINED_CONTROLS)),  # a network trained beside a deep model (a Fig. 7 control)
         Field("denoiser", "projection|wiener|empirical|deep"),
         # sweep.gahb.alpha (the C^α regularity)
         Field("alpha", r"[0-9]+(\.[0-9]+)?", axis_type=float, from_axis=alpha_name, positive=True),
@@ -220,6 +221,10 @@ LEVELS: dict[str, Level] = {
         Level("deep", _DEEP, order=("data", "n", "size", "seed")),
         Level("deep_sample", _DEEP + "/{sampler}_{schedule}_T{T}",
               order=("data", "n", "size", "seed", "sampler", "schedule", "T"), group_level="deep"),
+        # a network trained beside the model for Fig. 7's controls (on pixel-permuted data, or
+        # with another training seed)
+        Level("deep_variant", _DEEP + "/variant_{variant}", order=("data", "n", "size", "seed", "variant"),
+              group_level="deep"),
         # a Fig. 7 control at that run's path points (its Jacobians, statistics, figure)
         Level("deep_control", _DEEP + "/{sampler}_{schedule}_T{T}/control_{control}",
               order=("data", "n", "size", "seed", "sampler", "schedule", "T", "control"), group_level="deep",

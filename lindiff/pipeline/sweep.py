@@ -18,6 +18,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from lindiff.deep.config import TRAINED_CONTROLS
 from lindiff.errors import ConfigError
 from lindiff.pipeline.entries import deep_train_config
 from lindiff.pipeline.levels import FIELDS, LEVELS, Field, Point, ab_linear_model
@@ -216,6 +217,16 @@ def _deep_sample_runs(cfg):
     return refine
 
 
+def _trained_controls(cfg):
+    """The networks a deep model's controls train beside it: one per (model, trained control)."""
+
+    def refine(values):
+        control = values.pop("control")
+        return {**values, "variant": control} if control in TRAINED_CONTROLS else None
+
+    return refine
+
+
 def _ab_linear_model(cfg) -> dict:
     g = cfg.sweep.generalization
     return {"data": cfg.data.name, "abmodel": ab_linear_model(g.schedule, g.T, g.rank)}
@@ -242,6 +253,8 @@ GRID_STUDIES: tuple[GridStudy, ...] = (
     GridStudy("deep", "sweep.deep", "deep_sample", enabled_by="n", requires="deep.enabled", refine=_deep_sample_runs),
     GridStudy("deep", "sweep.deep", "deep_control", enabled_by=("n", "control"), requires="deep.enabled",
               refine=_deep_sample_runs),
+    GridStudy("deep", "sweep.deep", "deep_variant", {"n": "n", "size": "size", "seed": "seed", "control": "control"},
+              enabled_by=("n", "control"), requires="deep.enabled", refine=_trained_controls),
     # the A/B study: one point per (seed, model, n); its linear and its deep family
     GridStudy("generalization", "sweep.generalization", "ab_point", {"seed": "abseed", "n": "n"}, enabled_by="n",
               fixed=_ab_linear_model),

@@ -337,8 +337,9 @@ def fig7_panels(
     return fig7_grid(panels, title, band_count, where="fig7_panels")
 
 
-def fig7_grid(panels, title: str, band_count: int = 3, where: str = "fig7_grid") -> Figure:
-    """Panels of median ``sin θ_i`` per index against ``σ`` side by side, on one ``σ`` range.
+def fig7_grid(panels, title: str, band_count: int = 3, where: str = "fig7_grid", max_columns: int = 4) -> Figure:
+    """Panels of median ``sin θ_i`` per index against ``σ`` side by side (``max_columns`` to a
+    row), on one ``σ`` range.
 
     ``panels``: ``(label, summary, verdict, name)`` each: the panel's title, its
     :func:`lindiff.studies.fig7.index_summary` table, its verdict sentence (or None) and the
@@ -354,13 +355,18 @@ def fig7_grid(panels, title: str, band_count: int = 3, where: str = "fig7_grid")
     positive = np.concatenate([s["sigma"][s["sigma"] > 0].to_numpy(float) for _, s, _, _ in panels])
     lo, hi = float(positive.min()), float(positive.max())
     width = 55 if len(panels) > 1 else 90
-    fig = Figure(figsize=(6.4 * len(panels), 4.9), layout="constrained")
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (label, summary, verdict, _) in zip(axes, panels):
+    ncols = min(len(panels), max_columns)
+    nrows = math.ceil(len(panels) / ncols)
+    fig = Figure(figsize=(6.4 * ncols, 4.9 * nrows), layout="constrained")
+    grid = fig.subplots(nrows, ncols, squeeze=False)
+    for ax in grid.ravel()[len(panels):]:  # the last row's empty places
+        ax.remove()
+    for ax, (label, summary, verdict, _) in zip(grid.ravel(), panels):
         _summary_panel(fig, ax, summary, band_count, _verdict_title(verdict, label), width)
         ax.set_xlim(lo / 1.1, hi * 1.1)
-    axes[0].set_ylabel(r"median $\sin\theta_i = \sqrt{1 - \langle v_i^{\sigma}, v_i^{\mathrm{ref}}\rangle^2}$")
-    fig.suptitle(_wrap_title(title, 110 if len(panels) < 3 else 160), fontsize=10)
+    for ax in grid[:, 0]:
+        ax.set_ylabel(r"median $\sin\theta_i = \sqrt{1 - \langle v_i^{\sigma}, v_i^{\mathrm{ref}}\rangle^2}$")
+    fig.suptitle(_wrap_title(title, 110 if ncols < 3 else 160), fontsize=10)
     return fig
 
 

@@ -17,6 +17,15 @@ statistics:
 ``wiener``
     The Wiener filter of the training set: ``C (C + σ² I)⁻¹``, the same eigenvectors at every point
     and level, so sin θ = 0 up to ties of its eigenvalues (the reference for "no rotation").
+``permuted``
+    The same network and training (seed included) on the training images with one fixed random
+    permutation of their pixel positions, its Jacobians taken at the path points permuted the same
+    way: the same spectrum, no spatial structure.
+``seed1``, ``seed2``
+    The same network trained with other seeds: how much of the statistics is the seed's.
+``early``, ``middle``
+    The model's own weights at 10% and 50% of its epochs (its training snapshots): how the
+    statistics evolve as the network learns.
 
 Uncertainty: :func:`bootstrap_statistics` resamples the paths (with replacement) and gives each
 statistic's median and 95% interval; :func:`permutation_p` is a permutation null for the
@@ -34,7 +43,10 @@ from lindiff.deep.config import FIG7_CONTROLS as CONTROLS
 from lindiff.errors import ConfigError, DataError
 from lindiff.studies import fig7
 
-__all__ = ["CONTROLS", "bootstrap_statistics", "closed_form_spectra", "controls_table", "permutation_p"]
+__all__ = ["CLOSED_FORMS", "CONTROLS", "bootstrap_statistics", "closed_form_spectra", "controls_table", "permutation_p"]
+
+#: the controls with a Jacobian in closed form (:func:`closed_form_spectra`); the others are networks
+CLOSED_FORMS = ("empirical", "wiener")
 
 #: the statistics :func:`bootstrap_statistics` resamples (keys of :func:`lindiff.studies.fig7.fig7_statistics`)
 BOOTSTRAPPED = ("spearman_crossing_vs_index", "spearman_slope_vs_eigval", "n_crossed")
@@ -75,7 +87,7 @@ def closed_form_spectra(control: str, X_train: np.ndarray, path, sigma, K: int, 
         def jacobian(y, level):  # the same matrix at every point
             return denoiser.matrix(level)
     else:
-        raise ConfigError(f"control must be 'empirical' or 'wiener' for a closed form, got {control!r}")
+        raise ConfigError(f"control must be one of {CLOSED_FORMS} for a closed form, got {control!r}")
 
     def jacobian_at(j, s, y):
         level = float(sigma[s, j])

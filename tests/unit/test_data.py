@@ -652,3 +652,15 @@ def test_digits_match_scikit_learn_without_importing_it():
     np.testing.assert_array_equal(ours.labels, theirs.target)
     probe = "import sys; from lindiff.data import load_digits; load_digits(); print('sklearn' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_sorted_pixels_checksum_ignores_pixel_order_only():
+    from lindiff.data import sorted_pixels_sha256
+
+    X = np.random.default_rng(0).random((20, 9))
+    permuted = X[:, np.random.default_rng(1).permutation(9)]
+    assert sorted_pixels_sha256(permuted) == sorted_pixels_sha256(X) != sha256_of_array(X)
+    changed = X.copy()
+    changed[3, 4] += 1e-9
+    assert sorted_pixels_sha256(changed) != sorted_pixels_sha256(X)
+    assert sorted_pixels_sha256(X[::-1]) != sorted_pixels_sha256(X)  # the rows stay in order

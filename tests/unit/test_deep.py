@@ -41,6 +41,8 @@ from lindiff.deep.train import (
     load_checkpoint,
     load_model,
     save_model,
+    snapshot_epoch,
+    snapshot_path,
     train_denoiser,
 )
 from lindiff.errors import ConfigError, DataError
@@ -207,6 +209,42 @@ def test_resume_from_interrupted_run_matches_uninterrupted(digits_X, tmp_path):
     # a checkpoint of another run is refused
     with pytest.raises(ConfigError, match="checkpoint_dir"):
         train_denoiser(X, (8, 8), TINY, seed=5, device="cpu", checkpoint_dir=tmp_path, progress=False)
+
+
+def test_snapshots_hold_the_weights_of_their_epoch(digits_X, tmp_path):
+    """A snapshot of epoch 2 of a full run equals the model of a run stopped after epoch 2 (its
+    checkpoint, an independent route); the final model differs; a resumed run finds the snapshot."""
+    X = digits_X[:300]
+    full = train_denoiser(X, (8, 8), TINY, seed=4, device="cpu", progress=False, checkpoint_dir=tmp_path / "full",
+                          snapshot_epochs=(2,))
+    assert set(full.snapshots) == {2} and full.snapshots[2] == snapshot_path(tmp_path / "full", 2)
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_2(epoch, record):
+        if epoch == 2:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train_denoiser(X, (8, 8), TINY, seed=4, device="cpu", checkpoint_dir=tmp_path / "stopped", progress=False,
+                       log_fn=stop_after_2)
+    snapshot = load_model(full.snapshots[2])
+    assert_same_weights(snapshot, load_model(tmp_path / "stopped" / CHECKPOINT_NAME))
+    assert any(not torch.equal(p, q) for p, q in zip(snapshot.parameters(), full.model.parameters()))
+    assert torch.load(full.snapshots[2], weights_only=True)["extra"] == {"seed": 4, "epoch": 2}
+    again = train_denoiser(X, (8, 8), TINY, seed=4, device="cpu", progress=False, checkpoint_dir=tmp_path / "full",
+                           snapshot_epochs=(2,))
+    assert again.resumed_from == TINY.epochs and again.snapshots == full.snapshots
+    # a checkpoint written past an epoch without its snapshot cannot give it
+    with pytest.raises(DataError, match=r"snapshot_e1\.pt'\] were not written"):
+        train_denoiser(X, (8, 8), TINY, seed=4, device="cpu", progress=False, checkpoint_dir=tmp_path / "full",
+                       snapshot_epochs=(1,))
+    with pytest.raises(ConfigError, match="give one"):
+        train_denoiser(X, (8, 8), TINY, seed=4, device="cpu", progress=False, snapshot_epochs=(1,))
+    with pytest.raises(ConfigError, match=r"\[4\] outside the epochs 1 … 3"):
+        train_denoiser(X, (8, 8), TINY, seed=4, device="cpu", progress=False, checkpoint_dir=tmp_path, snapshot_epochs=(4,))
+    assert [snapshot_epoch(f, 30) for f in (0.1, 0.5, 0.001, 1.0)] == [3, 15, 1, 30]
 
 
 def test_checkpoint_and_model_round_trip(trained, tmp_path, digits_X):

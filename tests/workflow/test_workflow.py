@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from helpers import REPO, copy_run, flip_inside_largest_member, point_dir, run_snakemake
 
@@ -21,11 +22,12 @@ from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 pytestmark = pytest.mark.slow  # end to end through the snakemake CLI
 
 OVERRIDES = ("sweep=smoke generate.n_samples=200 deep.jacobian.n_points=4 deep.paths=3 deep.quality.n_samples=100 "
-             "deep.sizes.ddpmquick.epochs=5 sweep.deep.control=[untrained,empirical,wiener] deep.jacobian.n_boot=50 "
-             "deep.jacobian.n_perm=200")
+             "deep.sizes.ddpmquick.epochs=5 sweep.deep.control=[untrained,permuted,empirical,wiener,early] "
+             "deep.jacobian.n_boot=50 deep.jacobian.n_perm=200")
 POINT = point_dir("learn", data="digits", cond="all", n=100, seed=0, schedule="linear", T=5)
 STAGES = {"data", "learn", "analyze_bases", "generate", "analyze", "aggregate",
-          "train_denoiser", "sample_deep", "jacobian_analysis", "fig7_control", "fig7_controls", "train_classifier",
+          "train_denoiser", "train_variant", "sample_deep", "jacobian_analysis", "fig7_control", "fig7_controls",
+          "train_classifier",
           "linear_chain_samples",
           "quality_table", "gahb_calpha_subset", "gahb_disks_subset", "gahb_calpha_train", "gahb_disks_train",
           "gahb_calpha_curve", "gahb_disks_jacobian", "gahb_summary"}
@@ -35,6 +37,7 @@ ASCENT = point_dir("deep_sample", data="digits", n=200, size="quick", seed=0, sa
 DDIM = point_dir("deep_sample", data="digits", n=200, size="ddpmquick", seed=0, sampler="ddim",
                  schedule="vplinear", T=10)
 QUALITY = point_dir("trainset", data="digits", n=200, seed=0) / "quality"
+CONTROLS = ("untrained", "permuted", "empirical", "wiener", "early")  # in their declared order
 
 
 def snakemake(workdir: Path, *args: str, overrides: str = OVERRIDES) -> subprocess.CompletedProcess:
@@ -181,7 +184,7 @@ def test_fig7_controls_are_taken_at_the_trained_models_points(workdir):
     for run in (ASCENT, DDIM):
         trained = artifacts.load_npz(workdir / run / "jacobian_spectra.npz", {"sigma": 2, "sin_theta": 3, "path_steps": 1})
         tables = {}
-        for control in ("untrained", "empirical", "wiener"):
+        for control in CONTROLS:
             folder = workdir / run / f"control_{control}"
             spectra = artifacts.load_npz(folder / "jacobian_spectra.npz", {"sigma": 2, "sin_theta": 3, "path_steps": 1})
             np.testing.assert_array_equal(spectra["path_steps"], trained["path_steps"])
@@ -199,12 +202,12 @@ def test_fig7_controls_are_taken_at_the_trained_models_points(workdir):
             if control == "wiener":
                 assert spectra["sin_theta"].max() < 1e-3  # one eigenbasis at every point and level
                 assert metrics["wiener/n_crossed"] == 0
-        pd.testing.assert_frame_equal(tables["untrained"], tables["wiener"])
-        pd.testing.assert_frame_equal(tables["untrained"], tables["empirical"])
+        for control in CONTROLS[1:]:
+            pd.testing.assert_frame_equal(tables["untrained"], tables[control])
         # all of them side by side: one table, the trained model first, each row its job's numbers
         summary = pd.read_parquet(workdir / run / "fig7_controls.parquet").set_index("denoiser")
-        assert list(summary.index) == ["trained", "untrained", "empirical", "wiener"]
-        for control in ("untrained", "empirical", "wiener"):
+        assert list(summary.index) == ["trained", *CONTROLS]
+        for control in CONTROLS:
             metrics = artifacts.read_json(workdir / run / f"control_{control}" / "control_metrics.json")
             assert summary.loc[control, "n_crossed"] == metrics[f"{control}/n_crossed"]
             rho = metrics[f"{control}/spearman_crossing_vs_index"]
@@ -234,6 +237,29 @@ def test_the_deep_shrinkage_is_set_beside_the_wiener_filters(workdir):
             assert (transfer[["deep", "wiener_local", "gaussian"]] > 0).all().all() and transfer["steps"].gt(0).all()
             assert summary["transfer/deep_index0"] == metrics["transfer/deep_index0"] == transfer["deep"].iloc[0]
         assert (workdir / run / "fig_shrinkage_wiener.png").stat().st_size > 0
+
+
+def test_the_trained_controls_are_the_networks_they_claim(workdir):
+    """The permuted control's network trained on a pixel permutation of the model's training set
+    (the same sorted pixels per image, other data; the permutation in its model file) from the
+    model's own seed; the early control is the model's snapshot at 10% of its epochs."""
+    for model_dir, run in ((DEEP, ASCENT), (DDIM.parent, DDIM)):
+        main = yaml.safe_load((workdir / model_dir / "train.config.yaml").read_text())
+        permuted = yaml.safe_load((workdir / model_dir / "variant_permuted" / "train.config.yaml").read_text())
+        assert permuted["sorted_pixels_sha256"] == main["sorted_pixels_sha256"]
+        assert permuted["data_sha256"] != main["data_sha256"]
+        extra = torch.load(workdir / model_dir / "variant_permuted" / "model.pt", weights_only=True)["extra"]
+        main_extra = torch.load(workdir / model_dir / "model.pt", weights_only=True)["extra"]
+        assert sorted(extra["permutation"]) == list(range(64)) and extra["permutation"] != list(range(64))
+        assert extra["seed"] == main_extra["seed"]
+        epochs = main["train_config"]["epochs"]
+        assert main["snapshot_epochs"] == {"early": max(1, round(0.1 * epochs)), "middle": max(1, round(0.5 * epochs))}
+        snapshot = torch.load(workdir / model_dir / "snapshot_early.pt", weights_only=True)
+        assert snapshot["extra"] == {"seed": main_extra["seed"], "epoch": main["snapshot_epochs"]["early"]}
+        trained = artifacts.load_npz(workdir / run / "jacobian_spectra.npz", {"eigvals": 3})["eigvals"]
+        for control in ("permuted", "early"):
+            eigvals = artifacts.load_npz(workdir / run / f"control_{control}" / "jacobian_spectra.npz", {"eigvals": 3})
+            assert not np.allclose(eigvals["eigvals"], trained)
 
 
 def test_wandb_offline_runs_read_back(workdir):

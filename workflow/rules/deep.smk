@@ -10,6 +10,7 @@ rule train_denoiser:
     input:
         train=level_path("trainset", "data", "train.npz"),
     output:
+        **SNAPSHOT_OUTPUTS,
         model=level_path("deep", "model.pt"),
         history=level_path("deep", "train_history.parquet"),
         metrics=level_path("deep", "train_metrics.json"),
@@ -33,6 +34,39 @@ rule train_denoiser:
         runtime=30,
     params:
         cfg=deep_params,
+    script:
+        "../scripts/train_denoiser.py"
+
+
+rule train_variant:
+    input:
+        train=level_path("trainset", "data", "train.npz"),
+        model=rules.train_denoiser.output.model,
+    output:
+        model=level_path("deep_variant", "model.pt"),
+        history=level_path("deep_variant", "train_history.parquet"),
+        metrics=level_path("deep_variant", "train_metrics.json"),
+        curves=report(
+            level_path("deep_variant", "fig_training.png"),
+            caption="../report/fig_training.rst",
+            category="Deep denoiser",
+            subcategory="{data} n={n} {size}",
+            labels={"variant": "{variant}"},
+        ),
+        sidecar=level_path("deep_variant", "train.config.yaml"),
+    log:
+        log_path("train_variant", DEEP_VARIANT_JOB),
+    benchmark:
+        benchmark_path("train_variant", DEEP_VARIANT_JOB)
+    priority: 10
+    conda:
+        "../envs/lindiff.yaml"
+    threads: DATA_THREADS
+    resources:
+        mem_mb=job_mem("train_denoiser", 3000),
+        runtime=30,
+    params:
+        cfg=deep_variant_params,
     script:
         "../scripts/train_denoiser.py"
 
@@ -134,7 +168,7 @@ rule jacobian_analysis:
 
 rule fig7_control:
     input:
-        model=rules.train_denoiser.output.model,
+        model=fig7_control_model,
         path=rules.sample_deep.output.path,
         trained=rules.jacobian_analysis.output.spectra,
         train=trainset_input,

@@ -4,7 +4,9 @@ The control's Jacobians are taken at exactly the points and noise levels of the 
 Fig. 7 (``jacobian_spectra.npz``'s ``path_steps`` of the recorded paths), with the same K: the
 untrained network (the trained model's initial weights, lindiff.deep.train.untrained_model), the
 empirical posterior mean or the Wiener filter of the training set (closed forms,
-lindiff.studies.fig7_controls.closed_form_spectra). Both the trained model's curves and the
+lindiff.studies.fig7_controls.closed_form_spectra), a network trained beside the model (on
+pixel-permuted images, its Jacobians then taken at the path points permuted the same way; with
+another training seed) or a snapshot of the model's own training. Both the trained model's curves and the
 control's go through the same statistics, with a bootstrap over paths and a permutation null for
 the crossing-σ-vs-index correlation.
 """
@@ -16,12 +18,12 @@ import pandas as pd
 
 from lindiff import artifacts
 from lindiff.deep.jacobian import path_jacobian_analysis
-from lindiff.deep.train import untrained_model
+from lindiff.deep.train import load_model, untrained_model
 from lindiff.pipeline.jobs import load_training_set, rule_job
 from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
 from lindiff.studies import fig7
-from lindiff.studies.fig7_controls import bootstrap_statistics, closed_form_spectra, permutation_p
+from lindiff.studies.fig7_controls import CLOSED_FORMS, bootstrap_statistics, closed_form_spectra, permutation_p
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output
@@ -32,14 +34,18 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     points, sigma = stored["points"][chosen].astype(np.float64), stored["sigma"][chosen]
     K = trained["sin_theta"].shape[-1]
     start = time.perf_counter()
-    if control == "untrained":
-        conditioning = {"labels": stored["labels"], "guidance": float(stored["guidance"])} if "labels" in stored else {}
-        model = untrained_model(inp.model, device=p["deep"]["device"])
-        result = path_jacobian_analysis(model, points, K, sigma=sigma, method=settings["method"], progress=True,
-                                        **conditioning)
-    else:
+    if control in CLOSED_FORMS:
         X, _ = load_training_set(job.cfg("data"), inp.train)
         result = closed_form_spectra(control, X, points, sigma, K)
+    else:
+        conditioning = {"labels": stored["labels"], "guidance": float(stored["guidance"])} if "labels" in stored else {}
+        load = untrained_model if control == "untrained" else load_model
+        model = load(inp.model, device=p["deep"]["device"])
+        permutation = artifacts.load_torch(inp.model, "model file")["extra"].get("permutation")
+        if permutation is not None:  # a network trained on pixel-permuted images sees the points permuted alike
+            points = points[..., np.asarray(permutation)]
+        result = path_jacobian_analysis(model, points, K, sigma=sigma, method=settings["method"], progress=True,
+                                        **conditioning)
     seconds = time.perf_counter() - start
 
     seed = int(job.seed().generate_state(1)[0])

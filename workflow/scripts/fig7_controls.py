@@ -9,14 +9,14 @@ from lindiff.pipeline.jobs import rule_job
 from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
 from lindiff.studies import fig7
-from lindiff.studies.fig7_controls import controls_table
+from lindiff.studies.fig7_controls import CONTROLS, controls_table
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     inp, out = snakemake.input, snakemake.output
     keys = {"sigma": 2, "sin_theta": 3}
-    controls = [os.path.basename(os.path.dirname(path)).removeprefix("control_") for path in inp.spectra]
-    curves = {"trained": artifacts.load_npz(inp.trained, keys),
-              **{name: artifacts.load_npz(path, keys) for name, path in zip(controls, inp.spectra)}}
+    spectra = {os.path.basename(os.path.dirname(path)).removeprefix("control_"): path for path in inp.spectra}
+    curves = {"trained": artifacts.load_npz(inp.trained, keys),  # the controls in their declared order
+              **{name: artifacts.load_npz(spectra[name], keys) for name in CONTROLS if name in spectra}}
     metrics = [artifacts.read_json(path) for path in inp.metrics]
     table = controls_table([artifacts.read_parquet(path) for path in inp.statistics], metrics)
     verdicts = {name: value for m in metrics for name in curves if (value := m.get(f"{name}/verdict"))}

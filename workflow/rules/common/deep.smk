@@ -1,5 +1,7 @@
 # The deep-denoiser study: its points, params, inputs, targets and sidecars. Its rules: deep.smk.
 
+from lindiff.deep.config import SNAPSHOT_CONTROLS, TRAINED_CONTROLS
+
 
 def deep_params(wildcards):
     """Resolved config of a deep-denoiser job (the model variant's overrides included)."""
@@ -28,12 +30,31 @@ def deep_sample_params(wildcards):
     return params
 
 
-# Fig. 7's controls at a sampler run's path points: .../{sampler}_{schedule}_T{T}/control_{control}
+# Fig. 7's controls at a sampler run's path points: .../{sampler}_{schedule}_T{T}/control_{control};
+# the networks trained beside a model for them: .../deep_{size}/variant_{variant}
 DEEP_CONTROL_POINTS = lds.points(LD, "deep_control")
 DEEP_CONTROL_JOB = LEVELS["deep_control"].pattern
+DEEP_VARIANT_POINTS = lds.points(LD, "deep_variant")
+DEEP_VARIANT_JOB = LEVELS["deep_variant"].pattern
+# the model's training snapshots (one file per snapshot control, written by every train_denoiser job)
+SNAPSHOT_OUTPUTS = {f"snapshot_{name}": level_path("deep", f"snapshot_{name}.pt") for name in SNAPSHOT_CONTROLS}
 CONTROLS_OF_RUN = {}  # a sampler run (deep_sample point) -> its control points
 for _control in DEEP_CONTROL_POINTS:
     CONTROLS_OF_RUN.setdefault(_control.at("deep_sample"), []).append(_control)
+
+
+def deep_variant_params(wildcards):
+    """A network trained beside a model: the model's config and the variant."""
+    return {**deep_params(wildcards), "variant": wildcards.variant}
+
+
+def fig7_control_model(wildcards):
+    """The network of a control: a variant's own model, a snapshot of the training, or the
+    trained model (the untrained twin is rebuilt from its seed; the closed forms need none)."""
+    if wildcards.control in TRAINED_CONTROLS:
+        return level_path("deep_variant", "model.pt").format(**{**dict(wildcards.items()), "variant": wildcards.control})
+    name = f"snapshot_{wildcards.control}" if wildcards.control in SNAPSHOT_CONTROLS else "model"
+    return level_path("deep", f"{name}.pt").format(**dict(wildcards.items()))
 
 
 def fig7_control_params(wildcards):
@@ -102,6 +123,7 @@ SIDECARS += [
     ("sample_deep", lambda: points_at("deep_sample", DEEP_SAMPLE_POINTS)),
     ("jacobian_analysis", lambda: points_at("deep_sample", DEEP_SAMPLE_POINTS)),
     ("fig7_control", lambda: points_at("deep_control", DEEP_CONTROL_POINTS)),
+    ("train_variant", lambda: DEEP_VARIANT_POINTS),
     ("train_classifier", lambda: QUALITY_POINTS),
     ("linear_chain_samples", lambda: QUALITY_POINTS),
 ]
