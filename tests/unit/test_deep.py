@@ -183,20 +183,27 @@ def test_same_seed_same_weights_different_seed_differs(digits_X):
     assert any(not torch.equal(p, q) for p, q in zip(a.model.parameters(), c.model.parameters()))
 
 
+class _Interrupt(Exception):
+    pass
+
+
+def _train_stopped_after_2(X, checkpoint_dir) -> None:
+    """Train TINY (seed 4) with checkpoints in ``checkpoint_dir`` and stop it after epoch 2."""
+
+    def stop_after_2(epoch, record):
+        if epoch == 2:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        train_denoiser(X, (8, 8), TINY, seed=4, device="cpu", checkpoint_dir=checkpoint_dir, progress=False,
+                       log_fn=stop_after_2)
+
+
 def test_resume_from_interrupted_run_matches_uninterrupted(digits_X, tmp_path):
     X = digits_X[:300]
     full = train_denoiser(X, (8, 8), TINY, seed=4, device="cpu", progress=False)
 
-    class Interrupt(Exception):
-        pass
-
-    def stop_after_2(epoch, record):
-        if epoch == 2:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        train_denoiser(X, (8, 8), TINY, seed=4, device="cpu", checkpoint_dir=tmp_path, progress=False,
-                       log_fn=stop_after_2)
+    _train_stopped_after_2(X, tmp_path)
     assert load_checkpoint(tmp_path / CHECKPOINT_NAME)["epoch"] == 2
     resumed = train_denoiser(X, (8, 8), TINY, seed=4, device="cpu", checkpoint_dir=tmp_path, progress=False)
     assert resumed.resumed_from == 2
@@ -219,16 +226,7 @@ def test_snapshots_hold_the_weights_of_their_epoch(digits_X, tmp_path):
                           snapshot_epochs=(2,))
     assert set(full.snapshots) == {2} and full.snapshots[2] == snapshot_path(tmp_path / "full", 2)
 
-    class Interrupt(Exception):
-        pass
-
-    def stop_after_2(epoch, record):
-        if epoch == 2:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        train_denoiser(X, (8, 8), TINY, seed=4, device="cpu", checkpoint_dir=tmp_path / "stopped", progress=False,
-                       log_fn=stop_after_2)
+    _train_stopped_after_2(X, tmp_path / "stopped")
     snapshot = load_model(full.snapshots[2])
     assert_same_weights(snapshot, load_model(tmp_path / "stopped" / CHECKPOINT_NAME))
     assert any(not torch.equal(p, q) for p, q in zip(snapshot.parameters(), full.model.parameters()))
