@@ -59,7 +59,34 @@ def _point_statistics(out: np.ndarray, J: np.ndarray, y: np.ndarray) -> tuple[np
     return J, homogeneity, float(np.linalg.norm(out - y) / math.sqrt(len(y)))
 
 
-def closed_form_spectra(control: str, X_train: np.ndarray, path, sigma, K: int, chunk: int = 256):
+def _closed_form(control: str, X: np.ndarray, chunk: int):
+    """``(denoise(y, σ) -> (d,), jacobian(y, σ) -> (d, d))`` of the ``empirical`` or ``wiener``
+    denoiser of the rows ``X``."""
+    from lindiff.diffusion.denoisers import EmpiricalDenoiser, fit_wiener
+
+    if control == "empirical":
+        empirical = EmpiricalDenoiser(X, chunk=chunk)
+        return (lambda y, level: empirical(y[None], level)[0]), empirical.jacobian
+    if control == "wiener":
+        wiener = fit_wiener(X)
+        return (lambda y, level: wiener(y[None], level)[0]), (lambda y, level: wiener.matrix(level))
+    raise ConfigError(f"control must be one of {CLOSED_FORMS} for a closed form, got {control!r}")
+
+
+def _guided(conditional: tuple, unconditional: tuple, w: float) -> tuple:
+    """Classifier-free guidance of both functions of the pairs: ``(1 + w) f_c − w f``."""
+
+    def combine(f_c, f):
+        def guided(y, level):
+            return (1 + w) * f_c(y, level) - w * f(y, level)
+
+        return guided
+
+    return tuple(combine(f_c, f) for f_c, f in zip(conditional, unconditional, strict=True))
+
+
+def closed_form_spectra(control: str, X_train: np.ndarray, path, sigma, K: int, chunk: int = 256, labels=None,
+                        path_labels=None, guidance: float = 0.0):
     """The ``empirical`` or ``wiener`` control's Jacobian eigenbases at the points of ``path``.
 
     Parameters
@@ -69,29 +96,40 @@ def closed_form_spectra(control: str, X_train: np.ndarray, path, sigma, K: int, 
     path : (S+1, m, d) the points (data units), as :func:`lindiff.deep.jacobian.path_jacobian_analysis` takes them.
     sigma : (S+1, m) their noise levels (> 0).
     K : int, the eigenvectors traced.
+    labels, path_labels : (n,) and (m,) int, optional
+        A class-conditional model's paths: path ``j`` is taken with the denoiser of the training rows
+        of its class ``path_labels[j]``, guided as ``(1 + w) D_c − w D`` with ``w = guidance``
+        (``D`` the whole training set's; the Jacobian alike). A guided Wiener filter mixes two
+        eigenbases and turns with σ; unguided (``guidance=0``) a class's filter does not.
 
     Returns
     -------
     :class:`lindiff.deep.jacobian.PathJacobians`
     """
     from lindiff.deep.jacobian import path_spectra
-    from lindiff.diffusion.denoisers import EmpiricalDenoiser, fit_wiener
 
     sigma = np.asarray(sigma, dtype=np.float64)
-    if control == "empirical":
-        denoiser = EmpiricalDenoiser(X_train, chunk=chunk)
-        jacobian = denoiser.jacobian
-    elif control == "wiener":
-        denoiser = fit_wiener(X_train)
+    whole = _closed_form(control, X_train, chunk)
+    if (labels is None) != (path_labels is None):
+        raise ConfigError("labels and path_labels go together (a class-conditional model's paths)")
+    per_class: dict[int, tuple] = {}
 
-        def jacobian(y, level):  # the same matrix at every point
-            return denoiser.matrix(level)
-    else:
-        raise ConfigError(f"control must be one of {CLOSED_FORMS} for a closed form, got {control!r}")
+    def of_path(j: int):
+        if path_labels is None:
+            return whole
+        label = int(path_labels[j])
+        if label not in per_class:
+            rows = np.asarray(labels) == label
+            if not rows.any():
+                raise DataError(f"path {j} has label {label}, which no training row has")
+            conditional = _closed_form(control, X_train[rows], chunk)
+            per_class[label] = _guided(conditional, whole, float(guidance)) if guidance else conditional
+        return per_class[label]
 
     def jacobian_at(j, s, y):
         level = float(sigma[s, j])
-        return _point_statistics(denoiser(y[None], level)[0], jacobian(y, level), y)
+        denoise, jacobian = of_path(j)
+        return _point_statistics(denoise(y, level), jacobian(y, level), y)
 
     return path_spectra(jacobian_at, path, K, sigma)
 

@@ -146,3 +146,28 @@ def test_controls_table_puts_the_trained_model_first_and_checks_its_rows_agree()
               (("trained", sin), ("untrained", shuffled), ("empirical", sin), ("wiener", np.zeros_like(sin)))]
     fig = deep_plots.fig7_grid(panels, "title")
     assert len(fig.axes) == 8  # a plot and its colour bar per panel
+
+
+def test_a_class_conditional_models_closed_forms_are_those_of_each_paths_class_guided():
+    """Path j is taken with the denoiser of its class's rows, guided as the sampler guided the
+    model: (1 + w) J_c − w J (computed here independently at one point). A class's own Wiener
+    filter does not rotate; guided, it mixes two filters whose eigenvectors differ and turns with σ."""
+    rng = np.random.default_rng(5)
+    X = np.concatenate([rng.random((30, 5)), rng.random((30, 5)) + 1.0])
+    labels = np.repeat([0, 1], 30)
+    path = X[[0, 40]][None] + 0.3 * rng.standard_normal((4, 2, 5))
+    sigma = np.repeat(np.geomspace(0.8, 0.1, 4)[:, None], 2, axis=1)
+    guided = closed_form_spectra("empirical", X, path, sigma, K=3, labels=labels, path_labels=[0, 1], guidance=0.5)
+    J = 1.5 * EmpiricalDenoiser(X[labels == 1]).jacobian(path[2, 1], sigma[2, 1]) \
+        - 0.5 * EmpiricalDenoiser(X).jacobian(path[2, 1], sigma[2, 1])
+    np.testing.assert_allclose(guided.eigvals[1, 2], np.linalg.eigvalsh((J + J.T) / 2)[::-1], atol=1e-10)
+    plain = closed_form_spectra("empirical", X, path, sigma, K=3)
+    assert not np.allclose(plain.eigvals[1, 0], guided.eigvals[1, 0])  # at σ = 0.8 the classes mix
+    wiener = closed_form_spectra("wiener", X, path, sigma, K=3, labels=labels, path_labels=[0, 1])
+    assert wiener.sin_theta.max() < 1e-3  # the eigenvectors are stored in float32
+    guided_wiener = closed_form_spectra("wiener", X, path, sigma, K=3, labels=labels, path_labels=[0, 1], guidance=0.5)
+    assert guided_wiener.sin_theta.max() > 0.1
+    with pytest.raises(ConfigError, match="labels and path_labels go together"):
+        closed_form_spectra("wiener", X, path, sigma, K=3, labels=labels)
+    with pytest.raises(DataError, match="label 7, which no training row has"):
+        closed_form_spectra("wiener", X, path, sigma, K=3, labels=labels, path_labels=[0, 7])

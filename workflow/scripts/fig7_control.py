@@ -4,7 +4,8 @@ The control's Jacobians are taken at exactly the points and noise levels of the 
 Fig. 7 (``jacobian_spectra.npz``'s ``path_steps`` of the recorded paths), with the same K: the
 untrained network (the trained model's initial weights, lindiff.deep.train.untrained_model), the
 empirical posterior mean or the Wiener filter of the training set (closed forms,
-lindiff.studies.fig7_controls.closed_form_spectra), a network trained beside the model (on
+lindiff.studies.fig7_controls.closed_form_spectra; for a class-conditional model those of each
+path's class, the empirical one guided as the model was), a network trained beside the model (on
 pixel-permuted images, its Jacobians then taken at the path points permuted the same way; with
 another training seed) or a snapshot of the model's own training. Both the trained model's curves and the
 control's go through the same statistics, with a bootstrap over paths and a permutation null for
@@ -34,11 +35,18 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     points, sigma = stored["points"][chosen].astype(np.float64), stored["sigma"][chosen]
     K = trained["sin_theta"].shape[-1]
     start = time.perf_counter()
+    conditioning = {"labels": stored["labels"], "guidance": float(stored["guidance"])} if "labels" in stored else {}
     if control in CLOSED_FORMS:
         X, _ = load_training_set(job.cfg("data"), inp.train)
-        result = closed_form_spectra(control, X, points, sigma, K)
+        by_class = {}
+        if conditioning:  # a class-conditional model: each path's class; the empirical one guided as it was
+            # sampled, the Wiener filter not (a guided filter mixes two eigenbases and turns with σ: it
+            # would no longer be the reference for no rotation)
+            by_class = {"labels": artifacts.load_npz(inp.train, {"labels": 1})["labels"],
+                        "path_labels": conditioning["labels"],
+                        "guidance": conditioning["guidance"] if control == "empirical" else 0.0}
+        result = closed_form_spectra(control, X, points, sigma, K, **by_class)
     else:
-        conditioning = {"labels": stored["labels"], "guidance": float(stored["guidance"])} if "labels" in stored else {}
         load = untrained_model if control == "untrained" else load_model
         model = load(inp.model, device=p["deep"]["device"])
         permutation = artifacts.load_torch(inp.model, "model file")["extra"].get("permutation")
