@@ -43,7 +43,8 @@ from lindiff.deep.config import FIG7_CONTROLS as CONTROLS
 from lindiff.errors import ConfigError, DataError
 from lindiff.studies import fig7
 
-__all__ = ["CLOSED_FORMS", "CONTROLS", "bootstrap_statistics", "closed_form_spectra", "controls_table", "permutation_p"]
+__all__ = ["CLOSED_FORMS", "CONTROLS", "bootstrap_statistics", "closed_form_spectra", "controls_table",
+           "degenerate_fraction", "permutation_p"]
 
 #: the controls with a Jacobian in closed form (:func:`closed_form_spectra`); the others are networks
 CLOSED_FORMS = ("empirical", "wiener")
@@ -180,6 +181,15 @@ def bootstrap_statistics(sigma, sin, eigvals, n_boot: int = 200, seed: int = 0, 
     return pd.DataFrame(table)
 
 
+def degenerate_fraction(eigvals, tol: float = 1e-8) -> float:
+    """The fraction of points (``eigvals`` (m, P, ≥1), descending) whose Jacobian has no
+    eigenvector to follow: its top eigenvalue is below ``tol`` (the memorizing denoiser at small
+    σ, its posterior on one training image, has the zero Jacobian; ``eigh`` then returns an
+    arbitrary basis and sin θ means nothing there)."""
+    eigvals = np.asarray(eigvals, dtype=np.float64)
+    return float(np.mean(np.abs(eigvals[..., 0]) < tol))
+
+
 def permutation_p(sigma, sin, n_perm: int = 2000, seed: int = 0, level: float = 0.5) -> float:
     """One-sided permutation p-value of a negative Spearman ρ between each index's crossing σ and
     the index: the fraction of ``n_perm`` shuffles of the indices against the crossing levels whose
@@ -207,7 +217,9 @@ def _unit(values: np.ndarray) -> np.ndarray:
 
 def controls_table(statistics, metrics) -> pd.DataFrame:
     """One row per denoiser (the trained model first, then each control): ρ(σ_×, i) on all paths
-    with its bootstrap median and 95% interval, the permutation p-value and the crossing count.
+    with its bootstrap median and 95% interval and the fraction of resamples where it is defined
+    (``rho_defined``; ρ is undefined where fewer than three indices cross or all cross at one
+    level), the permutation p-value and the crossing count.
 
     ``statistics`` and ``metrics``: each control job's :func:`bootstrap_statistics` table (its
     ``denoiser`` column naming the trained model and the control) and its metrics (with
@@ -220,7 +232,8 @@ def controls_table(statistics, metrics) -> pd.DataFrame:
         for name in table["denoiser"].unique():
             rho = indexed.loc[(name, "spearman_crossing_vs_index")]
             row = {"denoiser": name, "rho": rho["value"], "rho_median": rho["median"], "rho_low": rho["low"],
-                   "rho_high": rho["high"], "permutation_p": values.get(f"{name}/permutation_p"),
+                   "rho_high": rho["high"], "rho_defined": rho["defined"],
+                   "permutation_p": values.get(f"{name}/permutation_p"),
                    "n_crossed": indexed.loc[(name, "n_crossed"), "value"]}
             row = {k: (math.nan if v is None else v) for k, v in row.items()}
             if name in rows and not _same_row(rows[name], row):

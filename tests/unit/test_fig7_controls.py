@@ -14,7 +14,13 @@ from lindiff.diffusion.denoisers import EmpiricalDenoiser
 from lindiff.errors import ConfigError, DataError
 from lindiff.plots import deep as deep_plots
 from lindiff.studies import fig7
-from lindiff.studies.fig7_controls import bootstrap_statistics, closed_form_spectra, controls_table, permutation_p
+from lindiff.studies.fig7_controls import (
+    bootstrap_statistics,
+    closed_form_spectra,
+    controls_table,
+    degenerate_fraction,
+    permutation_p,
+)
 
 
 def test_empirical_jacobian_is_autograds():
@@ -171,3 +177,13 @@ def test_a_class_conditional_models_closed_forms_are_those_of_each_paths_class_g
         closed_form_spectra("wiener", X, path, sigma, K=3, labels=labels)
     with pytest.raises(DataError, match="label 7, which no training row has"):
         closed_form_spectra("wiener", X, path, sigma, K=3, labels=labels, path_labels=[0, 7])
+
+
+def test_points_where_the_jacobian_is_zero_are_counted():
+    eigvals = np.ones((2, 4, 3))
+    eigvals[0, 2:] = 0.0  # a memorizing denoiser near its training image
+    assert degenerate_fraction(eigvals) == 0.25
+    X = np.random.default_rng(0).random((20, 4))
+    path = X[:1][None] + 1e-3 * np.ones((2, 1, 4))  # at a training image, far below its neighbours' distance
+    result = closed_form_spectra("empirical", X, path, np.array([[0.005], [0.004]]), K=2)
+    assert degenerate_fraction(result.eigvals) == 1.0

@@ -197,11 +197,12 @@ def test_fig7_controls_are_taken_at_the_trained_models_points(workdir):
             assert ((defined["low"] <= defined["median"]) & (defined["median"] <= defined["high"])).all()
             metrics = artifacts.read_json(folder / "control_metrics.json")
             assert metrics["control"] == control and 0 < metrics["trained/permutation_p"] <= 1
+            assert 0 <= metrics["degenerate_fraction"] <= 1
             assert (folder / "fig7_control.png").stat().st_size > 0
             tables[control] = table[table["denoiser"] == "trained"].reset_index(drop=True)
             if control == "wiener":
                 assert spectra["sin_theta"].max() < 1e-3  # one eigenbasis at every point and level
-                assert metrics["wiener/n_crossed"] == 0
+                assert metrics["wiener/n_crossed"] == 0 and metrics["degenerate_fraction"] == 0
         for control in CONTROLS[1:]:
             pd.testing.assert_frame_equal(tables["untrained"], tables[control])
         # all of them side by side: one table, the trained model first, each row its job's numbers

@@ -24,7 +24,13 @@ from lindiff.pipeline.jobs import load_training_set, rule_job
 from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
 from lindiff.studies import fig7
-from lindiff.studies.fig7_controls import CLOSED_FORMS, bootstrap_statistics, closed_form_spectra, permutation_p
+from lindiff.studies.fig7_controls import (
+    CLOSED_FORMS,
+    bootstrap_statistics,
+    closed_form_spectra,
+    degenerate_fraction,
+    permutation_p,
+)
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output
@@ -60,7 +66,11 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     curves = {"trained": (trained["sigma"], trained["sin_theta"], fig7.reference_eigvals(trained["eigvals"], K)),
               control: (result.sigma, result.sin_theta, fig7.reference_eigvals(result.eigvals, K))}
     tables, metrics = [], {"control": control, "K": int(K), "n_paths": int(result.sin_theta.shape[0]),
-                           "n_points": int(len(chosen)), "jacobian_seconds_total": seconds}
+                           "n_points": int(len(chosen)), "jacobian_seconds_total": seconds,
+                           "degenerate_fraction": degenerate_fraction(result.eigvals)}
+    if metrics["degenerate_fraction"]:
+        job.log.warning("%s: at %.0f%% of the points the Jacobian is zero (no eigenvectors; sin theta there is "
+                        "meaningless)", control, 100 * metrics["degenerate_fraction"])
     for name, (sig, sin, eigvals) in curves.items():
         table = bootstrap_statistics(sig, sin, eigvals, n_boot=int(settings["n_boot"]), seed=seed)
         tables.append(table.assign(denoiser=name))
