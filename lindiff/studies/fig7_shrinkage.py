@@ -31,8 +31,13 @@ from lindiff.diffusion.denoisers import WienerDenoiser
 from lindiff.diffusion.samplers import Sampler, step_coefficients
 from lindiff.errors import ConfigError, DataError
 
-__all__ = ["data_variance_along", "gain_product", "levels_between", "shrinkage_at_levels", "shrinkage_metrics", "shrinkage_table",
-           "transfer_table", "wiener_shrinkage"]
+__all__ = ["TRANSFER_COLUMNS", "data_variance_along", "gain_product", "levels_between", "shrinkage_at_levels",
+           "shrinkage_metrics", "shrinkage_table", "transfer_table", "wiener_shrinkage"]
+
+
+#: the columns of :func:`transfer_table` (an empty table of them: a sampler with no one-step form)
+TRANSFER_COLUMNS = ("index", "deep", "deep_low", "deep_high", "wiener_local", "gaussian", "data_eigval", "steps",
+                    "sigma_low", "sigma_high")
 
 
 def data_variance_along(vectors, wiener: WienerDenoiser) -> np.ndarray:
@@ -145,9 +150,10 @@ def transfer_table(sampler: Sampler, sigma_bar, point_sigma, jacobian, wiener_lo
     deep = gain_product(sampler, sigma_bar, steps, at["deep"])
     local = gain_product(sampler, sigma_bar, steps, at["wiener_local"])
     q25, q50, q75 = np.quantile(deep, [0.25, 0.5, 0.75], axis=0)
-    return pd.DataFrame({"index": np.arange(K), "deep": q50, "deep_low": q25, "deep_high": q75,
-                         "wiener_local": np.median(local, axis=0), "gaussian": gaussian,
-                         "data_eigval": lam, "steps": len(steps), "sigma_low": levels.min(), "sigma_high": levels.max()})
+    table = pd.DataFrame({"index": np.arange(K), "deep": q50, "deep_low": q25, "deep_high": q75,
+                          "wiener_local": np.median(local, axis=0), "gaussian": gaussian,
+                          "data_eigval": lam, "steps": len(steps), "sigma_low": levels.min(), "sigma_high": levels.max()})
+    return table[list(TRANSFER_COLUMNS)]
 
 
 def shrinkage_metrics(shrinkage: pd.DataFrame, transfer: pd.DataFrame) -> dict[str, float]:

@@ -2,8 +2,6 @@
 spectra, statistics and metrics; lindiff.studies.fig7_controls.controls_table), as one figure
 and one table."""
 
-import os
-
 from lindiff import artifacts
 from lindiff.pipeline.jobs import rule_job
 from lindiff.plots import deep as deep_plots
@@ -14,10 +12,10 @@ from lindiff.studies.fig7_controls import CONTROLS, controls_table
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     inp, out = snakemake.input, snakemake.output
     keys = {"sigma": 2, "sin_theta": 3}
-    spectra = {os.path.basename(os.path.dirname(path)).removeprefix("control_"): path for path in inp.spectra}
+    metrics = [artifacts.read_json(path) for path in inp.metrics]
+    spectra = {m["control"]: path for m, path in zip(metrics, inp.spectra, strict=True)}  # one control job each
     curves = {"trained": artifacts.load_npz(inp.trained, keys),  # the controls in their declared order
               **{name: artifacts.load_npz(spectra[name], keys) for name in CONTROLS if name in spectra}}
-    metrics = [artifacts.read_json(path) for path in inp.metrics]
     table = controls_table([artifacts.read_parquet(path) for path in inp.statistics], metrics)
     verdicts = {name: value for m in metrics for name in curves if (value := m.get(f"{name}/verdict"))}
     panels = [(f"({chr(ord('a') + i)}) {'the trained model' if name == 'trained' else 'control: ' + name}",

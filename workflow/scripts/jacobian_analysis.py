@@ -55,7 +55,7 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     wiener = fit_wiener(X)
     shrinkage = fig7_shrinkage.shrinkage_table(result.sigma, result.eigvals, result.vectors, wiener)
     if p["sampler"] == "ascent":  # no one-step form: no transfer function
-        transfer = pd.DataFrame(columns=["index", "deep", "deep_low", "deep_high", "wiener_local", "gaussian"])
+        transfer = pd.DataFrame(columns=list(fig7_shrinkage.TRANSFER_COLUMNS))
         job.log.info("the ascent sampler has no one-step form: transfer.parquet has no rows")
     else:
         # the schedule's levels in data units, as the paths' (the step coefficients k_t are ratios of levels)
