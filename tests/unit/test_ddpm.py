@@ -269,6 +269,24 @@ def test_attention_block_adds_one_head_at_the_coarsest_scale_and_jacobian_method
             DenoiserConfig(**{**plain.__dict__, **bad})
 
 
+def test_the_default_chunked_jacobian_equals_all_columns_at_once():
+    """The batched methods push the basis through in chunks of DEFAULT_CHUNK_SIZE columns by default
+    (faster on CPU): on a class-conditional DDPM UNet with d = 144 > DEFAULT_CHUNK_SIZE (three
+    chunks, the last one partial) the Jacobian is the one of all d columns at once, and the loop's."""
+    from lindiff.deep.jacobian import DEFAULT_CHUNK_SIZE, jacobian_loop
+
+    torch.manual_seed(0)
+    model = wrap_denoiser(DenoiserConfig(kind="ddpm", channels=8, depth=2, blocks=1, classes=3), (12, 12)).eval()
+    f = FixedLevel(model, 0.3, 1, 1.5)
+    y = torch.rand(144).numpy()
+    assert 2 * DEFAULT_CHUNK_SIZE < 144 < 3 * DEFAULT_CHUNK_SIZE
+    reference = jacobian_loop(f, y)
+    for method in ("jacrev", "jacfwd"):
+        chunked, whole = jacobian(f, y, method), jacobian(f, y, method, chunk_size=None)
+        np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-6 * np.abs(whole).max(), err_msg=method)
+        np.testing.assert_allclose(chunked, reference, rtol=0, atol=1e-5 * np.abs(reference).max(), err_msg=method)
+
+
 def test_min_snr_weighting_matches_its_expectation():
     """With a net that predicts ε̂ = 0 the per-pixel error is ε², so the Min-SNR-γ loss is, in
     expectation, the mean of ``min(1, γ σ(t)²)`` over the training times t ~ U[t_min, 1]
