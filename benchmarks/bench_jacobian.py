@@ -1,6 +1,6 @@
 """Benchmark: full Jacobians of a denoiser by the per-pixel loop vs batched methods, in one run.
 
-    python benchmarks/bench_jacobian.py                    # default MNIST model + 8x32 BF-CNN, 28x28
+    python benchmarks/bench_jacobian.py                    # MNIST blind UNet, 8x32 BF-CNN, MNIST DDPM UNet; 28x28
     python benchmarks/bench_jacobian.py --model results/model.pt   # a trained model instead
     python benchmarks/bench_jacobian.py --skip-bfcnn --repeats 5
 
@@ -8,9 +8,10 @@ For each model and device (CPU always, CUDA when ``torch.cuda.is_available()``) 
 the ``d × d`` Jacobian at the same point with
 
 * ``loop``: one autograd backward per output pixel (the reference),
-* ``jacrev``: ``torch.func.jacrev`` (all rows at once) and ``jacrev/<c>`` (``chunk_size=c``),
-* ``jacfwd``: vmapped ``torch.func.jvp``,
-* ``gated``: the frozen-ReLU batched forward (bias-free piecewise-linear nets only),
+* ``jacrev``: ``torch.func.jacrev`` in chunks of ``DEFAULT_CHUNK_SIZE`` rows (the default) and
+  ``jacrev/all`` (all ``d`` rows in one batch, the default before chunking),
+* ``jacfwd``: vmapped ``torch.func.jvp`` (chunked alike),
+* ``gated``: the frozen-ReLU batched forward (bias-free piecewise-linear nets only) and ``gated/all``,
 
 prints the best-of-``repeats`` seconds (after a warm-up call; ``--loop-repeats`` for the loop), the
 ratios to the loop and to jacrev, and the largest absolute difference from the loop's
@@ -18,8 +19,9 @@ Jacobian, which must be <= 1e-5 (exit status 1 otherwise).
 
 Models: the architecture of ``lindiff.deep.train.default_config("mnist")`` (random weights
 with perturbed batch-norm statistics unless ``--model`` is given: the cost does not depend
-on the weights) and, for comparison with numbers quoted elsewhere, an 8-layer 32-channel
-BF-CNN.  Machines here are shared: compare the ratios, not the absolute seconds.
+on the weights), for comparison with numbers quoted elsewhere an 8-layer 32-channel
+BF-CNN, and the class-conditional DDPM UNet of Fig. 7 on MNIST (``mnist_ddpm`` with 10 classes,
+at σ = 0.3 and class 3; ``--skip-ddpm`` leaves it out).  Machines here are shared: compare the ratios, not the absolute seconds.
 """
 
 from __future__ import annotations
@@ -31,13 +33,15 @@ import time
 import numpy as np
 import torch
 
-from lindiff.deep.jacobian import jacobian, jacobian_loop, supports_gating
+from lindiff.deep.jacobian import DEFAULT_CHUNK_SIZE, jacobian, jacobian_loop, supports_gating
 from lindiff.deep.models import (
     BFBatchNorm2d,
     DenoiserConfig,
+    FixedLevel,
     FlatDenoiser,
     build_denoiser,
     count_parameters,
+    wrap_denoiser,
 )
 from lindiff.deep.train import default_config, load_model
 
@@ -54,6 +58,14 @@ def random_model(cfg: DenoiserConfig, image_shape: tuple[int, int], seed: int = 
     return model.eval()
 
 
+def ddpm_model(image_shape: tuple[int, int], seed: int = 0) -> FixedLevel:
+    """The class-conditional MNIST DDPM UNet (random weights) at σ = 0.3, class 3: a map (d,) -> (d,)."""
+    torch.manual_seed(seed)
+    cfg = default_config("mnist_ddpm").model
+    model = wrap_denoiser(DenoiserConfig(**{**cfg.__dict__, "classes": 10}), image_shape)
+    return FixedLevel(model.eval(), 0.3, 3).eval()
+
+
 def time_best(fn, repeats: int) -> tuple[float, np.ndarray]:
     result = fn()  # warm-up (oneDNN primitive creation, vmap tracing)
     best = float("inf")
@@ -65,16 +77,17 @@ def time_best(fn, repeats: int) -> tuple[float, np.ndarray]:
 
 
 def bench_model(
-    name: str, model: FlatDenoiser, device: str, repeats: int, loop_repeats: int, chunk: int, seed: int
+    name: str, model: torch.nn.Module, d: int, device: str, repeats: int, loop_repeats: int, seed: int
 ) -> list[dict]:
     model = model.to(device).eval()
     rng = np.random.default_rng(seed)
-    y = np.clip(0.5 + 0.3 * rng.standard_normal(model.d), 0, 1).astype(np.float32)
+    y = np.clip(0.5 + 0.3 * rng.standard_normal(d), 0, 1).astype(np.float32)
     loop_s, reference = time_best(lambda: jacobian_loop(model, y), loop_repeats)
     rows = [{"model": name, "device": device, "method": "loop", "seconds": loop_s, "max_abs_diff": 0.0}]
-    methods = [("jacrev", "jacrev", None), (f"jacrev/{chunk}", "jacrev", chunk), ("jacfwd", "jacfwd", None)]
+    methods = [("jacrev", "jacrev", DEFAULT_CHUNK_SIZE), ("jacrev/all", "jacrev", None),
+               ("jacfwd", "jacfwd", DEFAULT_CHUNK_SIZE)]
     if supports_gating(model):
-        methods.append(("gated", "gated", None))
+        methods += [("gated", "gated", DEFAULT_CHUNK_SIZE), ("gated/all", "gated", None)]
     for label, method, chunk_size in methods:
         seconds, J = time_best(lambda m=method, c=chunk_size: jacobian(model, y, m, c), repeats)
         rows.append({"model": name, "device": device, "method": label, "seconds": seconds,
@@ -84,7 +97,7 @@ def bench_model(
         row["vs_loop"] = loop_s / row["seconds"]
         row["vs_jacrev"] = jacrev_s / row["seconds"]
         row["params"] = count_parameters(model)
-        row["d"] = model.d
+        row["d"] = d
     return rows
 
 
@@ -103,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-bfcnn", action="store_true", help="skip the 8-layer 32-channel BF-CNN")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per batched method (best is kept)")
     parser.add_argument("--loop-repeats", type=int, default=2, help="timed calls of the per-pixel loop")
-    parser.add_argument("--chunk", type=int, default=196, help="chunk_size of the chunked jacrev")
+    parser.add_argument("--skip-ddpm", action="store_true", help="skip the class-conditional MNIST DDPM UNet")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the rows as JSON here")
@@ -120,13 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     models = [(f"default-mnist ({default.config.kind})", default)]
     if not args.skip_bfcnn:
         models.append(("bfcnn-8x32", random_model(DenoiserConfig(kind="bfcnn", channels=32, depth=8), shape, args.seed)))
+    if not args.skip_ddpm:
+        models.append(("mnist-ddpm class-cond.", ddpm_model(shape, args.seed)))
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, devices {devices}, image {shape}")
     rows = []
     for device in devices:
         for name, model in models:
-            rows += bench_model(name, model, device, args.repeats, args.loop_repeats, args.chunk, args.seed)
+            rows += bench_model(name, model, shape[0] * shape[1], device, args.repeats, args.loop_repeats, args.seed)
     print_rows(rows)
     if args.json:
         from lindiff.artifacts import write_json

@@ -71,7 +71,12 @@ def test_paper_sweep_matches_the_paper_settings():
     assert 65 in {p.T for p in points} and "linear" in {p.schedule for p in points}
     assert {p.cond for p in points} >= {f"c{i}" for i in range(10)}
     assert len({p.n for p in points if p.T == 65 and p.cond == "all" and p.schedule == "linear"}) >= 4
-    runs = {(p.size, p.sampler) for p in lds.points(cfg, "deep_sample")}  # Fig. 7 on the blind, DDPM, class-conditional
+    runs = {(p.size, p.sampler) for p in lds.points(cfg, "deep_sample")}  # Fig. 7 on the class-conditional DDPM model
+    assert runs == {("ddpmcfg", "ddpm")}
+    assert {p.control for p in lds.points(cfg, "deep_control")} == {"untrained", "empirical", "wiener"}
+    wider = ldc.apply_schema(ldc.compose(["sweep=paper", "data=mnist", "sweep.deep.size=[default,ddpm,ddpmcfg]",
+                                          "sweep.deep.sampler=[ascent,ddpm,ddim]"]))  # the preset's comment
+    runs = {(p.size, p.sampler) for p in lds.points(wider, "deep_sample")}
     assert runs == {("default", "ascent"), *((size, sampler) for size in ("ddpm", "ddpmcfg") for sampler in ("ddpm", "ddim"))}
 
 
