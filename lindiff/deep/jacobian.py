@@ -27,19 +27,20 @@ and CUDA).  All batched methods push the basis through in chunks of :data:`DEFAU
 columns unless told otherwise (``chunk_size=None``: all ``d`` at once).  Chunking changes no
 number (the same products, grouped differently; the Jacobians are bit-identical) but keeps the
 activations of a batch in the CPU caches: a batch of all 784 basis images of the MNIST DDPM UNet
-holds ~40 MB per activation.  Evidence (``benchmarks/bench_jacobian.py``, 2 CPU cores, quiet,
-random weights, best of 2, seconds):
+holds ~40 MB per activation.  Evidence (``python benchmarks/bench_jacobian.py --repeats 3
+--loop-repeats 1``, 2 quiet CPU cores, random weights, 28×28, one run, best of 3, seconds; the
+table of docs/performance.md):
 
-=============================  ==========  ===========  ===========  ==========
-model, method                  all d       chunk 128    chunk 64     chunk 32
-=============================  ==========  ===========  ===========  ==========
-MNIST class-cond. DDPM, jacrev 1.42        0.59         0.49         0.52
-MNIST blind UNet, jacrev       0.36        0.18         0.17         0.19
-MNIST blind UNet, gated        0.20        0.12         0.13         0.13
-GAHB 32×32 UNet, gated         0.17        0.10         0.10         0.11
-=============================  ==========  ===========  ===========  ==========
+=================================  ==============  ================
+model, method                      chunks of 64    all d at once
+=================================  ==============  ================
+class-conditional MNIST DDPM UNet  0.48 (jacrev)   1.27
+blind MNIST UNet, jacrev           0.25            0.30
+blind MNIST UNet, gated            0.12            0.19
+8-layer 32-channel BF-CNN, jacrev  0.53            1.48
+=================================  ==============  ================
 
-(One thread: 2.38 / 0.98 / 0.87 / 0.87 s for the DDPM UNet.)  Earlier, with all ``d`` as the
+(Chunks of 32 or 128 measured within 20% of 64 for these models.)  Earlier, with all ``d`` as the
 default (``benchmarks/bench_jacobian.py``, 28×28, best of 5; "loaded" = other jobs keeping the
 load ≈ 4), the methods compared as follows:
 
@@ -99,7 +100,7 @@ __all__ = [
 TorchFn = Callable[[torch.Tensor], torch.Tensor]
 
 #: Basis vectors per batched call of ``jacrev``, ``jacfwd`` and ``gated`` (see the module docstring:
-#: 1.5-2.9x faster than all ``d`` at once on 2 CPU cores, bit-identical Jacobians).
+#: 1.2-2.8x faster than all ``d`` at once on 2 CPU cores, bit-identical Jacobians).
 DEFAULT_CHUNK_SIZE = 64
 
 
@@ -150,6 +151,11 @@ def _check_square(J, name: str = "J") -> np.ndarray:
 # --------------------------------------------------------------------------- Jacobians
 
 
+def _check_chunk_size(chunk_size) -> None:
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ConfigError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+
+
 def jacobian_loop(f: TorchFn, y) -> np.ndarray:
     """Reference Jacobian (d, d): one ``torch.autograd.grad`` per output ``f_i`` (row ``i``)."""
     with _eval_mode(f):
@@ -166,8 +172,7 @@ def jacobian_batched(f: TorchFn, y, method: str = "jacrev",
     """Jacobian (d, d) with ``torch.func.jacrev`` or ``jacfwd`` (vmapped), chunked by ``chunk_size``."""
     if method not in ("jacrev", "jacfwd"):
         raise ConfigError(f"method={method!r}: jacobian_batched takes 'jacrev' or 'jacfwd'")
-    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
-        raise ConfigError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    _check_chunk_size(chunk_size)
     with _eval_mode(f), torch.no_grad():
         point = _as_point(f, y)
         if method == "jacrev":
@@ -199,6 +204,7 @@ def jacobian_gated(f: nn.Module, y, chunk_size: int | None = DEFAULT_CHUNK_SIZE)
     """
     if not supports_gating(f):
         raise ConfigError("method='gated' needs a FlatDenoiser of a BF-CNN/UNet or a ProjectionDenoiser")
+    _check_chunk_size(chunk_size)
     with _eval_mode(f), torch.no_grad():
         point = _as_point(f, y)
         d = len(point)
