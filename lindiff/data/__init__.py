@@ -19,6 +19,9 @@ Modules
 * :mod:`lindiff.data.geometric` -- synthetic images with known geometry (Kadkhodaie et al.):
   :func:`make_calpha` (C^α contour images), :func:`make_disks` (the five-parameter disk manifold,
   with its exact tangents :func:`disk_tangents`), and :func:`subspace_alignment`.
+* :mod:`lindiff.data.wavelets` -- orthonormal 2-D wavelet transforms of image batches
+  (PyWavelets, periodized): :func:`wavelet_decompose`, :func:`wavelet_reconstruct` and one level
+  :func:`wavelet_analysis` / :func:`wavelet_synthesis`; :func:`pad_images`.
 * :mod:`lindiff.data.files` -- :func:`load_array_file`: a user's ``.npy`` / ``.npz`` file.
 * :mod:`lindiff.data.transforms` -- preprocessing, each returning a new :class:`Dataset`:
   :func:`subset` (:func:`subset_indices`), :func:`select_classes`, :func:`split_by_class`,
@@ -68,6 +71,15 @@ from lindiff.data.transforms import (
     subset,
     subset_indices,
 )
+from lindiff.data.wavelets import (
+    check_levels,
+    check_wavelet,
+    pad_images,
+    wavelet_analysis,
+    wavelet_decompose,
+    wavelet_reconstruct,
+    wavelet_synthesis,
+)
 from lindiff.errors import ConfigError
 
 __all__ = [
@@ -107,6 +119,13 @@ __all__ = [
     "split_halves",
     "sha256_of_array",
     "sorted_pixels_sha256",
+    "check_levels",
+    "check_wavelet",
+    "pad_images",
+    "wavelet_analysis",
+    "wavelet_decompose",
+    "wavelet_reconstruct",
+    "wavelet_synthesis",
 ]
 
 # ---------------------------------------------------------------------------

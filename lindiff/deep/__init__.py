@@ -17,6 +17,9 @@ Modules
 :mod:`~lindiff.deep.sample`
     Path-recording samplers: coarse-to-fine stochastic ascent, a VE/DDIM reverse process (blind
     models), DDPM / DDIM / ODE for noise-conditional models (``sample_diffusion``).
+:mod:`~lindiff.deep.multiscale`
+    Multi-scale wavelet models: the training rows of the low-pass and per-scale conditional
+    denoisers, coarse-to-fine synthesis (stochastic ascent at every scale).
 :mod:`~lindiff.deep.quality`
     Sample quality: a small digit classifier, confident fraction, class histogram and a
     Fréchet distance in its features.
@@ -43,7 +46,8 @@ _NAMES = {
     "jacobian": ("PathJacobians", "asymmetry", "homogeneity_error", "jacobian", "jacobian_batched",
                  "jacobian_gated", "jacobian_loop", "path_jacobian_analysis", "symmetric_eigh"),
     "models": ("ConditionalDenoiser", "FixedLevel", "FlatDenoiser", "ProjectionDenoiser", "build_denoiser",
-               "wrap_denoiser"),
+               "measured_receptive_field", "receptive_field", "wrap_denoiser"),
+    "multiscale": ("MultiscaleData", "ascent_synthesis", "multiscale_training_data", "synthesize"),
     "sample": ("SamplePath", "sample_ascent", "sample_diffusion", "sample_ve"),
     "train": ("TrainResult", "load_model", "save_model", "train_denoiser"),
 }

@@ -91,6 +91,20 @@ class DenoiserConfig:
     attention : bool
         ``ddpm`` only: a self-attention block (one head, Ho et al.'s) after the residual block at
         the coarsest scale, so every position there sees the whole image.
+    receptive_field : int, optional
+        ``bfcnn`` only: the side of the network's receptive field, ``1 + (kernel_size − 1)·m``
+        with ``m <= depth`` the number of ``kernel_size`` convolutions; the other ``depth − m`` are
+        1×1, spread evenly between them (Kadkhodaie, Guth, Mallat & Simoncelli's way of fixing the
+        RF at a fixed depth).  ``None`` (default): every layer is ``kernel_size``, RF
+        ``1 + (kernel_size − 1)·depth``.  :func:`lindiff.deep.models.receptive_field` computes it
+        and :func:`lindiff.deep.models.measured_receptive_field` checks it.
+    bands : int
+        Blind kinds: the channels of the image being denoised (1; 3 for the detail bands of a
+        wavelet scale).  The rows the wrapper takes have ``d = bands·h·w``.
+    condition_bands : int
+        Blind kinds: clean channels given to the network beside the noisy ones, ``D(y | c)``
+        (0: none; 1 for the low-pass image a wavelet scale's details are conditioned on).  The
+        network sees ``cat(y, c)`` and predicts the noise of ``y``.
     classes : int
         ``ddpm`` only: ``> 0`` makes the network class-conditional, ``ε̂(x_t, σ, c)`` with a
         label ``c`` in ``0 … classes − 1`` or "no label" (index ``classes``), embedded and added
@@ -107,6 +121,9 @@ class DenoiserConfig:
     channel_mult: tuple[int, ...] | None = None
     attention: bool = False
     classes: int = 0
+    receptive_field: int | None = None
+    bands: int = 1
+    condition_bands: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -127,6 +144,12 @@ class DenoiserConfig:
         _check_int("classes", self.classes, 0)
         if self.classes and self.kind != "ddpm":
             raise ConfigError(f"classes applies to kind='ddpm' only, got classes={self.classes} with kind={self.kind!r}")
+        _check_int("bands", self.bands, 1)
+        _check_int("condition_bands", self.condition_bands, 0)
+        if (self.bands != 1 or self.condition_bands) and self.kind not in ("bfcnn", "unet"):
+            raise ConfigError(f"bands and condition_bands apply to the blind kinds (bfcnn, unet), got kind={self.kind!r}")
+        if self.receptive_field is not None:
+            self._check_receptive_field()
         if self.channel_mult is not None:
             if self.kind == "bfcnn":
                 raise ConfigError("channel_mult applies to the UNet kinds only, got it with kind='bfcnn'")
@@ -136,6 +159,28 @@ class DenoiserConfig:
                                   f"depth={self.depth}), got channel_mult={mult!r}")
             object.__setattr__(self, "channel_mult",
                                tuple(_check_int(f"channel_mult[{s}]", m, 1) for s, m in enumerate(mult)))
+
+    def _check_receptive_field(self) -> None:
+        rf, k = self.receptive_field, self.kernel_size
+        if self.kind != "bfcnn":
+            raise ConfigError(f"receptive_field applies to kind='bfcnn' only, got kind={self.kind!r}")
+        _check_int("receptive_field", rf, 1)
+        if k == 1 or (rf - 1) % (k - 1):
+            raise ConfigError(f"receptive_field={rf} is not 1 + (kernel_size − 1)·m with kernel_size={k}: "
+                              f"use an odd size such as 5, 9 or 13 (kernel_size 3)")
+        if (rf - 1) // (k - 1) > self.depth:
+            raise ConfigError(f"receptive_field={rf} needs {(rf - 1) // (k - 1)} convolutions of size {k}; "
+                              f"the network has depth={self.depth} (at most {1 + (k - 1) * self.depth})")
+
+    @property
+    def kernel_sizes(self) -> list[int]:
+        """``bfcnn``: the kernel size of each of its ``depth`` convolutions (see ``receptive_field``)."""
+        k, depth = self.kernel_size, self.depth
+        if self.receptive_field is None:
+            return [k] * depth
+        m = (self.receptive_field - 1) // (k - 1)
+        wide = set() if m == 0 else {depth // 2} if m == 1 else {round(i) for i in np.linspace(0, depth - 1, m)}
+        return [k if layer in wide else 1 for layer in range(depth)]
 
     @property
     def widths(self) -> list[int]:
@@ -149,16 +194,18 @@ class DenoiserConfig:
         return self.kind in CONDITIONAL_KINDS
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (``channel_mult`` a list).  ``channel_mult``, ``attention`` and
-        ``classes`` are left out at their defaults, so that the configs, checkpoint digests and model files written
-        before they existed stay the same."""
+        """Plain JSON-able dict (``channel_mult`` a list).  ``channel_mult``, ``attention``,
+        ``classes``, ``receptive_field``, ``bands`` and ``condition_bands`` are left out at their
+        defaults, so that the configs, checkpoint digests and model files written before they
+        existed stay the same."""
         data = asdict(self)
         if data["channel_mult"] is None:
             del data["channel_mult"]
         else:
             data["channel_mult"] = list(data["channel_mult"])
-        for key in ("attention", "classes"):
-            if not data[key]:
+        for key, default in (("attention", False), ("classes", 0), ("receptive_field", None), ("bands", 1),
+                             ("condition_bands", 0)):
+            if data[key] == default:
                 del data[key]
         return data
 

@@ -39,6 +39,7 @@ flat rows ``(n, d)`` or a single ``(d,)`` vector (``d = h·w``).
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Iterator
@@ -71,6 +72,8 @@ __all__ = [
     "ProjectionDenoiser",
     "build_denoiser",
     "count_parameters",
+    "measured_receptive_field",
+    "receptive_field",
     "wrap_denoiser",
     "frozen_gates",
 ]
@@ -201,15 +204,16 @@ def _conv_bn_relu(c_in: int, c_out: int, k: int, batch_norm: bool) -> list[nn.Mo
 
 
 class BFCNN(nn.Module):
-    """BF-CNN residual network: input (b, 1, h, w) -> predicted noise (b, 1, h, w)."""
+    """BF-CNN residual network: input (b, bands + condition_bands, h, w) -> predicted noise
+    (b, bands, h, w); its convolutions have the sizes ``cfg.kernel_sizes`` (the receptive field)."""
 
     def __init__(self, cfg: DenoiserConfig) -> None:
         super().__init__()
-        c, k = cfg.channels, cfg.kernel_size
-        layers: list[nn.Module] = [_conv(1, c, k), GatedReLU()]
-        for _ in range(cfg.depth - 2):
+        c, sizes = cfg.channels, cfg.kernel_sizes
+        layers: list[nn.Module] = [_conv(cfg.bands + cfg.condition_bands, c, sizes[0]), GatedReLU()]
+        for k in sizes[1:-1]:
             layers += _conv_bn_relu(c, c, k, cfg.batch_norm)
-        layers.append(_conv(c, 1, k))
+        layers.append(_conv(c, cfg.bands, sizes[-1]))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -217,7 +221,8 @@ class BFCNN(nn.Module):
 
 
 class BFUNet(nn.Module):
-    """Bias-free UNet residual network: input (b, 1, h, w) -> predicted noise (b, 1, h, w)."""
+    """Bias-free UNet residual network: input (b, bands + condition_bands, h, w) -> predicted noise
+    (b, bands, h, w)."""
 
     def __init__(self, cfg: DenoiserConfig) -> None:
         super().__init__()
@@ -225,7 +230,7 @@ class BFUNet(nn.Module):
         widths = cfg.widths
         self.levels = cfg.depth
         self.down = nn.ModuleList()
-        c_in = 1
+        c_in = cfg.bands + cfg.condition_bands
         for width in widths:
             block: list[nn.Module] = []
             for b in range(cfg.blocks):
@@ -241,7 +246,7 @@ class BFUNet(nn.Module):
             for b in range(cfg.blocks):
                 block += _conv_bn_relu(2 * widths[s] if b == 0 else widths[s], widths[s], k, bn)
             self.up.append(nn.Sequential(*block))
-        self.out = _conv(widths[0], 1, k)
+        self.out = _conv(widths[0], cfg.bands, k)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
@@ -398,6 +403,56 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def receptive_field(cfg: DenoiserConfig) -> int | None:
+    """The side of a BF-CNN's receptive field from its architecture, ``1 + Σ (k_l − 1)`` over its
+    convolutions (None for the UNets, whose pooling makes it depend on the position; measure it
+    with :func:`measured_receptive_field`)."""
+    if cfg.kind != "bfcnn":
+        return None
+    return 1 + sum(k - 1 for k in cfg.kernel_sizes)
+
+
+@torch.no_grad()
+def measured_receptive_field(model: FlatDenoiser, band: str = "noisy", trials: int = 3, seed: int = 0) -> int:
+    """The receptive field of a blind denoiser as its outputs see it: the side ``2·e + 1`` of the
+    square around the centre pixel outside which no output moves when that one input pixel is
+    changed (``e`` the largest offset that moves), in float64 on random inputs (the union over
+    ``trials`` of them, so that a ReLU switched off by chance hides nothing).
+
+    ``band``: ``"noisy"`` perturbs the centre pixel of the first noisy band; ``"condition"`` that of
+    the first clean band of a conditional denoiser.  Capped by the image: at most ``2·min(h, w) − 1``.
+    """
+    if band not in ("noisy", "condition"):
+        raise ConfigError(f"band must be 'noisy' or 'condition', got band={band!r}")
+    if band == "condition" and not model.condition_bands:
+        raise ConfigError("band='condition': the denoiser has no condition_bands")
+    net = copy.deepcopy(model).double().eval()
+    h, w = net.image_shape
+    pixels = h * w
+    center = (h // 2) * w + w // 2
+    gen = torch.Generator().manual_seed(seed)
+    moved = torch.zeros(net.bands, h, w, dtype=torch.bool)
+    for _ in range(trials):
+        y = torch.rand(1, net.d, generator=gen, dtype=torch.float64)
+        cond = torch.rand(1, net.condition_bands * pixels, generator=gen, dtype=torch.float64) if net.condition_bands else None
+        base = net(y, cond)
+        if band == "noisy":
+            y = y.clone()
+            y[0, center] += 1.0
+        else:
+            cond = cond.clone()
+            cond[0, center] += 1.0
+        diff = (net(y, cond) - base).reshape(net.bands, h, w)
+        if band == "noisy":
+            diff[0, h // 2, w // 2] -= 1.0  # the identity part of D = y − net(y)
+        moved |= diff.abs() > 1e-12
+    rows, cols = torch.nonzero(moved.any(dim=0), as_tuple=True)
+    if len(rows) == 0:
+        return 0
+    extent = int(torch.max(torch.maximum((rows - h // 2).abs(), (cols - w // 2).abs())))
+    return 2 * extent + 1
+
+
 # --------------------------------------------------------------------------- wrappers
 
 
@@ -440,6 +495,8 @@ class ImageDenoiser(nn.Module):
         self.net = net
         self.image_shape = check_image_shape(image_shape)
         self.config = config
+        self.bands = 1 if config is None else config.bands
+        self.condition_bands = 0 if config is None else config.condition_bands
         if channels_last is None:
             channels_last = isinstance(net, BFUNet)
         if channels_last:
@@ -447,7 +504,8 @@ class ImageDenoiser(nn.Module):
 
     @property
     def d(self) -> int:
-        return math.prod(self.image_shape)
+        """Length of a row: ``bands·h·w``."""
+        return self.bands * math.prod(self.image_shape)
 
     @property
     def conditional(self) -> bool:
@@ -462,10 +520,10 @@ class ImageDenoiser(nn.Module):
         return self._tensor().dtype
 
     def _images(self, y: torch.Tensor) -> torch.Tensor:
-        """Flat ``(n, d)`` or ``(d,)`` -> (n, 1, h, w) in the parameters' dtype."""
+        """Flat ``(n, d)`` or ``(d,)`` -> (n, bands, h, w) in the parameters' dtype."""
         if y.shape[-1] != self.d or y.ndim not in (1, 2):
             raise ValueError(f"expected shape (n, {self.d}) or ({self.d},), got {tuple(y.shape)}")
-        return y.reshape(-1, 1, *self.image_shape).to(self._dtype())
+        return y.reshape(-1, self.bands, *self.image_shape).to(self._dtype())
 
     @torch.no_grad()
     def _denoise_rows(self, Y: np.ndarray, batch_size: int, *args, rows: dict | None = None) -> np.ndarray:
@@ -493,20 +551,47 @@ class ImageDenoiser(nn.Module):
 class FlatDenoiser(ImageDenoiser):
     """Blind denoiser ``D(y) = y − net(y)`` on flat images (``net`` a residual BF-CNN / UNet).
 
-    ``forward`` takes ``(n, d)`` or ``(d,)`` with ``d = h·w`` and returns the same shape,
+    ``forward`` takes ``(n, d)`` or ``(d,)`` with ``d = bands·h·w`` and returns the same shape,
     computed in the parameters' dtype.  :meth:`denoise` is the numpy entry point.
+
+    A network with ``condition_bands > 0`` is a *conditional* blind denoiser ``D(y | c) = y −
+    net(cat(y, c))`` (a wavelet scale's details given its clean low-pass image): ``condition``
+    holds ``c``, ``(n, condition_bands·h·w)``, one row per row of ``y``.
     """
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
+    def _condition(self, condition, n: int) -> torch.Tensor | None:
+        """``condition`` as (n, condition_bands, h, w), checked against the network's inputs."""
+        if not self.condition_bands:
+            if condition is not None:
+                raise ConfigError("condition: given to a denoiser without condition_bands")
+            return None
+        width = self.condition_bands * math.prod(self.image_shape)
+        if condition is not None:
+            condition = torch.as_tensor(condition, device=self._tensor().device)
+        if condition is None or condition.numel() != n * width or condition.shape[-1] != width:
+            got = None if condition is None else tuple(condition.shape)
+            raise ConfigError(f"condition: this denoiser is conditioned on {self.condition_bands} clean band(s); "
+                              f"expected shape ({n}, {width}), got {got}")
+        return condition.reshape(n, self.condition_bands, *self.image_shape).to(self._dtype())
+
+    def forward(self, y: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         single = y.ndim == 1
         images = self._images(y)
-        out = (images - self.net(images)).reshape(-1, self.d)
+        clean = self._condition(condition, len(images))
+        inputs = images if clean is None else torch.cat([images, clean], dim=1)
+        out = (images - self.net(inputs)).reshape(-1, self.d)
         return out[0] if single else out
 
-    def denoise(self, Y: np.ndarray, sigma: float | None = None, batch_size: int = 1024) -> np.ndarray:
+    def denoise(self, Y: np.ndarray, sigma: float | None = None, batch_size: int = 1024, condition=None) -> np.ndarray:
         """Denoise rows of ``Y`` (n, d) in eval mode; returns float64 (n, d).  ``sigma`` is
-        accepted for a common interface with :class:`ConditionalDenoiser` and not used."""
-        return self._denoise_rows(Y, batch_size)
+        accepted for a common interface with :class:`ConditionalDenoiser` and not used;
+        ``condition`` (n, condition_bands·h·w): the clean bands of a conditional denoiser."""
+        if condition is None:
+            return self._denoise_rows(Y, batch_size)
+        condition = np.ascontiguousarray(condition, dtype=np.float64)
+        if condition.ndim != 2 or len(condition) != len(Y):
+            raise ConfigError(f"condition must have one row per row of Y ({len(Y)}), got shape {condition.shape}")
+        return self._denoise_rows(Y, batch_size, rows={"condition": condition})
 
 
 class ConditionalDenoiser(ImageDenoiser):

@@ -156,12 +156,30 @@ def _deterministic(device: torch.device) -> Iterator[None]:
         torch.use_deterministic_algorithms(previous, warn_only=previous_warn)
 
 
-def _check_data(X, image_shape) -> tuple[np.ndarray, tuple[int, int]]:
+def _check_data(X, image_shape, bands: int = 1) -> tuple[np.ndarray, tuple[int, int]]:
     X = check_matrix(X, "X", min_rows=2)
     shape = check_image_shape(image_shape)
-    if shape[0] * shape[1] != X.shape[1]:
-        raise ConfigError(f"image_shape={shape} does not match d={X.shape[1]} (columns of X)")
+    if bands * shape[0] * shape[1] != X.shape[1]:
+        per = "" if bands == 1 else f" with model.bands={bands}"
+        raise ConfigError(f"image_shape={shape}{per} does not match d={X.shape[1]} (columns of X)")
     return X, shape
+
+
+def _check_condition(condition, n: int, shape: tuple[int, int], cfg: TrainConfig) -> np.ndarray | None:
+    """The clean bands ``(n, condition_bands·h·w)`` a conditional blind model trains on, else None."""
+    bands = cfg.model.condition_bands
+    if not bands:
+        if condition is not None:
+            raise ConfigError("condition: given for a model without condition_bands (model.condition_bands=0)")
+        return None
+    if condition is None:
+        raise ConfigError(f"condition: a conditional model (model.condition_bands={bands}) trains on clean bands "
+                          f"beside the noisy ones")
+    condition = check_matrix(condition, "condition")
+    if condition.shape != (n, bands * shape[0] * shape[1]):
+        raise ConfigError(f"condition must have shape {(n, bands * shape[0] * shape[1])} (one row per row of X, "
+                          f"model.condition_bands={bands} bands of {shape[0]}x{shape[1]}), got {condition.shape}")
+    return condition
 
 
 def _split_indices(n: int, cfg: TrainConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -209,10 +227,12 @@ def _draw_sigma(n: int, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
     return ((lo + (hi - lo) * u) ** 2).reshape(n, 1, 1, 1)
 
 
-def _blind_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
-    """Residual MSE of a blind net: ``mean (net(x + σz) − σz)²``."""
+def _blind_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, condition=None) -> torch.Tensor:
+    """Residual MSE of a blind net: ``mean (net(x + σz) − σz)²`` (a conditional one sees
+    ``cat(x + σz, condition)``)."""
     noise = (_draw_sigma(len(x), cfg, gen) * torch.randn(x.shape, generator=gen)).to(x.device)
-    return torch.mean((net(x + noise) - noise) ** 2)
+    inputs = x + noise if condition is None else torch.cat([x + noise, condition], dim=1)
+    return torch.mean((net(inputs) - noise) ** 2)
 
 
 def _ddpm_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, labels=None) -> torch.Tensor:
@@ -283,19 +303,23 @@ def run_epoch(opt, n: int, batch: int, gen: torch.Generator, batch_loss: Callabl
 
 
 def _train_epoch(model, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, bar, ema=None,
-                 first_step: int = 1, labels: torch.Tensor | None = None) -> float:
-    """One epoch over ``images`` (n, 1, h, w) (and their ``labels`` (n,), class-conditional nets)
-    on the net's device; returns the mean batch loss.  ``first_step`` is the run's 1-based number
-    of the epoch's first optimizer step (EMA warm-up)."""
+                 first_step: int = 1, labels: torch.Tensor | None = None,
+                 condition: torch.Tensor | None = None) -> float:
+    """One epoch over ``images`` (n, bands, h, w) (and their ``labels`` (n,), class-conditional
+    nets; their clean ``condition`` bands, conditional blind nets) on the net's device; returns
+    the mean batch loss.  ``first_step`` is the run's 1-based number of the epoch's first
+    optimizer step (EMA warm-up)."""
     net = model.net
     net.train()
     loss_fn = _ddpm_loss if cfg.model.conditional else _blind_loss
 
     def batch_loss(idx):
         with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16-mixed"):
-            if labels is None:
-                return loss_fn(net, images[idx], cfg, gen)
-            return loss_fn(net, images[idx], cfg, gen, labels[idx])
+            if labels is not None:
+                return loss_fn(net, images[idx], cfg, gen, labels[idx])
+            if condition is not None:
+                return loss_fn(net, images[idx], cfg, gen, condition[idx])
+            return loss_fn(net, images[idx], cfg, gen)
 
     def average(i):
         _update_ema(ema, model, ema_decay_at(cfg, first_step + i))
@@ -305,13 +329,15 @@ def _train_epoch(model, opt, images: torch.Tensor, cfg: TrainConfig, gen: torch.
     return sum(value for value, _ in losses) / len(losses)
 
 
-def _validate(model: ImageDenoiser, X_val: np.ndarray, sigmas: Sequence[float], seed: int) -> dict[str, float]:
+def _validate(model: ImageDenoiser, X_val: np.ndarray, sigmas: Sequence[float], seed: int,
+              condition: np.ndarray | None = None) -> dict[str, float]:
     if len(X_val) == 0:
         return {}
     out = {}
     for j, sigma in enumerate(sigmas):
         Y = add_noise(X_val, sigma, np.random.default_rng([seed, 11, j]))
-        out[f"psnr_{sigma:g}"] = psnr(X_val, model.denoise(Y, sigma))
+        denoised = model.denoise(Y, sigma) if condition is None else model.denoise(Y, sigma, condition=condition)
+        out[f"psnr_{sigma:g}"] = psnr(X_val, denoised)
     return out
 
 
@@ -396,13 +422,15 @@ def train_denoiser(
     log_fn: Callable[[int, dict[str, float]], None] | None = None,
     labels: np.ndarray | None = None,
     snapshot_epochs: Sequence[int] = (),
+    condition: np.ndarray | None = None,
 ) -> TrainResult:
     """Train a bias-free residual denoiser on the rows of ``X``.
 
     Parameters
     ----------
     X : ndarray of shape (n, d)
-        Clean images in [0, 1], one per row, ``d = h·w``.
+        Clean images (in [0, 1] for the presets' noise ranges), one per row, ``d = bands·h·w``
+        (``bands = cfg.model.bands``, 1 but for a wavelet scale's details).
     image_shape : (h, w)
     cfg : TrainConfig, optional
         Default ``TrainConfig()``; see :func:`default_config`.
@@ -424,6 +452,10 @@ def train_denoiser(
         Epochs (1 … ``cfg.epochs``) after which the returned model's weights (the EMA's when
         used) are saved as model files (:func:`save_model`) in ``checkpoint_dir``, which they
         need: a resumed run finds the snapshots its earlier run wrote there.
+    condition : ndarray of shape (n, condition_bands·h·w), optional
+        The clean bands of each row a conditional blind model (``cfg.model.condition_bands > 0``)
+        is given beside its noisy ones (the low-pass image of a wavelet scale): required by such a
+        model, refused by the others.  The validation PSNR is that of ``D(y | condition)``.
 
     Returns
     -------
@@ -435,13 +467,14 @@ def train_denoiser(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ConfigError(f"seed must be an integer, got {seed!r}")
     seed = int(seed)
-    X, shape = _check_data(X, image_shape)
+    X, shape = _check_data(X, image_shape, cfg.model.bands)
     dev = resolve_device(device)
     labels = _check_labels(labels, len(X), cfg)
+    condition = _check_condition(condition, len(X), shape, cfg)
     snapshot_epochs = _check_snapshot_epochs(snapshot_epochs, cfg, checkpoint_dir)
     train_rows, val_rows = _split_indices(len(X), cfg, seed)
     X_train, X_val = X[train_rows], X[val_rows]
-    data_hash = sha256_of_array(X) if labels is None else sha256_of_array(X) + "+" + sha256_of_array(labels)
+    data_hash = "+".join(sha256_of_array(a) for a in (X, labels, condition) if a is not None)
     meta = _checkpoint_meta(cfg, seed, shape, data_hash)
     start = time.perf_counter()
 
@@ -453,8 +486,11 @@ def train_denoiser(
         path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
         done, history = _resume(path, meta, model, opt, gen, ema) if path is not None else (0, [])
         trained = model if ema is None else ema  # the model validated and returned
-        images = torch.as_tensor(X_train, dtype=torch.float32, device=dev).reshape(-1, 1, *shape)
+        images = torch.as_tensor(X_train, dtype=torch.float32, device=dev).reshape(-1, cfg.model.bands, *shape)
         train_labels = None if labels is None else torch.as_tensor(labels[train_rows], device=dev)
+        train_condition, val_condition = (None, None) if condition is None else (
+            torch.as_tensor(condition[train_rows], dtype=torch.float32, device=dev).reshape(
+                -1, cfg.model.condition_bands, *shape), condition[val_rows])
         batches = len(images) // min(cfg.batch_size, len(images))
         bar = _progress_bar(cfg.epochs * batches, done * batches, progress)
         try:
@@ -463,10 +499,10 @@ def train_denoiser(
                 for group in opt.param_groups:
                     group["lr"] = _lr(cfg, epoch)
                 loss = _train_epoch(model, opt, images, cfg, gen, bar, ema, first_step=(epoch - 1) * batches + 1,
-                                    labels=train_labels)
+                                    labels=train_labels, condition=train_condition)
                 model.eval()
                 record = {"epoch": epoch, "loss": loss, "lr": _lr(cfg, epoch)}
-                record.update(_validate(trained, X_val, cfg.val_sigmas, seed))
+                record.update(_validate(trained, X_val, cfg.val_sigmas, seed, val_condition))
                 record["seconds"] = time.perf_counter() - t0
                 record = {k: (int(v) if k == "epoch" else float(v)) for k, v in record.items()}
                 history.append(record)
