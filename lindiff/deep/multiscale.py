@@ -42,6 +42,7 @@ __all__ = [
     "MultiscaleData",
     "ascent_synthesis",
     "check_multiscale_models",
+    "multiscale_denoise",
     "multiscale_training_data",
     "scale_shapes",
     "synthesize",
@@ -158,6 +159,27 @@ def check_multiscale_models(low_model, detail_models: Sequence, image_shape: Seq
                               f"image_shape={shape}; got bands={model.bands}, condition_bands={model.condition_bands}, "
                               f"image_shape={tuple(model.image_shape)}")
     return shapes
+
+
+def multiscale_denoise(low_model, detail_models: Sequence, Y, image_shape: Sequence[int], wavelet: str = "haar",
+                       batch_size: int = 1024) -> np.ndarray:
+    """Denoise noisy images with a multi-scale model, coarse to fine: transform ``Y`` (n, h·w),
+    denoise its low-pass ``y_J`` with the low-pass model (``x̂_J``), then at each scale the noisy
+    details given the low-pass estimated so far (``x̂_j``), and reconstruct ``x̂_{j−1}``.
+
+    The transform is orthonormal, so the noise is white with the same σ in every band and each
+    model sees the noise it was trained on; the estimate ``x̂_j`` stands in for the clean low-pass
+    the conditional models were trained with.  Returns ``(n, h·w)``.
+    """
+    shapes = check_multiscale_models(low_model, detail_models, image_shape)
+    Y = np.asarray(Y, dtype=np.float64)
+    n = len(Y)
+    data = multiscale_training_data(Y.reshape(n, *(int(s) for s in image_shape)), len(shapes), wavelet)
+    low = low_model.denoise(data.low, batch_size=batch_size).reshape(n, *shapes[0])
+    for model, details in zip(detail_models, data.details, strict=True):
+        clean = model.denoise(details, condition=low.reshape(n, -1), batch_size=batch_size)
+        low = wavelet_synthesis(low, clean.reshape(n, 3, *low.shape[1:]), wavelet)
+    return low.reshape(n, -1)
 
 
 def ascent_synthesis(

@@ -304,3 +304,38 @@ def test_models_that_do_not_fit_the_scales_are_refused():
         check_multiscale_models(low_model, [fine], (16, 16))
     with pytest.raises(ConfigError, match="levels"):
         check_multiscale_models(low_model, [coarse, fine], (10, 10))
+
+
+def test_coarse_to_fine_denoising_passes_every_band_through_its_model():
+    """With networks that predict no noise (zero weights: D = identity at every scale) the coarse-to-
+    fine denoiser returns its input exactly; a low-pass model that zeroes its image zeroes the
+    coarsest scale of the result and nothing else."""
+    from lindiff.deep.multiscale import multiscale_denoise
+
+    def model(shape, bands=1, condition_bands=0):
+        m = wrap_denoiser(DenoiserConfig(kind="bfcnn", channels=4, depth=2, bands=bands, condition_bands=condition_bands),
+                          shape).eval()
+        for p in m.parameters():
+            torch.nn.init.zeros_(p)
+        return m
+
+    details = [model((4, 4), 3, 1), model((8, 8), 3, 1)]
+    Y = np.random.default_rng(0).standard_normal((5, 256))
+    np.testing.assert_allclose(multiscale_denoise(model((4, 4)), details, Y, (16, 16)), Y, atol=1e-5)
+
+    class Zero(torch.nn.Module):  # net(y) = y, so D(y) = y − y = 0
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("dtype_of", torch.zeros(1))
+
+        def forward(self, x):
+            return x
+
+    low = model((4, 4))
+    low.net = Zero()
+    out = multiscale_denoise(low, details, Y, (16, 16)).reshape(5, 16, 16)
+    coarse, fine = wavelet_decompose(out, 2)
+    _, fine_in = wavelet_decompose(Y.reshape(5, 16, 16), 2)
+    np.testing.assert_allclose(coarse, 0.0, atol=1e-5)
+    for got, want in zip(fine, fine_in, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-5)
