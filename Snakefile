@@ -18,6 +18,7 @@ include: "workflow/rules/common/deep.smk"
 include: "workflow/rules/common/generalization.smk"
 include: "workflow/rules/common/samplers.smk"
 include: "workflow/rules/common/gahb.smk"
+include: "workflow/rules/common/multiscale.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/learn.smk"
 include: "workflow/rules/generate.smk"
@@ -27,6 +28,7 @@ include: "workflow/rules/deep.smk"
 include: "workflow/rules/generalization.smk"
 include: "workflow/rules/samplers.smk"
 include: "workflow/rules/gahb.smk"
+include: "workflow/rules/multiscale.smk"
 
 
 rule all:

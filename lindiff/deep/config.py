@@ -25,6 +25,8 @@ CONDITIONAL_KINDS = ("ddpm",)
 DATA_CENTER, DATA_SCALE = 0.5, 2.0
 #: Jacobian methods of :mod:`lindiff.deep.jacobian` (``auto`` picks one of them)
 JACOBIAN_METHODS = ("loop", "jacrev", "jacfwd", "gated")
+#: the data sets :mod:`lindiff.deep.quality` has a digit-classifier preset for (their samples' quality is measured)
+CLASSIFIER_DATA = ("digits", "mnist")
 #: Fig. 7's controls (:mod:`lindiff.studies.fig7_controls`): denoisers whose Jacobians are taken at a
 #: trained model's path points
 FIG7_CONTROLS = ("untrained", "permuted", "empirical", "wiener", "seed1", "seed2", "early", "middle")
@@ -35,6 +37,7 @@ TRAINED_CONTROLS = ("permuted", "seed1", "seed2")
 SNAPSHOT_CONTROLS = {"early": 0.1, "middle": 0.5}
 
 __all__ = [
+    "CLASSIFIER_DATA",
     "CONDITIONAL_KINDS",
     "DATA_CENTER",
     "DATA_SCALE",
@@ -181,6 +184,12 @@ class DenoiserConfig:
         m = (self.receptive_field - 1) // (k - 1)
         wide = set() if m == 0 else {depth // 2} if m == 1 else {round(i) for i in np.linspace(0, depth - 1, m)}
         return [k if layer in wide else 1 for layer in range(depth)]
+
+    @property
+    def field_side(self) -> int | None:
+        """``bfcnn``: the side of its receptive field, ``1 + Σ (k_l − 1)`` over its convolutions; None
+        for the UNets (their pooling makes it depend on the position)."""
+        return 1 + sum(k - 1 for k in self.kernel_sizes) if self.kind == "bfcnn" else None
 
     @property
     def widths(self) -> list[int]:

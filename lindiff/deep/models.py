@@ -407,9 +407,7 @@ def receptive_field(cfg: DenoiserConfig) -> int | None:
     """The side of a BF-CNN's receptive field from its architecture, ``1 + Σ (k_l − 1)`` over its
     convolutions (None for the UNets, whose pooling makes it depend on the position; measure it
     with :func:`measured_receptive_field`)."""
-    if cfg.kind != "bfcnn":
-        return None
-    return 1 + sum(k - 1 for k in cfg.kernel_sizes)
+    return cfg.field_side
 
 
 @torch.no_grad()

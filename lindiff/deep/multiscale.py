@@ -161,11 +161,21 @@ def check_multiscale_models(low_model, detail_models: Sequence, image_shape: Seq
     return shapes
 
 
+def _low_mean(low_mean, d: int) -> np.ndarray:
+    """The mean ``x_J`` image a low-pass model was trained around (0: none), as (d,)."""
+    mean = np.zeros(d) if low_mean is None else np.asarray(low_mean, dtype=np.float64)
+    if mean.shape not in ((), (d,)):
+        raise ConfigError(f"low_mean must be a number or shape ({d},) (the low-pass image), got shape {mean.shape}")
+    return np.broadcast_to(mean, (d,))
+
+
 def multiscale_denoise(low_model, detail_models: Sequence, Y, image_shape: Sequence[int], wavelet: str = "haar",
-                       batch_size: int = 1024) -> np.ndarray:
+                       batch_size: int = 1024, low_mean=None) -> np.ndarray:
     """Denoise noisy images with a multi-scale model, coarse to fine: transform ``Y`` (n, h·w),
     denoise its low-pass ``y_J`` with the low-pass model (``x̂_J``), then at each scale the noisy
     details given the low-pass estimated so far (``x̂_j``), and reconstruct ``x̂_{j−1}``.
+    ``low_mean`` (h_J·w_J,): the mean low-pass image the low-pass model was trained around (it
+    denoises ``x_J − low_mean``); None: none.
 
     The transform is orthonormal, so the noise is white with the same σ in every band and each
     model sees the noise it was trained on; the estimate ``x̂_j`` stands in for the clean low-pass
@@ -175,7 +185,8 @@ def multiscale_denoise(low_model, detail_models: Sequence, Y, image_shape: Seque
     Y = np.asarray(Y, dtype=np.float64)
     n = len(Y)
     data = multiscale_training_data(Y.reshape(n, *(int(s) for s in image_shape)), len(shapes), wavelet)
-    low = low_model.denoise(data.low, batch_size=batch_size).reshape(n, *shapes[0])
+    mean = _low_mean(low_mean, low_model.d)
+    low = (low_model.denoise(data.low - mean, batch_size=batch_size) + mean).reshape(n, *shapes[0])
     for model, details in zip(detail_models, data.details, strict=True):
         clean = model.denoise(details, condition=low.reshape(n, -1), batch_size=batch_size)
         low = wavelet_synthesis(low, clean.reshape(n, 3, *low.shape[1:]), wavelet)
@@ -190,32 +201,45 @@ def ascent_synthesis(
     wavelet: str = "haar",
     seed=0,
     low_options: Mapping | None = None,
-    detail_options: Mapping | None = None,
+    detail_options: Mapping | Sequence[Mapping] | None = None,
+    low_mean=None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """:func:`synthesize` with the stochastic ascent of :func:`lindiff.deep.sample.sample_ascent`
     at every scale: on the low-pass model (``low_options``, e.g. ``init_mean`` the data's mean
     low-pass value and ``sigma_0`` in its units), then on each scale's conditional model given the
-    synthesized low-pass (``detail_options``; the details start at mean 0).
+    synthesized low-pass (``detail_options``: one mapping for every scale or one per scale,
+    coarsest first; the details start at mean 0).
 
     ``low_model`` and ``detail_models`` (coarsest first) are :class:`FlatDenoiser` s as
-    :func:`check_multiscale_models` describes.  Returns what :func:`synthesize` returns.
+    :func:`check_multiscale_models` describes; ``low_mean`` as in :func:`multiscale_denoise` (the
+    ascent then draws ``x_J − low_mean``, from ``init_mean`` 0 unless ``low_options`` says).
+    Returns what :func:`synthesize` returns.
     """
     from lindiff.deep.sample import sample_ascent
 
     shapes = check_multiscale_models(low_model, detail_models, image_shape)
     low_options = dict(low_options or {})
-    detail_options = {"init_mean": 0.0, **dict(detail_options or {})}
+    if detail_options is None or isinstance(detail_options, Mapping):
+        detail_options = [detail_options or {}] * len(detail_models)
+    if len(detail_options) != len(detail_models):
+        raise ConfigError(f"detail_options: {len(detail_options)} mappings for {len(detail_models)} scales")
+    detail_options = [{"init_mean": 0.0, **dict(options)} for options in detail_options]
+
+    mean = _low_mean(low_mean, low_model.d)
+    if low_mean is not None:
+        low_options = {"init_mean": 0.0, **low_options}
 
     def draw_low(count: int, rng: np.random.Generator) -> np.ndarray:
-        return sample_ascent(low_model, count, low_model.d, seed=rng, record=0, **low_options).path[-1]
+        return sample_ascent(low_model, count, low_model.d, seed=rng, record=0, **low_options).path[-1] + mean
 
-    def detail_sampler(model):
+    def detail_sampler(model, options):
         def draw(low: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             def denoiser(Y: np.ndarray) -> np.ndarray:
                 return model.denoise(Y, condition=low)
 
-            return sample_ascent(denoiser, len(low), model.d, seed=rng, record=0, **detail_options).path[-1]
+            return sample_ascent(denoiser, len(low), model.d, seed=rng, record=0, **options).path[-1]
 
         return draw
 
-    return synthesize(draw_low, [detail_sampler(m) for m in detail_models], n, shapes[0], wavelet, seed)
+    samplers = [detail_sampler(m, options) for m, options in zip(detail_models, detail_options, strict=True)]
+    return synthesize(draw_low, samplers, n, shapes[0], wavelet, seed)

@@ -55,7 +55,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lindiff.artifacts import load_torch, save_torch
-from lindiff.deep.config import check_number
+from lindiff.deep.config import CLASSIFIER_DATA, check_number
 from lindiff.deep.models import check_image_shape
 from lindiff.deep.train import _deterministic, resolve_device, run_epoch
 from lindiff.errors import ConfigError, DataError
@@ -145,6 +145,9 @@ CLASSIFIER_PRESETS: dict[str, ClassifierConfig] = {
     # 28×28 MNIST (54000 training images): ~1 min on 2 CPU cores, ~98.8% test accuracy.
     "mnist": ClassifierConfig(channels=8, hidden=128, epochs=3, batch_size=128, lr=4e-3),
 }
+
+
+assert set(CLASSIFIER_PRESETS) == set(CLASSIFIER_DATA), "lindiff.deep.config.CLASSIFIER_DATA names the presets"
 
 
 def classifier_preset(name: str, overrides: dict[str, Any] | None = None) -> ClassifierConfig:

@@ -106,6 +106,7 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
     _check_generalization(cfg, info)
     _check_samplers(cfg, info)
     _check_gahb(cfg)
+    _check_multiscale(cfg, info)
     if cfg.generate.n_trajectory > cfg.generate.n_samples:
         raise ConfigError(f"generate.n_trajectory={cfg.generate.n_trajectory} must be in [1, generate.n_samples="
                           f"{cfg.generate.n_samples}]")
@@ -293,6 +294,43 @@ def _check_positive_list(key: str, values) -> None:
     for value in values:
         if not (math.isfinite(value) and value > 0):
             raise ConfigError(f"{key}={values}: every value must be positive and finite (got {value})")
+
+
+def _check_multiscale(cfg, info: DataInfo | None) -> None:
+    """sweep.multiscale and the multiscale.* entries (only when the study is on): wavelets, the
+    training config of every model (its RF, bands, the full-RF reference), the low-pass model's
+    RF against its grid, noise levels, the ascent, and the training and held-out rows."""
+    from lindiff.data.wavelets import check_wavelet
+    from lindiff.pipeline.datasets import image_shape
+    from lindiff.pipeline.entries import multiscale_train_config
+    from lindiff.studies.multiscale import model_names, padded_shape
+
+    sweep, ms = cfg.sweep.multiscale, cfg.multiscale
+    if not sweep.n or not cfg.deep.enabled:
+        return
+    for wavelet in sweep.wavelet:
+        check_wavelet(wavelet, "sweep.multiscale.wavelet")
+    configs = {name: multiscale_train_config(cfg, *name) for name in model_names(list(sweep.rf), ms.levels)}
+    if configs[("flat", "full")].model.conditional:
+        raise ConfigError("multiscale.full: the flat reference is a blind denoiser (kind bfcnn or unet), got kind=ddpm")
+    _check_positive_list("multiscale.psnr_sigmas", ms.psnr_sigmas)
+    if ms.synthesis.sigma_final >= ms.train.get("sigma_max", 1.0):
+        raise ConfigError(f"multiscale.synthesis.sigma_final={ms.synthesis.sigma_final} must be below "
+                          f"multiscale.train.sigma_max, where each synthesis starts")
+    shape = image_shape(cfg.data)
+    if shape is None:
+        raise ConfigError(f"sweep.multiscale: data={cfg.data.name} has no image shape; the study transforms images")
+    grid = [s // 2 ** int(ms.levels) for s in padded_shape(shape, ms.levels)]
+    rf = configs[("low", "full")].model.field_side
+    if rf < 2 * max(grid) - 1:
+        raise ConfigError(f"multiscale.train.model: the low-pass model's receptive field {rf} does not cover its "
+                          f"{grid[0]}x{grid[1]} grid (multiscale.levels={ms.levels}); it needs {2 * max(grid) - 1}: "
+                          f"deepen the model or add levels")
+    if info is not None:
+        for n in sweep.n:
+            if n + ms.n_test > info.n_total:
+                raise ConfigError(f"sweep.multiscale.n={n} + multiscale.n_test={ms.n_test} held-out images exceed "
+                                  f"the {info.n_total} samples of {info.source}")
 
 
 def _check_gahb(cfg) -> None:

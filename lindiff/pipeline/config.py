@@ -285,6 +285,9 @@ def notes(cfg) -> list[str]:
     if not cfg.deep.enabled and len(cfg.sweep.deep.n):
         out.append(f"sweep.deep.n={list(cfg.sweep.deep.n)} is skipped: data={cfg.data.name} has no deep denoiser "
                    "(deep.enabled=false); set sweep.deep.n=[] to silence this")
+    if not cfg.deep.enabled and len(cfg.sweep.multiscale.n):
+        out.append(f"sweep.multiscale.n={list(cfg.sweep.multiscale.n)} is skipped: data={cfg.data.name} has no deep "
+                   "denoiser (deep.enabled=false); set sweep.multiscale.n=[] to silence this")
     return out
 
 

@@ -25,6 +25,29 @@ def deep_train_config(cfg, size: str, section: str = "deep"):
         raise ConfigError(f"{section}.sizes.{size}: {exc}") from None
 
 
+def multiscale_train_config(cfg, scale: str = "flat", rf="full"):
+    """The :class:`lindiff.deep.config.TrainConfig` of the receptive-field study's model ``(scale, rf)``:
+    ``multiscale.train`` for ``sweep.multiscale.epochs``, with the model's RF, bands and noise range
+    (:func:`lindiff.studies.multiscale.model_config`); a ConfigError naming the key when invalid."""
+    from lindiff.deep.config import TrainConfig
+    from lindiff.studies.multiscale import model_config
+
+    ms = cfg.multiscale
+    try:
+        base = TrainConfig.from_dict({**OmegaConf.to_container(ms.train, resolve=True),
+                                      "epochs": int(cfg.sweep.multiscale.epochs)})
+    except ConfigError as exc:
+        raise ConfigError(f"multiscale.train: {exc}") from None
+    if base.model.kind != "bfcnn" or base.model.receptive_field is not None or base.model.bands != 1:
+        raise ConfigError(f"multiscale.train.model: the study's models are BF-CNNs whose RF, bands and conditioning "
+                          f"it sets (kind=bfcnn, no receptive_field or bands), got {base.model.to_dict()}")
+    try:
+        return model_config(base, scale, str(rf), int(ms.levels), OmegaConf.to_container(ms.full, resolve=True))
+    except ConfigError as exc:
+        where = "multiscale.full" if scale == "flat" and str(rf) == "full" else f"sweep.multiscale.rf={rf}"
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def gahb_data_config(cfg, family: str, value) -> dict:
     """The data config (a ``data=calpha`` or ``data=disks`` entry, plain dict) of one GAHB split.
 

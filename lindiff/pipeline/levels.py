@@ -115,6 +115,13 @@ FIELDS: dict[str, Field] = {
         Field("denoiser", "projection|wiener|empirical|deep"),
         # sweep.gahb.alpha (the C^α regularity)
         Field("alpha", r"[0-9]+(\.[0-9]+)?", axis_type=float, from_axis=alpha_name, positive=True),
+        # the receptive-field study (sweep.multiscale): an orthogonal wavelet of PyWavelets, a model's
+        # band (flat: the pixels; low: the coarsest low-pass; j<j>: the details of scale j), the
+        # receptive field (a side in pixels of its grid; full: it covers the image) and a synthesis
+        Field("wavelet", "haar|db[0-9]+|sym[0-9]+|coif[0-9]+"),
+        Field("scale", "flat|low|j[0-9]+"),
+        Field("rf", "[0-9]+|full", axis_type=int, from_axis=str, minimum=1),
+        Field("arch", "flat|wavelet"),
     )
 }
 
@@ -203,6 +210,7 @@ _TRAINSET = "{data}/all/n{n}_s{seed}"
 _DEEP = _TRAINSET + "/deep_{size}"
 _SAMPLER = "{data}/all/n{n}_s{seed}/samplers/{schedule}_T{T}/{sampler}"
 _GAHB = "gahb/s{seed}"
+_MULTISCALE = "{data}/multiscale/{wavelet}/n{n}_s{seed}"
 
 LEVELS: dict[str, Level] = {
     level.name: level
@@ -255,6 +263,14 @@ LEVELS: dict[str, Level] = {
         Level("gahb_disks_data", _GAHB + "/disks/n{n}", order=("seed", "n")),
         Level("gahb_disks", _GAHB + "/disks/n{n}/deep_{size}", order=("seed", "size", "n"), group_level="gahb_study"),
         Level("gahb_study", _GAHB + "/deep_{size}", order=("seed", "size")),
+        # the receptive-field study (sweep.multiscale), on a training set of the sweep's data: one
+        # model per (band, RF), one synthesis per (flat | wavelet, RF), the study's table and figures
+        # (every job of a study seeds with the study's id: the same held-out images for every model)
+        Level("ms_model", _MULTISCALE + "/model_{scale}_rf{rf}", order=("data", "wavelet", "n", "seed", "scale", "rf"),
+              group_level="ms_study", seed_level="ms_study"),
+        Level("ms_synth", _MULTISCALE + "/{arch}_rf{rf}", order=("data", "wavelet", "n", "seed", "arch", "rf"),
+              group_level="ms_study", seed_level="ms_study"),
+        Level("ms_study", _MULTISCALE, order=("data", "wavelet", "n", "seed")),
     )
 }
 

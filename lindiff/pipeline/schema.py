@@ -250,6 +250,19 @@ class GahbSweep:
 
 
 @dataclass
+class MultiscaleSweep:
+    """The receptive-field study (Kadkhodaie, Guth, Mallat & Simoncelli): per training set
+    (``n``, ``seed``) of the sweep's data and per ``wavelet``, flat and multi-scale denoisers at each
+    receptive field ``rf``.  Empty ``n`` = off."""
+
+    n: list[int] = field(default_factory=list)  # training images (a training set of the sweep's data)
+    seed: list[int] = field(default_factory=lambda: [0])  # the training set, the weights, the draws
+    rf: list[int] = field(default_factory=lambda: [5, 9, 13])  # receptive fields (odd sides, in pixels of each grid)
+    wavelet: list[str] = field(default_factory=lambda: ["haar"])  # orthogonal wavelets of PyWavelets
+    epochs: int = field(default=10, metadata=MIN1)  # the training of every model (multiscale.train the rest)
+
+
+@dataclass
 class SweepConfig:
     name: str = MISSING
     n: list[int] = MISSING
@@ -269,6 +282,8 @@ class SweepConfig:
     samplers: SamplersSweep = field(default_factory=SamplersSweep)
     # Geometry-adaptive harmonic bases on C^α images and disks (gahb.*); empty alpha and n = off.
     gahb: GahbSweep = field(default_factory=GahbSweep)
+    # Flat vs multi-scale wavelet denoisers at each receptive field (multiscale.*); empty n = off.
+    multiscale: MultiscaleSweep = field(default_factory=MultiscaleSweep)
 
 
 # --------------------------------------------------------------------------- stages
@@ -402,6 +417,34 @@ class GahbConfig:
 
 
 @dataclass
+class MultiscaleSynthesis:
+    """``multiscale.synthesis``: the stochastic ascent of every synthesis (at each scale it starts
+    at the noise level its model was trained up to, ``multiscale.train.sigma_max`` times the band's
+    factor)."""
+
+    n_samples: int = field(default=200, metadata={"min": 2})  # images drawn per synthesis
+    h0: float = field(default=0.01, metadata={"positive": True, "max": 1.0})
+    beta: float = field(default=0.5, metadata={"positive": True, "max": 1.0})
+    sigma_final: float = field(default=0.01, metadata=POSITIVE)  # in each band's own units
+    max_steps: int = field(default=1000, metadata=MIN1)
+
+
+@dataclass
+class MultiscaleConfig:
+    """The receptive-field study's models and measurements (``sweep.multiscale`` gives its points)."""
+
+    levels: int = field(default=2, metadata=MIN1)  # wavelet scales J of the images zero-padded to powers of two
+    device: Device = Device.auto
+    # every BF-CNN of the study: lindiff.deep.config TrainConfig fields, model a dict of DenoiserConfig
+    # fields (the RF, bands and noise range are set per model)
+    train: dict[str, Any] = field(default_factory=dict)
+    full: dict[str, Any] = field(default_factory=dict)  # the flat full-RF reference: DenoiserConfig overrides
+    n_test: int = field(default=500, metadata=MIN1)  # held-out images of the PSNR table
+    psnr_sigmas: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.4])
+    synthesis: MultiscaleSynthesis = field(default_factory=MultiscaleSynthesis)
+
+
+@dataclass
 class WandbConfig:
     mode: WandbMode = WandbMode.offline
     project: str = "lindiff"
@@ -443,6 +486,7 @@ class LindiffConfig:
     deep: DeepConfig = field(default_factory=DeepConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     gahb: GahbConfig = field(default_factory=GahbConfig)
+    multiscale: MultiscaleConfig = field(default_factory=MultiscaleConfig)
     results_dir: str = "results"
     # the most memory one job may need (MiB; null: this machine's memory); checked before any job runs
     max_job_mem_mb: int | None = field(default=None, metadata=MIN1)

@@ -41,8 +41,9 @@ class GridStudy:
     The grid is on when ``enabled_by`` (an axis, or several; None: always) is not empty and the boolean config
     key ``requires`` (None: none) is true.  ``fixed(cfg)`` gives the level's fields that are not
     axes (default: ``data`` from ``data.name``); ``refine(cfg)`` (optional) returns a function that
-    maps each grid point's values to the point's (or None to drop it): the one place where a study
-    whose points are not a plain product says how.
+    maps each grid point's values to the point's (a list of points' values when one grid point
+    stands for several, or None to drop it): the one place where a study whose points are not a
+    plain product says how.
     """
 
     name: str
@@ -116,7 +117,7 @@ class GridStudy:
                 values = {**fixed, **dict(combo)}
                 if refine is not None and (values := refine(values)) is None:
                     continue
-                points.add(level.point(**values))
+                points.update(level.point(**v) for v in (values if isinstance(values, list) else [values]))
         return sorted(points)
 
     def check_axes(self, cfg) -> None:
@@ -240,6 +241,37 @@ def _no_data(cfg) -> dict:
     return {}
 
 
+def _multiscale_models(cfg):
+    """The models of one (wavelet, n, seed, rf): the flat one and each scale's at that RF, and the
+    flat full-RF reference and the low-pass model (the same for every RF)."""
+    from lindiff.studies.multiscale import FULL
+
+    levels = int(cfg.multiscale.levels)
+
+    def refine(values):
+        rf = values.pop("rf")
+        scales = [("flat", rf)] + [(f"j{j}", rf) for j in range(levels, 0, -1)] + [("flat", FULL), ("low", FULL)]
+        return [{**values, "scale": scale, "rf": model_rf} for scale, model_rf in scales]
+
+    return refine
+
+
+def _multiscale_syntheses(cfg):
+    """The syntheses of one (wavelet, n, seed, rf): flat and wavelet at that RF, and the flat
+    full-RF reference."""
+    from lindiff.studies.multiscale import FULL
+
+    def refine(values):
+        rf = values.pop("rf")
+        return [{**values, "arch": "flat", "rf": rf}, {**values, "arch": "wavelet", "rf": rf},
+                {**values, "arch": "flat", "rf": FULL}]
+
+    return refine
+
+
+#: the receptive-field study's axes (sweep.multiscale.<axis>) and the path fields they feed
+MULTISCALE_AXES = {"wavelet": "wavelet", "n": "n", "seed": "seed", "rf": "rf"}
+
 #: Every study's grids, one entry per (study, level): the points, their axis checks (keys, bounds,
 #: path forms, ``max_points``) and every target and params slice that lists points derive from here.
 #: The axes are the levels' fields (see :attr:`GridStudy.axes`) except where a study names them.
@@ -266,6 +298,12 @@ GRID_STUDIES: tuple[GridStudy, ...] = (
     GridStudy("gahb", "sweep.gahb", "gahb_calpha", enabled_by="alpha", fixed=_no_data),
     GridStudy("gahb", "sweep.gahb", "gahb_disks_data", enabled_by="n", fixed=_no_data),
     GridStudy("gahb", "sweep.gahb", "gahb_disks", enabled_by="n", fixed=_no_data),
+    # the receptive-field study: per (wavelet, n, seed) and RF, the flat and per-scale models and
+    # the flat and wavelet syntheses (with the full-RF flat reference and the shared low-pass model)
+    GridStudy("multiscale", "sweep.multiscale", "ms_model", MULTISCALE_AXES, enabled_by="n", requires="deep.enabled",
+              refine=_multiscale_models),
+    GridStudy("multiscale", "sweep.multiscale", "ms_synth", MULTISCALE_AXES, enabled_by="n", requires="deep.enabled",
+              refine=_multiscale_syntheses),
 )
 
 #: the sweep axes of the linear chain (``sweep.<axis>`` and keys of ``sweep.grids`` entries)

@@ -431,7 +431,7 @@ def fig7_index_statistics(
 
 # --------------------------------------------------------------------------- samples and their quality
 
-__all__ += ["quality_figure", "sample_grid"]
+__all__ += ["quality_figure", "sample_grid", "sample_panels"]
 
 
 def _mosaic(samples: np.ndarray, image_shape: tuple[int, int], count: int, ncols: int) -> np.ndarray:
@@ -469,16 +469,27 @@ def quality_figure(table: pd.DataFrame, grids: Sequence[tuple[str, np.ndarray]],
     table = _check_table(table, ["model", "confident_fraction", "frechet_distance", "class_entropy"], "quality_figure")
     if len(grids) != len(table):
         raise DataError(f"quality_figure: {len(grids)} sample sets for {len(table)} table rows")
-    ncols_fig = min(3, len(table))
-    nrows_fig = math.ceil(len(table) / ncols_fig)
+    titled = [(f"{model}\nconfident {row['confident_fraction']:.0%} · FD {row['frechet_distance']:.3g} · "
+               f"class entropy {row['class_entropy']:.2f}", samples)
+              for (_, row), (model, samples) in zip(table.iterrows(), grids)]
+    return sample_panels(titled, image_shape, f"Sample quality (classifier confidence, Fréchet distance to held-out "
+                         f"images; max entropy ln 10 = {math.log(10):.2f})", count, ncols)
+
+
+def sample_panels(panels: Sequence[tuple[str, np.ndarray]], image_shape: tuple[int, int], title: str = "",
+                  count: int = 32, ncols: int = 8) -> Figure:
+    """One panel per ``(title, samples (n, d))``, three to a row: the first ``count`` samples tiled
+    ``ncols`` wide, grey levels in [0, 1]."""
+    if not panels:
+        raise DataError("sample_panels: no samples")
+    ncols_fig = min(3, len(panels))
+    nrows_fig = math.ceil(len(panels) / ncols_fig)
     fig = Figure(figsize=(4.2 * ncols_fig, 2.6 * nrows_fig + 0.4), layout="constrained")
     axes = fig.subplots(nrows_fig, ncols_fig, squeeze=False)
     for ax in axes.ravel():
         ax.set_axis_off()
-    for ax, (_, row), (model, samples) in zip(axes.ravel(), table.iterrows(), grids):
+    for ax, (label, samples) in zip(axes.ravel(), panels):
         ax.imshow(_mosaic(samples, image_shape, count, ncols), cmap="gray", vmin=0.0, vmax=1.0)
-        ax.set_title(f"{model}\nconfident {row['confident_fraction']:.0%} · FD {row['frechet_distance']:.3g} · "
-                     f"class entropy {row['class_entropy']:.2f}", fontsize=7)
-    fig.suptitle(f"Sample quality (classifier confidence, Fréchet distance to held-out images; "
-                 f"max entropy ln 10 = {math.log(10):.2f})", fontsize=9)
+        ax.set_title(label, fontsize=7)
+    fig.suptitle(title, fontsize=9)
     return fig

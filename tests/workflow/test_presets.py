@@ -12,7 +12,7 @@ from lindiff.pipeline import sweep as lds
 CONF = REPO / "conf"
 SWEEPS = sorted(p.stem for p in (CONF / "sweep").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
-NEEDS_MNIST = {"paper"}
+NEEDS_MNIST = {"paper", "multiscale"}
 
 
 def _overrides(group: str, name: str, request) -> str:

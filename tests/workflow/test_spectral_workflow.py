@@ -15,7 +15,8 @@ from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 pytestmark = pytest.mark.slow  # end to end through the snakemake CLI
 
 OVERRIDES = ("sweep=smoke sweep.schedule=[linear,constant,spectral] sweep.T=[5,20] sweep.n=[300] "
-             "generate.n_samples=400 deep.enabled=false sweep.gahb.alpha=[] sweep.gahb.n=[] schedules.spectral.design.steps=80")
+             "generate.n_samples=400 deep.enabled=false sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[] "
+             "schedules.spectral.design.steps=80")
 ROOT = "results/digits/all/n300_s0"
 SWEEP = "results/sweeps/smoke"
 

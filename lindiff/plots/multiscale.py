@@ -1,0 +1,46 @@
+"""Figures of the receptive-field study (:mod:`lindiff.studies.multiscale`): held-out PSNR against
+σ for every model, and every model's samples side by side.
+
+Object API only (no ``pyplot``); save with :func:`lindiff.plots.save_figure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from lindiff.errors import DataError
+from lindiff.plots.deep import sample_panels
+
+__all__ = ["psnr_figure", "samples_figure"]
+
+
+def psnr_figure(table: pd.DataFrame, sigmas: Sequence[float], wiener: Sequence[float], title: str = "") -> Figure:
+    """Held-out PSNR (dB) against σ: one line per row of ``table`` (columns ``model`` and
+    ``psnr/<σ>``; flat models solid, wavelet models dashed) and the Wiener filter's (``wiener``, one
+    value per σ, dotted black)."""
+    columns = [f"psnr/{s}" for s in sigmas]
+    missing = [c for c in ["model", *columns] if c not in table.columns]
+    if missing:
+        raise DataError(f"psnr_figure: missing columns {missing}")
+    fig = Figure(figsize=(6.0, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    for _, row in table.iterrows():
+        ax.plot(sigmas, [row[c] for c in columns], "--" if str(row["model"]).startswith("wavelet") else "-",
+                marker="o", ms=3, label=row["model"])
+    ax.plot(sigmas, list(wiener), ":", color="black", label="Wiener")
+    ax.set_xscale("log")
+    ax.set_xlabel("noise σ (images in [0, 1])")
+    ax.set_ylabel("held-out PSNR (dB)")
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=8)
+    return fig
+
+
+def samples_figure(grids: Sequence[tuple[str, np.ndarray]], image_shape: tuple[int, int], title: str = "") -> Figure:
+    """The first 16 samples (n, d) of each ``(label, samples)`` as a panel (clipped to [0, 1])."""
+    return sample_panels([(label, np.clip(samples, 0.0, 1.0)) for label, samples in grids], image_shape, title,
+                         count=16, ncols=4)

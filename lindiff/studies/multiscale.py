@@ -1,0 +1,159 @@
+"""The receptive-field study ("how local?"): flat and multi-scale wavelet denoisers at the same
+receptive field (Kadkhodaie, Guth, Mallat & Simoncelli, ICLR 2023).
+
+The claim: a pixel-domain (flat) denoiser whose receptive field (RF) is small learns a Markov random
+field and cannot synthesize images, while a multi-scale model, ``p(x) = p(x_J) Π_j p(x̄_j | x_j)``
+with the same small RF in every conditional model (:mod:`lindiff.deep.multiscale`), synthesizes well.
+
+The models of one training set (``scale`` / ``rf``, see :func:`model_names`):
+
+* ``flat`` at each RF (a BF-CNN with ``receptive_field = rf``) and ``flat`` at ``full`` (the
+  reference whose RF covers the image: the study's ``full`` architecture);
+* ``low`` at ``full``: the multi-scale low-pass model on ``x_J`` (a BF-CNN of the study's depth, whose
+  RF covers the small image);
+* ``j<j>`` at each RF: the conditional model of scale ``j`` (details given the low-pass).
+
+Noise ranges: the transform is orthonormal, so a pixel-domain σ is the same σ in every band, but a
+band's values grow with its scale (the Haar low-pass ``x_J`` is ``2^J`` times a block mean, the
+details of scale ``j`` reach ``2^(j−1)``).  Each model is trained over σ up to the study's
+``sigma_max`` times :func:`band_scale` of its band, and its synthesis starts at that σ.
+
+Everything here works on arrays; the workflow's rule scripts call it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lindiff.data.wavelets import check_levels, pad_images
+from lindiff.deep.config import DenoiserConfig, TrainConfig
+from lindiff.errors import ConfigError
+
+__all__ = [
+    "FULL",
+    "HELD_OUT_STAGE",
+    "band_scale",
+    "crop_images",
+    "model_config",
+    "model_names",
+    "padded_shape",
+    "scale_of",
+    "summary_table",
+    "synthesis_models",
+    "training_rows",
+]
+
+#: the stage name the held-out images of a study are drawn with (the same for every model and synthesis)
+HELD_OUT_STAGE = "ms_held_out"
+#: the ``rf`` of the models whose receptive field covers their image (the flat reference, the low-pass)
+FULL = "full"
+_SCALE = re.compile(r"flat|low|j([0-9]+)")
+
+
+def padded_shape(image_shape: Sequence[int], levels: int) -> tuple[int, int]:
+    """The dyadic shape the study's images are zero-padded to: each side up to the next power of two,
+    at least ``2^levels`` (MNIST's 28×28 -> 32×32; digits 8×8 and C^α 32×32 unchanged)."""
+    return tuple(max(2 ** int(levels), 2 ** math.ceil(math.log2(int(s)))) for s in image_shape)  # type: ignore[return-value]
+
+
+def scale_of(scale: str) -> int | None:
+    """``j`` of a scale name ``j<j>``; None for ``flat`` and ``low``."""
+    match = _SCALE.fullmatch(str(scale))
+    if match is None:
+        raise ConfigError(f"scale={scale!r}: must be 'flat', 'low' or 'j<scale>'")
+    return int(match.group(1)) if match.group(1) else None
+
+
+def model_names(rfs: Sequence[int], levels: int) -> list[tuple[str, str]]:
+    """Every model ``(scale, rf)`` of one training set: ``flat`` at each RF and at ``full``, the
+    low-pass ``(low, full)`` and ``j<j>`` for ``j = levels … 1`` at each RF."""
+    models = [("flat", FULL), ("low", FULL)]
+    for rf in rfs:
+        models += [("flat", str(rf))] + [(f"j{j}", str(rf)) for j in range(int(levels), 0, -1)]
+    return models
+
+
+def synthesis_models(arch: str, rf: str, levels: int) -> list[tuple[str, str]]:
+    """The models ``(scale, rf)`` a synthesis of ``arch`` (``flat`` or ``wavelet``) at ``rf`` reads:
+    the flat model itself; the low-pass and the scales ``J … 1`` (coarsest first)."""
+    if arch == "flat":
+        return [("flat", str(rf))]
+    if arch == "wavelet":
+        return [("low", FULL)] + [(f"j{j}", str(rf)) for j in range(int(levels), 0, -1)]
+    raise ConfigError(f"arch={arch!r}: must be 'flat' or 'wavelet'")
+
+
+def band_scale(scale: str, levels: int) -> float:
+    """The factor of a band's noise range: 1 (``flat``), ``2^J`` (``low``), ``2^(j−1)`` (``j<j>``)."""
+    j = scale_of(scale)
+    if scale == "flat":
+        return 1.0
+    return float(2 ** int(levels)) if scale == "low" else float(2 ** (j - 1))
+
+
+def model_config(base: TrainConfig, scale: str, rf: str, levels: int, full: Mapping | None = None) -> TrainConfig:
+    """The training config of model ``(scale, rf)``: ``base`` (a BF-CNN) with the RF, the bands and
+    the noise range of its band (:func:`band_scale`); ``flat`` at ``full`` takes the model overrides
+    ``full`` instead (a UNet whose RF covers the image)."""
+    j = scale_of(scale)
+    model = base.model.to_dict()
+    if scale == "flat" and rf == FULL:
+        model = {**model, **dict(full or {})}
+    elif rf == FULL:
+        if scale != "low":
+            raise ConfigError(f"scale={scale!r} takes an integer rf; only 'flat' and 'low' have rf='full'")
+    else:
+        if scale == "low":
+            raise ConfigError(f"the low-pass model's RF covers its image (rf='full'), got rf={rf!r}")
+        model["receptive_field"] = int(rf)
+        if j is not None:
+            model.update(bands=3, condition_bands=1)
+    data = {**base.to_dict(), "model": DenoiserConfig.from_dict(model),
+            "sigma_max": base.sigma_max * band_scale(scale, levels), "val_sigmas": list(base.val_sigmas)}
+    data["sigma_min"] = min(base.sigma_min, data["sigma_max"])
+    return TrainConfig(**{k: tuple(v) if k == "val_sigmas" else v for k, v in data.items()})
+
+
+def training_rows(X, image_shape: Sequence[int], levels: int, wavelet: str, scale: str):
+    """The rows model ``scale`` trains on from images ``X`` (n, h·w): ``(rows, condition, shape)``
+    with ``condition`` None but for the scales (their clean low-pass) and ``shape`` the grid of
+    the rows.  Images are zero-padded to :func:`padded_shape` (dyadic) first."""
+    from lindiff.deep.multiscale import multiscale_training_data
+
+    X = np.asarray(X, dtype=np.float64)
+    h, w = (int(s) for s in image_shape)
+    size = padded_shape((h, w), levels)
+    check_levels(levels, size)
+    images = pad_images(X.reshape(len(X), h, w), size)
+    if scale == "flat":
+        return images.reshape(len(X), -1), None, size
+    data = multiscale_training_data(images, levels, wavelet)
+    if scale == "low":
+        return data.low, None, data.shapes[0]
+    j = scale_of(scale)
+    if not 1 <= j <= levels:
+        raise ConfigError(f"scale={scale!r}: the model has scales j1 … j{levels}")
+    k = levels - j  # coarsest first
+    return data.details[k], data.conditions[k], data.shapes[k]
+
+
+def crop_images(X, padded: Sequence[int], image_shape: Sequence[int]) -> np.ndarray:
+    """Inverse of the padding of :func:`training_rows`: rows (n, H·W) -> (n, h·w)."""
+    (H, W), (h, w) = (int(s) for s in padded), (int(s) for s in image_shape)
+    top, left = (H - h) // 2, (W - w) // 2
+    X = np.asarray(X, dtype=np.float64).reshape(-1, H, W)
+    return X[:, top : top + h, left : left + w].reshape(len(X), h * w)
+
+
+def summary_table(rows: Sequence[Mapping]) -> pd.DataFrame:
+    """One row per synthesis (``arch``, ``rf``) from their metrics, flat first, by RF (``full`` last)."""
+    table = pd.DataFrame(list(rows))
+    if table.empty:
+        return table
+    order = table["rf"].map(lambda rf: math.inf if rf == FULL else int(rf))
+    return table.assign(_order=order).sort_values(["_order", "arch"]).drop(columns="_order").reset_index(drop=True)
