@@ -418,7 +418,8 @@ def measured_receptive_field(model: FlatDenoiser, band: str = "noisy", trials: i
     ``trials`` of them, so that a ReLU switched off by chance hides nothing).
 
     ``band``: ``"noisy"`` perturbs the centre pixel of the first noisy band; ``"condition"`` that of
-    the first clean band of a conditional denoiser.  Capped by the image: at most ``2·min(h, w) − 1``.
+    the first clean band of a conditional denoiser.  Capped by the image: at most
+    ``2·⌊min(h, w)/2⌋ + 1`` (a larger field reads as the whole image seen from its centre).
     """
     if band not in ("noisy", "condition"):
         raise ConfigError(f"band must be 'noisy' or 'condition', got band={band!r}")

@@ -82,9 +82,11 @@ def test_multiscale_models_have_the_receptive_fields_and_bands_they_declare(ms_r
         assert metrics["grid"] == grid and metrics["n_train"] == 300 and metrics["n_test"] == 500
         if rf != "full":  # measured by perturbing one input pixel of the trained model
             assert metrics["receptive_field_measured"] == int(rf), (scale, metrics)
-        # the unconditional models keep the mean image they were trained around
+        # the unconditional models keep the mean they were trained around: a flat one the mean pixel value
+        # (translation-invariant), the low-pass model the mean image; the conditional ones none
         mean = np.asarray(artifacts.load_torch(directory / "model.pt", "model file")["extra"]["mean"])
         assert mean.shape == (bands * grid[0] * grid[1],) and (np.any(mean != 0) == (not scale.startswith("j")))
+        assert (np.ptp(mean) == 0) == (scale != "low")
 
 
 @pytest.mark.slow

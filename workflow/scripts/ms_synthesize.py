@@ -65,8 +65,9 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
                "train_seconds": float(sum(m["train_seconds"] for m in trained)), "synthesis_seconds": seconds,
                "n_samples": n_samples, "nonfinite_samples": int((~finite).sum())}
     for sigma in ms["psnr_sigmas"]:
-        noisy = add_noise(X_test, sigma, derive_seed(p["seed"], HELD_OUT_STAGE, job.seed_key))
-        metrics[f"psnr/{sigma}"] = psnr(X_test, crop_images(denoise(pad(noisy)), size, shape))
+        # noise on the padded image, as in training; the PSNR on the image's own pixels
+        noisy = add_noise(pad(X_test), sigma, derive_seed(p["seed"], HELD_OUT_STAGE, job.seed_key))
+        metrics[f"psnr/{sigma}"] = psnr(X_test, crop_images(denoise(noisy), size, shape))
     if "classifier" in inp.keys():
         classifier = load_classifier(inp.classifier)
         reference = artifacts.load_npz(inp.reference, {"reference": 2})["reference"]

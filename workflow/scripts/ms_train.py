@@ -1,8 +1,9 @@
 """Rule ms_train: one model of the receptive-field study (lindiff.studies.multiscale), trained with
 lindiff.deep.train.train_denoiser on its band of the training images (zero-padded to powers of
 two): the pixels (flat), the coarsest low-pass (low) or the details of one scale given
-their clean low-pass (j<j>).  The unconditional ones (flat, low) learn their band minus its mean
-image over the training set, which the model file keeps (``extra["mean"]``).  Its held-out PSNR
+their clean low-pass (j<j>).  The unconditional ones learn their band minus its mean over the
+training set (flat: the mean pixel value, which keeps them translation-invariant; low: the mean
+image), which the model file keeps (``extra["mean"]``).  Its held-out PSNR
 per multiscale.psnr_sigmas is measured in its own band; its parameter count and its measured
 receptive field are recorded."""
 
@@ -30,8 +31,12 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     X_test = held_out_rows(full.X, inp.train, ms["n_test"], held_out_seed)
     rows, condition, shape = training_rows(X, full.image_shape, levels, wavelet, scale)
     test_rows, test_condition, _ = training_rows(X_test, full.image_shape, levels, wavelet, scale)
-    # the unconditional models (the pixels, the low-pass) learn their band around its mean image
-    mean = rows.mean(axis=0) if condition is None else np.zeros(rows.shape[1])
+    # the unconditional models learn their band around its mean: a flat model (translation-invariant)
+    # around the mean pixel value, the low-pass model (global) around the mean image
+    if condition is not None:
+        mean = np.zeros(rows.shape[1])
+    else:
+        mean = np.full(rows.shape[1], rows.mean()) if scale == "flat" else rows.mean(axis=0)
     rows, test_rows = rows - mean, test_rows - mean
     seed = int(job.seed().generate_state(1)[0])
     tracker = job.tracker
