@@ -46,7 +46,7 @@ _NAMES = {
     "jacobian": ("PathJacobians", "asymmetry", "homogeneity_error", "jacobian", "jacobian_batched",
                  "jacobian_gated", "jacobian_loop", "path_jacobian_analysis", "symmetric_eigh"),
     "models": ("ConditionalDenoiser", "FixedLevel", "FlatDenoiser", "ProjectionDenoiser", "build_denoiser",
-               "measured_receptive_field", "receptive_field", "wrap_denoiser"),
+               "measured_receptive_field", "wrap_denoiser"),
     "multiscale": ("MultiscaleData", "ascent_synthesis", "multiscale_training_data", "synthesize"),
     "sample": ("SamplePath", "sample_ascent", "sample_diffusion", "sample_ve"),
     "train": ("TrainResult", "load_model", "save_model", "train_denoiser"),

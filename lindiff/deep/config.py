@@ -99,8 +99,8 @@ class DenoiserConfig:
         with ``m <= depth`` the number of ``kernel_size`` convolutions; the other ``depth − m`` are
         1×1, spread evenly between them (Kadkhodaie, Guth, Mallat & Simoncelli's way of fixing the
         RF at a fixed depth).  ``None`` (default): every layer is ``kernel_size``, RF
-        ``1 + (kernel_size − 1)·depth``.  :func:`lindiff.deep.models.receptive_field` computes it
-        and :func:`lindiff.deep.models.measured_receptive_field` checks it.
+        ``1 + (kernel_size − 1)·depth``.  :attr:`field_side` computes it and
+        :func:`lindiff.deep.models.measured_receptive_field` checks it.
     bands : int
         Blind kinds: the channels of the image being denoised (1; 3 for the detail bands of a
         wavelet scale).  The rows the wrapper takes have ``d = bands·h·w``.

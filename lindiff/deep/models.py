@@ -73,7 +73,6 @@ __all__ = [
     "build_denoiser",
     "count_parameters",
     "measured_receptive_field",
-    "receptive_field",
     "wrap_denoiser",
     "frozen_gates",
 ]
@@ -403,16 +402,10 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def receptive_field(cfg: DenoiserConfig) -> int | None:
-    """The side of a BF-CNN's receptive field from its architecture, ``1 + Σ (k_l − 1)`` over its
-    convolutions (None for the UNets, whose pooling makes it depend on the position; measure it
-    with :func:`measured_receptive_field`)."""
-    return cfg.field_side
-
-
 @torch.no_grad()
 def measured_receptive_field(model: FlatDenoiser, band: str = "noisy", trials: int = 3, seed: int = 0) -> int:
-    """The receptive field of a blind denoiser as its outputs see it: the side ``2·e + 1`` of the
+    """The receptive field of a blind denoiser as its outputs see it (the architecture's is
+    :attr:`DenoiserConfig.field_side`): the side ``2·e + 1`` of the
     square around the centre pixel outside which no output moves when that one input pixel is
     changed (``e`` the largest offset that moves), in float64 on random inputs (the union over
     ``trials`` of them, so that a ReLU switched off by chance hides nothing).

@@ -301,9 +301,10 @@ def _check_multiscale(cfg, info: DataInfo | None) -> None:
     training config of every model (its RF, bands, the full-RF reference), the low-pass model's
     RF against its grid, noise levels, the ascent, and the training and held-out rows."""
     from lindiff.data.wavelets import check_wavelet
+    from lindiff.deep.multiscale import scale_shapes
     from lindiff.pipeline.datasets import image_shape
     from lindiff.pipeline.entries import multiscale_train_config
-    from lindiff.studies.multiscale import model_names, padded_shape
+    from lindiff.studies.multiscale import FULL, model_names, padded_shape
 
     sweep, ms = cfg.sweep.multiscale, cfg.multiscale
     if not sweep.n or not cfg.deep.enabled:
@@ -311,17 +312,17 @@ def _check_multiscale(cfg, info: DataInfo | None) -> None:
     for wavelet in sweep.wavelet:
         check_wavelet(wavelet, "sweep.multiscale.wavelet")
     configs = {name: multiscale_train_config(cfg, *name) for name in model_names(list(sweep.rf), ms.levels)}
-    if configs[("flat", "full")].model.conditional:
+    if configs[("flat", FULL)].model.conditional:
         raise ConfigError("multiscale.full: the flat reference is a blind denoiser (kind bfcnn or unet), got kind=ddpm")
     _check_positive_list("multiscale.psnr_sigmas", ms.psnr_sigmas)
-    if ms.synthesis.sigma_final >= ms.train.get("sigma_max", 1.0):
+    if ms.synthesis.sigma_final >= configs[("flat", FULL)].sigma_max:  # the pixels' range: the study's base
         raise ConfigError(f"multiscale.synthesis.sigma_final={ms.synthesis.sigma_final} must be below "
                           f"multiscale.train.sigma_max, where each synthesis starts")
     shape = image_shape(cfg.data)
     if shape is None:
         raise ConfigError(f"sweep.multiscale: data={cfg.data.name} has no image shape; the study transforms images")
-    grid = [s // 2 ** int(ms.levels) for s in padded_shape(shape, ms.levels)]
-    rf = configs[("low", "full")].model.field_side
+    grid = scale_shapes(padded_shape(shape, ms.levels), ms.levels)[0]
+    rf = configs[("low", FULL)].model.field_side
     if rf < 2 * max(grid) - 1:
         raise ConfigError(f"multiscale.train.model: the low-pass model's receptive field {rf} does not cover its "
                           f"{grid[0]}x{grid[1]} grid (multiscale.levels={ms.levels}); it needs {2 * max(grid) - 1}: "

@@ -33,6 +33,8 @@ import numpy as np
 
 from lindiff.deep.config import FIG7_CONTROLS, TRAINED_CONTROLS
 from lindiff.errors import ConfigError
+from lindiff.studies.multiscale import ARCHS, SCALE_PATTERN
+from lindiff.studies.multiscale import FULL as MULTISCALE_FULL
 
 
 def cond_name(value) -> str:
@@ -119,9 +121,9 @@ FIELDS: dict[str, Field] = {
         # band (flat: the pixels; low: the coarsest low-pass; j<j>: the details of scale j), the
         # receptive field (a side in pixels of its grid; full: it covers the image) and a synthesis
         Field("wavelet", "haar|db[0-9]+|sym[0-9]+|coif[0-9]+"),
-        Field("scale", "flat|low|j[0-9]+"),
-        Field("rf", "[0-9]+|full", axis_type=int, from_axis=str, minimum=1),
-        Field("arch", "flat|wavelet"),
+        Field("scale", SCALE_PATTERN),
+        Field("rf", f"[0-9]+|{MULTISCALE_FULL}", axis_type=int, from_axis=str, minimum=1),
+        Field("arch", "|".join(ARCHS)),
     )
 }
 

@@ -23,6 +23,7 @@ from lindiff.errors import ConfigError
 from lindiff.pipeline.entries import deep_train_config
 from lindiff.pipeline.levels import FIELDS, LEVELS, Field, Point, ab_linear_model
 from lindiff.pipeline.schema import ASCENT
+from lindiff.studies.multiscale import ARCHS, FULL, model_names
 
 
 @dataclass(frozen=True)
@@ -242,29 +243,25 @@ def _no_data(cfg) -> dict:
 
 
 def _multiscale_models(cfg):
-    """The models of one (wavelet, n, seed, rf): the flat one and each scale's at that RF, and the
-    flat full-RF reference and the low-pass model (the same for every RF)."""
-    from lindiff.studies.multiscale import FULL
-
+    """The models of one (wavelet, n, seed, rf) (:func:`lindiff.studies.multiscale.model_names`: the
+    flat one and each scale's at that RF, the flat full-RF reference and the low-pass model, the same
+    for every RF)."""
     levels = int(cfg.multiscale.levels)
 
     def refine(values):
         rf = values.pop("rf")
-        scales = [("flat", rf)] + [(f"j{j}", rf) for j in range(levels, 0, -1)] + [("flat", FULL), ("low", FULL)]
-        return [{**values, "scale": scale, "rf": model_rf} for scale, model_rf in scales]
+        return [{**values, "scale": scale, "rf": model_rf} for scale, model_rf in model_names([rf], levels)]
 
     return refine
 
 
 def _multiscale_syntheses(cfg):
-    """The syntheses of one (wavelet, n, seed, rf): flat and wavelet at that RF, and the flat
+    """The syntheses of one (wavelet, n, seed, rf): each of ``ARCHS`` at that RF, and the flat
     full-RF reference."""
-    from lindiff.studies.multiscale import FULL
 
     def refine(values):
         rf = values.pop("rf")
-        return [{**values, "arch": "flat", "rf": rf}, {**values, "arch": "wavelet", "rf": rf},
-                {**values, "arch": "flat", "rf": FULL}]
+        return [{**values, "arch": arch, "rf": rf} for arch in ARCHS] + [{**values, "arch": "flat", "rf": FULL}]
 
     return refine
 

@@ -23,20 +23,22 @@ Everything here works on arrays; the workflow's rule scripts call it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from lindiff.data.wavelets import check_levels, pad_images
 from lindiff.deep.config import DenoiserConfig, TrainConfig
 from lindiff.errors import ConfigError
 
 __all__ = [
+    "ARCHS",
     "FULL",
     "HELD_OUT_STAGE",
+    "SCALE_PATTERN",
     "band_scale",
     "crop_images",
     "model_config",
@@ -52,7 +54,11 @@ __all__ = [
 HELD_OUT_STAGE = "ms_held_out"
 #: the ``rf`` of the models whose receptive field covers their image (the flat reference, the low-pass)
 FULL = "full"
-_SCALE = re.compile(r"flat|low|j([0-9]+)")
+#: a model's band: the pixels, the coarsest low-pass, or the details of scale ``j`` (the path field's regex)
+SCALE_PATTERN = r"flat|low|j([0-9]+)"
+#: the syntheses: by a flat model, or coarse to fine by a wavelet model
+ARCHS = ("flat", "wavelet")
+_SCALE = re.compile(SCALE_PATTERN)
 
 
 def padded_shape(image_shape: Sequence[int], levels: int) -> tuple[int, int]:
@@ -72,10 +78,8 @@ def scale_of(scale: str) -> int | None:
 def model_names(rfs: Sequence[int], levels: int) -> list[tuple[str, str]]:
     """Every model ``(scale, rf)`` of one training set: ``flat`` at each RF and at ``full``, the
     low-pass ``(low, full)`` and ``j<j>`` for ``j = levels … 1`` at each RF."""
-    models = [("flat", FULL), ("low", FULL)]
-    for rf in rfs:
-        models += [("flat", str(rf))] + [(f"j{j}", str(rf)) for j in range(int(levels), 0, -1)]
-    return models
+    models = [("flat", FULL)] + [m for rf in rfs for arch in ARCHS for m in synthesis_models(arch, str(rf), levels)]
+    return list(dict.fromkeys(models))  # the low-pass model once
 
 
 def synthesis_models(arch: str, rf: str, levels: int) -> list[tuple[str, str]]:
@@ -85,7 +89,7 @@ def synthesis_models(arch: str, rf: str, levels: int) -> list[tuple[str, str]]:
         return [("flat", str(rf))]
     if arch == "wavelet":
         return [("low", FULL)] + [(f"j{j}", str(rf)) for j in range(int(levels), 0, -1)]
-    raise ConfigError(f"arch={arch!r}: must be 'flat' or 'wavelet'")
+    raise ConfigError(f"arch={arch!r}: must be one of {list(ARCHS)}")
 
 
 def band_scale(scale: str, levels: int) -> float:
@@ -113,10 +117,9 @@ def model_config(base: TrainConfig, scale: str, rf: str, levels: int, full: Mapp
         model["receptive_field"] = int(rf)
         if j is not None:
             model.update(bands=3, condition_bands=1)
-    data = {**base.to_dict(), "model": DenoiserConfig.from_dict(model),
-            "sigma_max": base.sigma_max * band_scale(scale, levels), "val_sigmas": list(base.val_sigmas)}
-    data["sigma_min"] = min(base.sigma_min, data["sigma_max"])
-    return TrainConfig(**{k: tuple(v) if k == "val_sigmas" else v for k, v in data.items()})
+    sigma_max = base.sigma_max * band_scale(scale, levels)
+    return dataclasses.replace(base, model=DenoiserConfig.from_dict(model), sigma_max=sigma_max,
+                               sigma_min=min(base.sigma_min, sigma_max))
 
 
 def training_rows(X, image_shape: Sequence[int], levels: int, wavelet: str, scale: str):
@@ -150,8 +153,10 @@ def crop_images(X, padded: Sequence[int], image_shape: Sequence[int]) -> np.ndar
     return X[:, top : top + h, left : left + w].reshape(len(X), h * w)
 
 
-def summary_table(rows: Sequence[Mapping]) -> pd.DataFrame:
+def summary_table(rows: Sequence[Mapping]):
     """One row per synthesis (``arch``, ``rf``) from their metrics, flat first, by RF (``full`` last)."""
+    import pandas as pd  # here: the path fields import this module, and a job's fixed cost stays without pandas
+
     table = pd.DataFrame(list(rows))
     if table.empty:
         return table

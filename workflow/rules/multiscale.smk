@@ -34,8 +34,8 @@ rule ms_synthesize:
     input:
         unpack(ms_quality_inputs),
         train=trainset_input,
-        models=ms_synth_models,
-        model_metrics=ms_synth_metrics,
+        models=ms_synth_files("model.pt"),
+        model_metrics=ms_synth_files("train_metrics.json"),  # their parameters and training time add up
     output:
         samples=level_path("ms_synth", "samples.npz"),
         metrics=level_path("ms_synth", "metrics.json"),

@@ -31,7 +31,8 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     options = {k: v for k, v in ms["synthesis"].items() if k != "n_samples"}
     n_samples = ms["synthesis"]["n_samples"]
     X, full = load_training_set(job.cfg("data"), inp.train)
-    X_test = held_out_rows(full.X, inp.train, ms["n_test"], derive_seed(p["seed"], HELD_OUT_STAGE, job.seed_key))
+    held_out_seed = derive_seed(p["seed"], HELD_OUT_STAGE, job.seed_key)  # the same for every job of the study
+    X_test = held_out_rows(full.X, inp.train, ms["n_test"], held_out_seed)
     shape, size = full.image_shape, padded_shape(full.image_shape, levels)
     models = [load_model(path, device=ms["device"]).cpu() for path in inp.models]
     means = [np.asarray(artifacts.load_torch(path, "model file")["extra"]["mean"]) for path in inp.models]
@@ -66,7 +67,7 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
                "n_samples": n_samples, "nonfinite_samples": int((~finite).sum())}
     for sigma in ms["psnr_sigmas"]:
         # noise on the padded image, as in training; the PSNR on the image's own pixels
-        noisy = add_noise(pad(X_test), sigma, derive_seed(p["seed"], HELD_OUT_STAGE, job.seed_key))
+        noisy = add_noise(pad(X_test), sigma, held_out_seed)
         metrics[f"psnr/{sigma}"] = psnr(X_test, crop_images(denoise(noisy), size, shape))
     if "classifier" in inp.keys():
         classifier = load_classifier(inp.classifier)

@@ -33,18 +33,18 @@ def ms_train_params(wildcards):
     return params
 
 
-def ms_synth_models(wildcards):
-    """The model files a synthesis reads: the flat model, or the low-pass and each scale's (coarsest first)."""
-    values = dict(wildcards.items())
-    return [
-        level_path("ms_model", "model.pt").format(**{**values, "scale": scale, "rf": rf})
-        for scale, rf in synthesis_models(wildcards.arch, wildcards.rf, LD.multiscale.levels)
-    ]
+def ms_synth_files(name):
+    """Input function: file ``name`` of each model a synthesis reads (the flat model, or the low-pass
+    and each scale's, coarsest first)."""
 
+    def files(wildcards):
+        values = dict(wildcards.items())
+        return [
+            level_path("ms_model", name).format(**{**values, "scale": scale, "rf": rf})
+            for scale, rf in synthesis_models(wildcards.arch, wildcards.rf, LD.multiscale.levels)
+        ]
 
-def ms_synth_metrics(wildcards):
-    """The training metrics of those models (their parameters and training time add up)."""
-    return [path.replace("model.pt", "train_metrics.json") for path in ms_synth_models(wildcards)]
+    return files
 
 
 def ms_quality_inputs(wildcards):
