@@ -7,6 +7,7 @@ otherwise) with a message that starts with the argument's name.
 
 * :func:`check_matrix` -- a 2-D array ``(n_samples, d)``, samples as rows.
 * :func:`check_vector` -- a 1-D array.
+* :func:`check_image_shape` -- an image shape ``(h, w)``, optionally of ``h · w = d`` pixels.
 
 Unless ``copy=True``, nothing is copied that need not be: an ndarray that already has
 ``dtype`` comes back as the same object, and a converted one keeps its memory layout.
@@ -23,16 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from lindiff.errors import DataError
+from lindiff.errors import ConfigError, DataError
 
-__all__ = ["check_keys", "check_matrix", "check_vector"]
+__all__ = ["check_image_shape", "check_keys", "check_matrix", "check_vector"]
 
 _REAL_KINDS = "biuf"  # numpy dtype kinds of real numbers: bool, int, uint, float
 
 
-def _as_array(
-    X: Any, name: str, dtype: Any, require_real: bool, copy: bool, error: type[Exception]
-) -> np.ndarray:
+def _as_array(X: Any, name: str, dtype: Any, require_real: bool, copy: bool, error: type[Exception]) -> np.ndarray:
     """``X`` as an ndarray of ``dtype`` (None: its own), copied only if needed or if ``copy``."""
     if not require_real:
         return np.array(X, dtype=dtype, copy=True) if copy else np.asarray(X, dtype=dtype)
@@ -174,3 +173,16 @@ def check_keys(data: Any, allowed, what: str, error: type[Exception] = DataError
         raise error(f"unknown {what} key(s) {unknown}; allowed: {sorted(allowed)}")
     return data
 
+
+def check_image_shape(image_shape: Any, d: int | None = None) -> tuple[int, int]:
+    """An image shape: a pair of positive ints ``(h, w)``; with ``d``, ``h · w`` must equal ``d``
+    (the row length of the flattened images).  Raises ConfigError naming ``image_shape``."""
+    try:
+        shape = tuple(int(s) for s in image_shape)
+    except (TypeError, ValueError):
+        raise ConfigError(f"image_shape must be a pair (h, w), got {image_shape!r}") from None
+    if len(shape) != 2 or min(shape) < 1:
+        raise ConfigError(f"image_shape must be a pair of positive ints (h, w), got {image_shape!r}")
+    if d is not None and shape[0] * shape[1] != d:
+        raise ConfigError(f"image_shape {shape} has {shape[0] * shape[1]} pixels, but the rows have d={d}")
+    return shape  # type: ignore[return-value]

@@ -44,7 +44,6 @@ import itertools
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import numpy as np
 import torch
@@ -53,6 +52,7 @@ from torch import nn
 
 from lindiff.deep.config import CONDITIONAL_KINDS, DATA_CENTER, DATA_SCALE, KINDS, DenoiserConfig
 from lindiff.errors import ConfigError
+from lindiff.validation import check_image_shape
 
 __all__ = [
     "BFCNN",
@@ -446,16 +446,6 @@ def measured_receptive_field(model: FlatDenoiser, band: str = "noisy", trials: i
 
 
 # --------------------------------------------------------------------------- wrappers
-
-
-def check_image_shape(image_shape: Any) -> tuple[int, int]:
-    try:
-        shape = tuple(int(s) for s in image_shape)
-    except TypeError:
-        raise ConfigError(f"image_shape must be a pair (h, w), got {image_shape!r}") from None
-    if len(shape) != 2 or min(shape) < 1:
-        raise ConfigError(f"image_shape must be a pair of positive ints (h, w), got {image_shape!r}")
-    return shape  # type: ignore[return-value]
 
 
 class ImageDenoiser(nn.Module):

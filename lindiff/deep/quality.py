@@ -56,10 +56,9 @@ from torch import nn
 
 from lindiff.artifacts import load_torch, save_torch
 from lindiff.deep.config import CLASSIFIER_DATA, check_number
-from lindiff.deep.models import check_image_shape
 from lindiff.deep.train import _deterministic, resolve_device, run_epoch
 from lindiff.errors import ConfigError, DataError
-from lindiff.validation import check_keys, check_matrix, check_vector
+from lindiff.validation import check_image_shape, check_keys, check_matrix, check_vector
 
 __all__ = [
     "CLASSIFIER_PRESETS",

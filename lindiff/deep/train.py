@@ -65,10 +65,10 @@ from lindiff.deep.config import (
     preset_config,
 )
 from lindiff.deep.evaluate import add_noise, psnr
-from lindiff.deep.models import ImageDenoiser, check_class_labels, check_image_shape, wrap_denoiser
+from lindiff.deep.models import ImageDenoiser, check_class_labels, wrap_denoiser
 from lindiff.diffusion.schedules import vplinear_sigma
 from lindiff.errors import ConfigError, DataError
-from lindiff.validation import check_matrix
+from lindiff.validation import check_image_shape, check_matrix
 
 __all__ = [
     "CHECKPOINT_NAME",

@@ -17,6 +17,8 @@ shrinkage ``λ_i / (λ_i + σ²)`` in some basis; the three linear-algebra famil
     reproduces training rows.  ``O(n d)`` per row, computed in chunks of ``chunk`` rows so that
     the (chunk, n) weights bound the memory; at ``σ = 0`` it is the nearest training row.
 
+The local analytic denoisers (a posterior over training patches per pixel: Kamb & Ganguli's LS
+and ELS machines, Lukoianov et al.'s locality denoiser) are in :mod:`lindiff.diffusion.local`.
 Deep torch models are adapted by :class:`lindiff.deep.evaluate.BlindDenoiser` (a blind model
 ignores ``sigma``).
 """
