@@ -19,6 +19,7 @@ include: "workflow/rules/common/generalization.smk"
 include: "workflow/rules/common/samplers.smk"
 include: "workflow/rules/common/gahb.smk"
 include: "workflow/rules/common/multiscale.smk"
+include: "workflow/rules/common/theory.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/learn.smk"
 include: "workflow/rules/generate.smk"
@@ -29,6 +30,7 @@ include: "workflow/rules/generalization.smk"
 include: "workflow/rules/samplers.smk"
 include: "workflow/rules/gahb.smk"
 include: "workflow/rules/multiscale.smk"
+include: "workflow/rules/theory.smk"
 
 
 rule all:

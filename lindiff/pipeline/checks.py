@@ -107,6 +107,7 @@ def check_values(cfg, info: DataInfo | None = None) -> None:
     _check_samplers(cfg, info)
     _check_gahb(cfg)
     _check_multiscale(cfg, info)
+    _check_theory(cfg, info)
     if cfg.generate.n_trajectory > cfg.generate.n_samples:
         raise ConfigError(f"generate.n_trajectory={cfg.generate.n_trajectory} must be in [1, generate.n_samples="
                           f"{cfg.generate.n_samples}]")
@@ -332,6 +333,48 @@ def _check_multiscale(cfg, info: DataInfo | None) -> None:
             if n + ms.n_test > info.n_total:
                 raise ConfigError(f"sweep.multiscale.n={n} + multiscale.n_test={ms.n_test} held-out images exceed "
                                   f"the {info.n_total} samples of {info.source}")
+
+
+def _check_theory(cfg, info: DataInfo | None) -> None:
+    """sweep.theory and the theory.* entries (only when the study is on): noise-conditional model
+    sizes and their diffusion samplers and schedules, the denoisers, patch sizes, the pools, noise
+    levels, and the training, held-out and calibration rows against the data."""
+    from lindiff.diffusion.local import check_patch_size
+    from lindiff.pipeline.datasets import image_shape
+
+    sweep, theory, key = cfg.sweep.theory, cfg.theory, "sweep.theory"
+    if not sweep.n or not cfg.deep.enabled:
+        return
+    for size in sweep.size:
+        if size not in cfg.deep.sizes:
+            raise ConfigError(f"{key}.size: unknown model size {size!r}; allowed: {', '.join(cfg.deep.sizes)}")
+        if not deep_train_config(cfg, size).model.conditional:
+            raise ConfigError(f"{key}.size={size!r}: the study samples a noise-conditional network (model.kind=ddpm) "
+                              "with the analytic denoisers on its noise levels; a blind model has none")
+    for name in sweep.sampler:
+        if _check_sampler_entry(cfg.diffusion, name, key).kind == "ve_chain":
+            raise ConfigError(f"{key}.sampler={name}: the study samples with ddpm, ddim or ode samplers, not ve_chain")
+    for name in sweep.schedule:
+        if _check_sampler_schedule(cfg.diffusion, name, key).shape == DESIGNED:
+            raise ConfigError(f"{key}.schedule={name}: designed schedules belong to the samplers study (sweep.samplers)")
+    if len(set(theory.denoisers)) != len(theory.denoisers):
+        raise ConfigError(f"theory.denoisers has duplicates: {list(theory.denoisers)}")
+    sizes = [check_patch_size(size, "theory.patch_sizes") for size in theory.patch_sizes]
+    if not sizes or len(set(sizes)) != len(sizes):
+        raise ConfigError(f"theory.patch_sizes={sizes}: give distinct odd patch sides (at least one)")
+    _check_positive_list("theory.mse_sigmas", theory.mse_sigmas)
+    if image_shape(cfg.data) is None:
+        raise ConfigError(f"{key}: data={cfg.data.name} has no image shape; the local denoisers take patches of images")
+    if info is None:
+        return
+    for n in sweep.n:
+        if theory.pool is not None and theory.pool > n:
+            raise ConfigError(f"theory.pool={theory.pool} exceeds the network's training images sweep.theory.n={n}")
+        held_out = theory.n_test + theory.calibration_images
+        if n + held_out > info.n_total:
+            raise ConfigError(f"sweep.theory.n={n} + theory.n_test={theory.n_test} + theory.calibration_images="
+                              f"{theory.calibration_images} held-out images exceed the {info.n_total} samples of "
+                              f"{info.source}")
 
 
 def _check_gahb(cfg) -> None:

@@ -288,6 +288,9 @@ def notes(cfg) -> list[str]:
     if not cfg.deep.enabled and len(cfg.sweep.multiscale.n):
         out.append(f"sweep.multiscale.n={list(cfg.sweep.multiscale.n)} is skipped: data={cfg.data.name} has no deep "
                    "denoiser (deep.enabled=false); set sweep.multiscale.n=[] to silence this")
+    if not cfg.deep.enabled and len(cfg.sweep.theory.n):
+        out.append(f"sweep.theory.n={list(cfg.sweep.theory.n)} is skipped: data={cfg.data.name} has no deep "
+                   "denoiser (deep.enabled=false); set sweep.theory.n=[] to silence this")
     return out
 
 

@@ -296,6 +296,16 @@ def held_out_rows(X_full, train_path, count: int, seed) -> Any:
     return X_full[held_out_indices(len(X_full), train_path, count, seed)]
 
 
+def held_out_sets(full, train_path, counts, seed) -> list[tuple[Any, Any]]:
+    """Disjoint held-out sets of ``counts`` rows each (outside the training set of ``train_path``,
+    chosen together with ``seed``): ``[(X (count, d), labels (count,) or None), ...]``."""
+    import numpy as np
+
+    indices = held_out_indices(len(full.X), train_path, int(sum(counts)), seed)
+    parts = np.split(indices, np.cumsum(counts)[:-1])
+    return [(full.X[part], None if full.labels is None else full.labels[part]) for part in parts]
+
+
 def load_halves(path, dataset) -> tuple[Any, Any]:
     """The halves ``(idx_a, idx_b)`` of a ``halves.npz`` (written by the workflow's
     ``split_halves``), checked against ``dataset``: same sha256, disjoint, in range."""

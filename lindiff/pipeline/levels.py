@@ -35,6 +35,7 @@ from lindiff.deep.config import FIG7_CONTROLS, TRAINED_CONTROLS
 from lindiff.errors import ConfigError
 from lindiff.studies.multiscale import ARCHS, SCALE_PATTERN
 from lindiff.studies.multiscale import FULL as MULTISCALE_FULL
+from lindiff.studies.theory import NETWORK, THEORY_DENOISERS
 
 
 def cond_name(value) -> str:
@@ -124,6 +125,8 @@ FIELDS: dict[str, Field] = {
         Field("scale", SCALE_PATTERN),
         Field("rf", f"[0-9]+|{MULTISCALE_FULL}", axis_type=int, from_axis=str, minimum=1),
         Field("arch", "|".join(ARCHS)),
+        # the theory-vs-network study (sweep.theory): the network, or an analytic denoiser beside it
+        Field("theory", "|".join((NETWORK, *THEORY_DENOISERS))),
     )
 }
 
@@ -273,6 +276,13 @@ LEVELS: dict[str, Level] = {
         Level("ms_synth", _MULTISCALE + "/{arch}_rf{rf}", order=("data", "wavelet", "n", "seed", "arch", "rf"),
               group_level="ms_study", seed_level="ms_study"),
         Level("ms_study", _MULTISCALE, order=("data", "wavelet", "n", "seed")),
+        # the theory-vs-network study (sweep.theory): per sampler run of a noise-conditional deep model,
+        # the network or one analytic denoiser (its calibration, samples and measurements); every
+        # denoiser of a run seeds with the run's id (the same noise draws); the run's comparison
+        # table and figures are in the run's theory/ directory
+        Level("theory_denoiser", _DEEP + "/{sampler}_{schedule}_T{T}/theory/{theory}",
+              order=("data", "n", "size", "seed", "sampler", "schedule", "T", "theory"), group_level="deep",
+              seed_level="deep_sample"),
     )
 }
 

@@ -25,6 +25,7 @@ from lindiff.diffusion.schedules import SAMPLER_SCHEDULES
 from lindiff.linear.design import INJECTION_MODES, OBJECTIVES
 from lindiff.linear.schedules import SCHEDULES
 from lindiff.pipeline.tracking import ALLOWED_MODES
+from lindiff.studies.theory import CALIBRATION_REFERENCES, THEORY_DENOISERS
 
 SPECTRAL = "spectral"  # schedule kind designed from the data (lindiff.linear.design.design_schedule)
 DESIGNED = "designed"  # sampler schedule designed from the data (lindiff.diffusion.design.design_levels)
@@ -49,6 +50,8 @@ DenoiserKind = StrEnum("DenoiserKind", {v: v for v in DENOISERS})
 MnistSplit = StrEnum("MnistSplit", {v: v for v in ("train", "test")})
 JacobianMethod = StrEnum("JacobianMethod", {v: v for v in ("auto", *JACOBIAN_METHODS)})
 Fig7Control = StrEnum("Fig7Control", {v: v for v in FIG7_CONTROLS})
+TheoryDenoiser = StrEnum("TheoryDenoiser", {v: v for v in THEORY_DENOISERS})
+CalibrationReference = StrEnum("CalibrationReference", {v: v for v in CALIBRATION_REFERENCES})
 
 MIN1 = {"min": 1}
 POSITIVE = {"positive": True}  # > 0 and finite
@@ -263,6 +266,20 @@ class MultiscaleSweep:
 
 
 @dataclass
+class TheorySweep:
+    """The theory-vs-network study: per noise-conditional deep model (``n``, ``size``, ``seed``, as in
+    ``sweep.deep``) and sampler run (``sampler`` × ``schedule`` × ``T``), the network and every
+    analytic denoiser of ``theory.denoisers`` sampled from the same seeds.  Empty ``n`` = off."""
+
+    n: list[int] = field(default_factory=list)
+    size: list[str] = field(default_factory=lambda: ["ddpm"])  # deep.sizes keys of noise-conditional models
+    seed: list[int] = field(default_factory=lambda: [0])
+    sampler: list[str] = field(default_factory=lambda: ["ddim"])  # diffusion.samplers keys
+    schedule: list[str] = field(default_factory=lambda: ["vplinear"])  # diffusion.schedules keys
+    T: list[int] = field(default_factory=lambda: [20])
+
+
+@dataclass
 class SweepConfig:
     name: str = MISSING
     n: list[int] = MISSING
@@ -284,6 +301,8 @@ class SweepConfig:
     gahb: GahbSweep = field(default_factory=GahbSweep)
     # Flat vs multi-scale wavelet denoisers at each receptive field (multiscale.*); empty n = off.
     multiscale: MultiscaleSweep = field(default_factory=MultiscaleSweep)
+    # Analytic local denoisers beside a trained network on shared seeds (theory.*); empty n = off.
+    theory: TheorySweep = field(default_factory=TheorySweep)
 
 
 # --------------------------------------------------------------------------- stages
@@ -445,6 +464,25 @@ class MultiscaleConfig:
 
 
 @dataclass
+class TheoryConfig:
+    """The theory-vs-network study's denoisers and measurements (``sweep.theory`` gives its points)."""
+
+    denoisers: list[TheoryDenoiser] = field(default_factory=lambda: [TheoryDenoiser(v) for v in THEORY_DENOISERS])
+    n_samples: int = field(default=64, metadata={"min": 2})  # shared seeds: samples per denoiser
+    pool: int | None = field(default=None, metadata=MIN1)  # the analytic denoisers' images: the network's first (null: all)
+    class_pools: bool = True  # a class-conditional network: each sample's class pool (else the whole set)
+    patch_sizes: list[int] = field(default_factory=lambda: [1, 3, 5, 7, 9, 13])  # odd candidates of the calibration
+    calibrate: CalibrationReference = CalibrationReference.network
+    calibration_images: int = field(default=32, metadata=MIN1)  # held-out images the patch sizes are chosen on
+    calibration_levels: int = field(default=6, metadata=MIN1)  # noise levels calibrated (the nearest one serves the others)
+    pool_size: int | None = field(default=None, metadata=MIN1)  # the equivariant pool's patches (null: all)
+    threshold: float = field(default=0.02, metadata={"positive": True, "max": 1.0})  # the locality masks
+    mse_sigmas: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.4, 0.8])  # held-out MSE (data units)
+    n_test: int = field(default=64, metadata=MIN1)  # held-out images of the MSE table
+    n_boot: int = field(default=1000, metadata=MIN1)  # bootstrap resamples of the final-sample r²
+
+
+@dataclass
 class WandbConfig:
     mode: WandbMode = WandbMode.offline
     project: str = "lindiff"
@@ -487,6 +525,7 @@ class LindiffConfig:
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     gahb: GahbConfig = field(default_factory=GahbConfig)
     multiscale: MultiscaleConfig = field(default_factory=MultiscaleConfig)
+    theory: TheoryConfig = field(default_factory=TheoryConfig)
     results_dir: str = "results"
     # the most memory one job may need (MiB; null: this machine's memory); checked before any job runs
     max_job_mem_mb: int | None = field(default=None, metadata=MIN1)

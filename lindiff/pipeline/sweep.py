@@ -24,6 +24,7 @@ from lindiff.pipeline.entries import deep_train_config
 from lindiff.pipeline.levels import FIELDS, LEVELS, Field, Point, ab_linear_model
 from lindiff.pipeline.schema import ASCENT
 from lindiff.studies.multiscale import ARCHS, FULL, model_names
+from lindiff.studies.theory import NETWORK
 
 
 @dataclass(frozen=True)
@@ -266,8 +267,21 @@ def _multiscale_syntheses(cfg):
     return refine
 
 
+def _theory_denoisers(cfg):
+    """The denoisers of one sampler run of the theory study: the network and each of ``theory.denoisers``."""
+    names = [NETWORK, *(str(name) for name in cfg.theory.denoisers)]
+
+    def refine(values):
+        return [{**values, "theory": name} for name in names]
+
+    return refine
+
+
 #: the receptive-field study's axes (sweep.multiscale.<axis>) and the path fields they feed
 MULTISCALE_AXES = {"wavelet": "wavelet", "n": "n", "seed": "seed", "rf": "rf"}
+
+#: the theory study's axes (sweep.theory.<axis>): a deep model's and its sampler run's
+THEORY_AXES = {axis: axis for axis in ("n", "size", "seed", "sampler", "schedule", "T")}
 
 #: Every study's grids, one entry per (study, level): the points, their axis checks (keys, bounds,
 #: path forms, ``max_points``) and every target and params slice that lists points derive from here.
@@ -301,6 +315,10 @@ GRID_STUDIES: tuple[GridStudy, ...] = (
               refine=_multiscale_models),
     GridStudy("multiscale", "sweep.multiscale", "ms_synth", MULTISCALE_AXES, enabled_by="n", requires="deep.enabled",
               refine=_multiscale_syntheses),
+    # the theory-vs-network study: per deep model (n, size, seed) and sampler run, the network and
+    # each analytic denoiser (see _theory_denoisers)
+    GridStudy("theory", "sweep.theory", "theory_denoiser", THEORY_AXES, enabled_by="n", requires="deep.enabled",
+              refine=_theory_denoisers),
 )
 
 #: the sweep axes of the linear chain (``sweep.<axis>`` and keys of ``sweep.grids`` entries)

@@ -5,8 +5,8 @@ denoisers of :mod:`lindiff.diffusion.local`, Wiener, empirical) three ways:
 
 * :func:`heldout_mse` — per ``σ``, every denoiser's denoising MSE on held-out images, all on the
   same noise draw;
-* :func:`path_agreement` — along the network's own sampling path, each analytic denoiser's
-  output against the network's at the same point ``(y_t, σ_t)``: per-step r² and Pearson r;
+* :func:`path_agreement` — along the network's own sampling path, an analytic denoiser's output
+  against the network's at the same point ``(y_t, σ_t)``: per-step r² and Pearson r;
 * :func:`shared_seed_samples` + :func:`final_agreement` — every denoiser's sampler from the
   **same initial noise and the same noise draws** (one seed, drawn in step order, see
   :func:`lindiff.diffusion.samplers.sample`), and the final samples' r² against the network's,
@@ -24,12 +24,38 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from lindiff.diffusion.denoisers import EmpiricalDenoiser, fit_wiener
+from lindiff.diffusion.local import ClassConditional, EquivariantLocalDenoiser, LocalDenoiser, LocalityDenoiser
 from lindiff.diffusion.samplers import SamplePath, Sampler, sample
 from lindiff.errors import ConfigError
 from lindiff.validation import check_matrix, check_vector
 
+#: the network's entry in the study (the denoisers compared with it: :data:`THEORY_DENOISERS`)
+NETWORK = "network"
+#: the analytic denoisers the study puts beside a network
+THEORY_DENOISERS = ("local", "equivariant", "locality", "wiener", "empirical")
+#: those with a patch size per noise level, calibrated (:func:`lindiff.diffusion.local.calibrate_patch_sizes`)
+CALIBRATED = ("local", "equivariant")
+#: what a calibration matches: the network's outputs (Kamb & Ganguli) or the clean held-out images
+CALIBRATION_REFERENCES = ("network", "heldout")
+#: the seed stages every denoiser of one network run shares: the sampling noise, the held-out images and their noise
+SAMPLE_STAGE, HELD_OUT_STAGE = "theory_sample", "theory_held_out"
+
 __all__ = [
+    "CALIBRATED",
+    "CALIBRATION_REFERENCES",
+    "HELD_OUT_STAGE",
+    "NETWORK",
+    "SAMPLE_STAGE",
+    "THEORY_DENOISERS",
     "bootstrap_median",
+    "build_denoiser",
+    "conditioned",
+    "calibration_levels",
+    "class_denoisers",
+    "clipped",
+    "in_model_units",
+    "sample_in_units",
     "final_agreement",
     "heldout_mse",
     "path_agreement",
@@ -100,27 +126,27 @@ def heldout_mse(denoisers: Mapping[str, Denoiser], X_test, sigma, seed: int = 0)
     return rows
 
 
-def path_agreement(network: Denoiser, denoisers: Mapping[str, Denoiser], path: SamplePath) -> list[dict]:
-    """Rows ``{step, sigma, denoiser, r2, pearson}`` (medians over the samples): at every recorded
-    point of the network's ``path`` with ``σ > 0``, each denoiser's output against the network's
-    at the same ``(y_t, σ_t)``."""
+def path_agreement(denoiser: Denoiser, points, sigma, reference) -> list[dict]:
+    """Rows ``{step, sigma, r2, pearson}`` (medians over the samples): at every point of a
+    network's path with ``σ > 0`` — ``points`` (steps, m, d), ``sigma`` (steps,) — ``denoiser``'s
+    output against the network's there, ``reference`` (steps, m, d)."""
+    points, reference = np.asarray(points, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    sigma = check_vector(sigma, "sigma", length=len(points), error=ConfigError)
+    if points.ndim != 3 or reference.shape != points.shape:
+        raise ConfigError(f"points {points.shape} and reference {reference.shape} must both be (steps, m, d)")
     rows = []
-    for step, (points, sigmas) in enumerate(zip(path.path, path.sigma)):
-        level = float(sigmas[0])
+    for step, level in enumerate(sigma):
         if level <= 0:
             continue
-        reference = network(points, level)
-        for name, denoiser in denoisers.items():
-            estimate = denoiser(points, level)
-            rows.append(
-                {
-                    "step": step,
-                    "sigma": level,
-                    "denoiser": name,
-                    "r2": float(np.nanmedian(pixel_r2(estimate, reference))),
-                    "pearson": float(np.nanmedian(pixel_pearson(estimate, reference))),
-                }
-            )
+        estimate = denoiser(points[step], float(level))
+        rows.append(
+            {
+                "step": step,
+                "sigma": float(level),
+                "r2": float(np.nanmedian(pixel_r2(estimate, reference[step]))),
+                "pearson": float(np.nanmedian(pixel_pearson(estimate, reference[step]))),
+            }
+        )
     return rows
 
 
@@ -155,3 +181,82 @@ def final_agreement(samples: Mapping[str, np.ndarray], reference: str, resamples
             }
         )
     return rows
+
+
+def build_denoiser(
+    name: str, X_train, image_shape, *, patch_size=None, threshold: float = 0.02, pool_size: int | None = None, seed: int = 0
+) -> Denoiser:
+    """The analytic denoiser ``name`` (:data:`THEORY_DENOISERS`) of the training images ``X_train``
+    (n, d) in data units; ``patch_size`` (an odd int or a PatchSizes) for the calibrated ones,
+    ``threshold`` for locality, ``pool_size`` and ``seed`` for the equivariant pool."""
+    if name == "local":
+        return LocalDenoiser(X_train, image_shape, patch_size)
+    if name == "equivariant":
+        return EquivariantLocalDenoiser(X_train, image_shape, patch_size, pool_size=pool_size, seed=seed)
+    if name == "locality":
+        return LocalityDenoiser(X_train, threshold=threshold)
+    if name == "wiener":
+        return fit_wiener(X_train)
+    if name == "empirical":
+        return EmpiricalDenoiser(X_train)
+    raise ConfigError(f"unknown analytic denoiser {name!r}; allowed: {', '.join(THEORY_DENOISERS)}")
+
+
+def class_denoisers(name: str, X_train, labels, image_shape, **options) -> dict[int, Denoiser]:
+    """One :func:`build_denoiser` per class of ``labels`` (n,), on that class's images (a
+    class-conditional pool; combine them with :class:`~lindiff.diffusion.local.ClassConditional`)."""
+    labels = np.asarray(labels)
+    return {int(c): build_denoiser(name, X_train[labels == c], image_shape, **options) for c in np.unique(labels)}
+
+
+def conditioned(denoisers: Denoiser | Mapping[int, Denoiser], row_labels=None) -> Denoiser:
+    """A denoiser for rows with these labels: the per-class ones routed by ``row_labels``, or the one."""
+    if isinstance(denoisers, Mapping):
+        if row_labels is None:
+            raise ConfigError("class-conditional pools need the labels of the rows")
+        return ClassConditional(denoisers, row_labels)
+    return denoisers
+
+
+def clipped(denoiser: Denoiser, clip: tuple[float, float] | None) -> Denoiser:
+    """``denoiser`` with its estimates clipped to ``clip`` (DDPM's ``clip_denoised``); None: as is."""
+    if clip is None:
+        return denoiser
+    low, high = clip
+
+    def clip_estimate(Y: np.ndarray, sigma: float) -> np.ndarray:
+        return np.clip(denoiser(Y, sigma), low, high)
+
+    return clip_estimate
+
+
+def in_model_units(denoiser: Denoiser, center: float, scale: float) -> Denoiser:
+    """A data-unit denoiser as one in a network's units ``y_s = (y − center)·scale``, ``σ_s =
+    scale·σ``: what the network's sampler steps in."""
+
+    def in_units(Y: np.ndarray, sigma: float) -> np.ndarray:
+        return (denoiser(Y / scale + center, sigma / scale) - center) * scale
+
+    return in_units
+
+
+def calibration_levels(sigma, count: int) -> np.ndarray:
+    """Up to ``count`` of the noise levels ``sigma`` (> 0 ones only), spread evenly in ``log σ``
+    (the nearest level to each of ``count`` log-spaced values, without repeats)."""
+    levels = np.unique(np.asarray(sigma, dtype=np.float64))
+    levels = levels[levels > 0]
+    if not len(levels):
+        raise ConfigError("calibration needs noise levels > 0")
+    wanted = np.geomspace(levels[0], levels[-1], max(1, int(count)))
+    return np.unique(levels[np.argmin(np.abs(np.log(levels)[None] - np.log(wanted)[:, None]), axis=1)])
+
+
+def sample_in_units(
+    denoiser: Denoiser, sigma_bar, sampler: Sampler, n: int, d: int, seed, center: float, scale: float, record: int | None = 0
+) -> SamplePath:
+    """Sample with a data-unit ``denoiser`` on a network's noise levels ``sigma_bar`` (its units,
+    ``y_s = (y − center)·scale``), stepping where the network's sampler steps: the same seed gives
+    the same initial noise and the same noise draws as the network's run.  The path comes back in
+    data units."""
+    path = sample(in_model_units(denoiser, center, scale), sigma_bar, sampler, n, d, seed=seed, record=record)
+    return SamplePath(path.path / scale + center, path.sigma / scale, path.method, path.params)

@@ -324,8 +324,14 @@ def test_harness_on_shared_seeds(toy):
     final = {r["denoiser"]: r for r in final_agreement({k: p.samples for k, p in paths.items()}, "net", resamples=100)}
     assert final["net"]["r2_median"] == 1.0 and final["again"]["r2_median"] == pytest.approx(1.0)
     assert max(final["wiener"]["r2_median"], final["local"]["r2_median"]) < 0.9
-    steps = path_agreement(empirical, {"self": empirical, "wiener": wiener}, paths["net"])
-    assert len(steps) == 2 * 8 and all(r["r2"] == pytest.approx(1.0) for r in steps if r["denoiser"] == "self")
+    net = paths["net"]
+    sigmas = net.sigma[:, 0]
+    reference = np.stack([empirical(y, s) if s > 0 else y for y, s in zip(net.path, sigmas)])
+    steps = path_agreement(EmpiricalDenoiser(X, chunk=5), net.path, sigmas, reference)
+    assert len(steps) == 8 and all(r["r2"] == pytest.approx(1.0) for r in steps)
+    wiener_steps = path_agreement(wiener, net.path, sigmas, reference)
+    assert [r["sigma"] for r in wiener_steps] == sorted(sigma_bar[1:], reverse=True)
+    assert wiener_steps[-1]["r2"] < 0.99  # near the data, the memorizing and the linear denoiser differ
     mse = heldout_mse({"empirical": empirical, "wiener": wiener}, X[:5], [0.1, 1.0])
     assert [r["sigma"] for r in mse] == [0.1, 0.1, 1.0, 1.0]
     assert mse[0]["mse"] < mse[1]["mse"]  # the training rows themselves: the empirical denoiser is right
