@@ -17,12 +17,12 @@ rule theory_network:
         path=level_path("theory_denoiser", "path.npz"),
         metrics=level_path("theory_denoiser", "metrics.json"),
         sidecar=level_path("theory_denoiser", "network.config.yaml"),
-    wildcard_constraints:
-        theory=NETWORK,
     log:
         log_path("theory_network", THEORY_JOB),
     benchmark:
         benchmark_path("theory_network", THEORY_JOB)
+    wildcard_constraints:
+        theory=NETWORK,
     conda:
         "../envs/lindiff.yaml"
     threads: DATA_THREADS
@@ -42,12 +42,12 @@ rule theory_calibrate:
     output:
         calibration=level_path("theory_denoiser", "calibration.json"),
         sidecar=level_path("theory_denoiser", "calibrate.config.yaml"),
-    wildcard_constraints:
-        theory="|".join(CALIBRATED),
     log:
         log_path("theory_calibrate", THEORY_JOB),
     benchmark:
         benchmark_path("theory_calibrate", THEORY_JOB)
+    wildcard_constraints:
+        theory="|".join(CALIBRATED),
     conda:
         "../envs/lindiff.yaml"
     threads: DATA_THREADS
@@ -70,12 +70,12 @@ rule theory_sample:
         samples=level_path("theory_denoiser", "samples.npz"),
         metrics=level_path("theory_denoiser", "metrics.json"),
         sidecar=level_path("theory_denoiser", "sample.config.yaml"),
-    wildcard_constraints:
-        theory=ANALYTIC,
     log:
         log_path("theory_sample", THEORY_JOB),
     benchmark:
         benchmark_path("theory_sample", THEORY_JOB)
+    wildcard_constraints:
+        theory=ANALYTIC,
     conda:
         "../envs/lindiff.yaml"
     threads: DATA_THREADS

@@ -13,8 +13,7 @@ ANALYTIC = "|".join(THEORY_DENOISERS)
 # a denoiser's own option is read only by its jobs
 THEORY_OPTIONS = {
     "theory_network": ("n_samples", "mse_sigmas", "n_test", "calibration_images"),
-    "theory_calibrate": ("pool", "class_pools", "patch_sizes", "calibrate", "calibration_images",
-                         "calibration_levels", "n_test"),
+    "theory_calibrate": ("pool", "class_pools", "patch_sizes", "calibrate", "calibration_images", "calibration_levels", "n_test"),
     "theory_sample": ("n_samples", "pool", "class_pools", "mse_sigmas", "n_test", "calibration_images"),
     "theory_summary": ("n_boot",),
 }
