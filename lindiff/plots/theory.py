@@ -34,19 +34,22 @@ def agreement_figure(mse: pd.DataFrame, steps: pd.DataFrame, final: pd.DataFrame
     _require(final, ("denoiser", "r2_median", "r2_low", "r2_high"), "final")
     fig = Figure(figsize=(13.0, 4.0), layout="constrained")
     ax_mse, ax_steps, ax_final = fig.subplots(1, 3)
+    names = list(dict.fromkeys([*mse["denoiser"], *steps["denoiser"], *final["denoiser"]]))
+    color = {name: f"C{i % 10}" for i, name in enumerate(names)}  # one colour per denoiser in every panel
     for name, rows in mse.groupby("denoiser", sort=False):
-        ax_mse.plot(rows["sigma"], rows["mse"], marker="o", ms=3, label=name, lw=2.0 if name == "network" else 1.0)
+        ax_mse.plot(rows["sigma"], rows["mse"], marker="o", ms=3, label=name, color=color[name],
+                    lw=2.0 if name == "network" else 1.0)
     ax_mse.set(xscale="log", yscale="log", xlabel="noise σ (images in [0, 1])", ylabel="held-out MSE")
     ax_mse.xaxis.set_minor_formatter(NullFormatter())
     ax_mse.legend(fontsize=7)
     for name, rows in steps.groupby("denoiser", sort=False):
-        ax_steps.plot(rows["sigma"], rows["r2"], marker="o", ms=3, label=name)
+        ax_steps.plot(rows["sigma"], rows["r2"], marker="o", ms=3, label=name, color=color[name])
     ax_steps.axhline(0.0, color="grey", lw=0.5)
     ax_steps.set(xscale="log", xlabel="σ of the network's path point", ylabel="median r² vs the network")
     ax_steps.legend(fontsize=7)
     rows = final[final["denoiser"] != "network"].reset_index(drop=True)
     x = np.arange(len(rows))
-    ax_final.bar(x, rows["r2_median"], color="C0")
+    ax_final.bar(x, rows["r2_median"], color=[color[name] for name in rows["denoiser"]])
     ax_final.errorbar(x, rows["r2_median"], yerr=[rows["r2_median"] - rows["r2_low"], rows["r2_high"] - rows["r2_median"]],
                       fmt="none", color="black", capsize=3)
     ax_final.axhline(0.0, color="grey", lw=0.5)

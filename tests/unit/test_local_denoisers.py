@@ -19,12 +19,20 @@ from lindiff.diffusion.local import (
 from lindiff.diffusion.samplers import Sampler, sample
 from lindiff.errors import ConfigError
 from lindiff.studies.theory import (
+    THEORY_DENOISERS,
     bootstrap_median,
+    build_denoiser,
+    calibration_levels,
+    class_denoisers,
+    clipped,
+    conditioned,
     final_agreement,
     heldout_mse,
+    in_model_units,
     path_agreement,
     pixel_pearson,
     pixel_r2,
+    sample_in_units,
     shared_seed_samples,
 )
 
@@ -335,3 +343,50 @@ def test_harness_on_shared_seeds(toy):
     mse = heldout_mse({"empirical": empirical, "wiener": wiener}, X[:5], [0.1, 1.0])
     assert [r["sigma"] for r in mse] == [0.1, 0.1, 1.0, 1.0]
     assert mse[0]["mse"] < mse[1]["mse"]  # the training rows themselves: the empirical denoiser is right
+
+
+# ------------------------------------------------------------------------------- the study's glue
+
+
+def test_the_study_builds_every_denoiser_and_routes_classes(toy):
+    X, Y = toy
+    labels = np.arange(len(X)) % 3
+    for name in THEORY_DENOISERS:
+        denoiser = build_denoiser(name, X, SHAPE, patch_size=3)
+        assert denoiser(Y, 0.3).shape == Y.shape
+        pools = class_denoisers(name, X, labels, SHAPE, patch_size=3)
+        rows = np.array([0, 2, 2, 1, 0])
+        out = conditioned(pools, rows)(Y, 0.3)
+        np.testing.assert_allclose(out[rows == 2], build_denoiser(name, X[labels == 2], SHAPE, patch_size=3)(Y[rows == 2], 0.3))
+    with pytest.raises(ConfigError, match="unknown analytic denoiser 'bogus'"):
+        build_denoiser("bogus", X, SHAPE)
+    with pytest.raises(ConfigError, match="need the labels of the rows"):
+        conditioned(pools)
+
+
+def test_sampling_in_the_network_units_steps_where_the_network_steps(toy):
+    """A data-unit denoiser moved to a network's units ``(y − c)·s`` and back gives the same path as
+    the same denoiser written in those units directly (and clipping clips in data units)."""
+    X, _ = toy
+    wiener = fit_wiener(X)
+    center, scale = 0.5, 2.0
+    sigma_bar = np.concatenate([[0.0], np.geomspace(0.1, 20.0, 6)])
+    ddpm = Sampler("ddpm")
+    path = sample_in_units(wiener, sigma_bar, ddpm, 8, 20, seed=3, center=center, scale=scale, record=None)
+    direct = sample(
+        lambda Y, s: (wiener(Y / scale + center, s / scale) - center) * scale, sigma_bar, ddpm, 8, 20, seed=3, record=None
+    )
+    np.testing.assert_allclose(path.path, direct.path / scale + center, atol=1e-12)
+    np.testing.assert_allclose(path.sigma[:, 0], sigma_bar[::-1] / scale)
+    bounded = clipped(lambda Y, s: Y * 10.0, (0.0, 1.0))
+    assert bounded(np.array([[-1.0, 0.05, 2.0]]), 0.1).tolist() == [[0.0, 0.5, 1.0]]
+    assert in_model_units(lambda Y, s: Y, center, scale)(np.array([[1.0]]), 1.0).tolist() == [[1.0]]
+
+
+def test_calibration_levels_are_spread_in_log_sigma():
+    levels = np.concatenate([[0.0], np.geomspace(0.01, 100.0, 41)])
+    chosen = calibration_levels(levels, 5)
+    np.testing.assert_allclose(chosen, [0.01, 0.1, 1.0, 10.0, 100.0])
+    assert calibration_levels(levels, 100).tolist() == levels[1:].tolist()  # no level twice
+    with pytest.raises(ConfigError, match="noise levels > 0"):
+        calibration_levels([0.0], 3)

@@ -93,7 +93,8 @@ def test_a_fifo_as_the_data_file_is_refused_not_read(tmp_path, monkeypatch):
     os.mkfifo("f.npy")
     with pytest.raises((ConfigError, DataError), match=r"f\.npy.*not a regular file"):
         ldc.load([*SMOKE, "data=file", "data.path=f.npy", "sweep.grids=[]", "learn.k=4", "sweep.rank=[2]",
-                  "sweep.deep.n=[]", "sweep.gahb.alpha=[]", "sweep.gahb.n=[]", "sweep.multiscale.n=[]"])
+                  "sweep.deep.n=[]", "sweep.gahb.alpha=[]", "sweep.gahb.n=[]",
+                 "sweep.multiscale.n=[]", "sweep.theory.n=[]"])
 
 
 @pytest.mark.bad_input
@@ -161,7 +162,8 @@ def test_an_ambiguous_or_unusable_data_file_is_refused_before_any_job(tmp_path, 
             with open(path, "ab") as fh:
                 fh.write(b"\0\0")
     overrides = [*SMOKE, "data=file", f"data.path={path}", "sweep.n=[20]", "learn.k=1", "sweep.rank=[1]",
-                 "sweep.fig3_indices=[0]", "sweep.deep.n=[]", "sweep.gahb.alpha=[]", "sweep.gahb.n=[]", "sweep.multiscale.n=[]"]
+                 "sweep.fig3_indices=[0]", "sweep.deep.n=[]", "sweep.gahb.alpha=[]", "sweep.gahb.n=[]",
+                 "sweep.multiscale.n=[]", "sweep.theory.n=[]"]
     with pytest.raises((ConfigError, DataError), match=message):
         ldc.load(overrides)
 
@@ -178,5 +180,7 @@ def test_a_study_the_data_cannot_run_is_reported_not_skipped_silently():
     assert ldc.notes(cfg) == ["sweep.deep.n=[200] is skipped: data=disks has no deep denoiser (deep.enabled=false); "
                               "set sweep.deep.n=[] to silence this",
                               "sweep.multiscale.n=[300] is skipped: data=disks has no deep denoiser (deep.enabled=false); "
-                              "set sweep.multiscale.n=[] to silence this"]
+                              "set sweep.multiscale.n=[] to silence this",
+                              "sweep.theory.n=[200] is skipped: data=disks has no deep denoiser (deep.enabled=false); "
+                              "set sweep.theory.n=[] to silence this"]
     assert ldc.notes(ldc.load(SMOKE, check_data=False)) == []

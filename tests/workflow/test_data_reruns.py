@@ -18,7 +18,7 @@ from lindiff import artifacts
 pytestmark = pytest.mark.slow
 
 OVERRIDES = ("data=file data.path=user.npy sweep=smoke sweep.grids=[] sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] "
-             "sweep.multiscale.n=[] "
+             "sweep.multiscale.n=[] sweep.theory.n=[] "
              "generate.n_samples=50 "
              "learn.k=8 sweep.rank=[4] sweep.fig3_indices=[0,2]")
 

@@ -134,7 +134,7 @@ def test_a_field_added_to_a_level_is_an_axis_of_its_study_with_no_other_edit(mon
 
 def test_every_study_is_declared_once_and_its_points_come_from_the_declaration():
     """The deep, A/B, GAHB and receptive-field studies expand through the same declaration as the linear chain."""
-    assert {g.name for g in GRID_STUDIES} == {"linear", "samplers", "deep", "generalization", "gahb", "multiscale"}
+    assert {g.name for g in GRID_STUDIES} == {"linear", "samplers", "deep", "generalization", "gahb", "multiscale", "theory"}
     cfg = ldc.load(["sweep=smoke", "sweep.deep.size=[quick,ddpmquick]", "sweep.deep.sampler=[ascent,ddim]",
                     "sweep.deep.T=[5,7]"], check_data=False)
     runs = {(p.size, p.sampler, p.schedule, p.T) for p in lds.points(cfg, "deep_sample")}

@@ -12,12 +12,12 @@ from lindiff.pipeline import sweep as lds
 CONF = REPO / "conf"
 SWEEPS = sorted(p.stem for p in (CONF / "sweep").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
-NEEDS_MNIST = {"paper", "multiscale"}
+NEEDS_MNIST = {"paper", "multiscale", "theory"}
 
 
 def _overrides(group: str, name: str, request) -> str:
     overrides = f"{group}={name}"
-    if name in NEEDS_MNIST:
+    if name in NEEDS_MNIST:  # (experiment=theory selects MNIST itself)
         overrides += f" data=mnist data.dir={request.getfixturevalue('mnist_dir')}"
     return overrides
 

@@ -25,7 +25,8 @@ from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
 # The deep stages are left out here (sweep.deep.n=[]) to keep these runs short; their
 # determinism and checkpoint resume are tested in tests/unit/test_deep.py.
-SMOKE = "sweep=smoke generate.n_samples=100 sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[]"
+SMOKE = ("sweep=smoke generate.n_samples=100 sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[] "
+         "sweep.theory.n=[]")
 # Two seeds and two ranks: the runs of TWINS serve the reproducibility tests (a seed against the
 # other) and, copied, the tests that damage a finished run.
 TWINS = f"{SMOKE} sweep.rank=[3,4] sweep.seed=[0,1]"
@@ -209,7 +210,8 @@ def test_data_path_with_a_space_can_be_quoted(tmp_path, quoting):
     data_dir.mkdir()
     path = data_dir / "x.npy"
     np.save(path, np.random.default_rng(0).normal(size=(300, 5)))
-    overrides = (f"sweep=smoke sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[] sweep.rank=[2] "
+    overrides = (f"sweep=smoke sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[] sweep.theory.n=[] "
+                 f"sweep.rank=[2] "
                  f"learn.k=4 "
                  f"data=file {quoting.format(path=path)}")
     result = run_snakemake(tmp_path, overrides, "-n")

@@ -47,10 +47,11 @@ def test_a_wide_data_file_is_refused_from_its_header(tmp_path):
 
 def test_rules_declare_the_estimate(tmp_path):
     result = run_snakemake(tmp_path, "sweep=smoke sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[] "
+                                     "sweep.theory.n=[] "
                                      "sweep.T=[200000]", "-n")
     assert result.returncode == 0, result.stdout[-2000:]
     cfg = ldc.load(["sweep=smoke", "sweep.deep.n=[]", "sweep.gahb.alpha=[]", "sweep.gahb.n=[]", "sweep.multiscale.n=[]",
-                    "sweep.T=[200000]"],
+                    "sweep.theory.n=[]", "sweep.T=[200000]"],
                    check_data=False)
     want = ldr.job_mem_mb("learn", cfg, (1797, 64), n=100, T=200000)
     assert want > 2000  # above the rule's floor, so the estimate is what shows
@@ -60,7 +61,8 @@ def test_rules_declare_the_estimate(tmp_path):
 
 @pytest.mark.slow
 def test_estimates_bound_the_measured_peaks(workflow_run):
-    overrides = ("sweep=smoke sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[] generate.n_samples=40000 "
+    overrides = ("sweep=smoke sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[] sweep.theory.n=[] "
+                 "generate.n_samples=40000 "
                  "sweep.T=[3000]")
     workdir = workflow_run(overrides, name="memory")
     cfg = ldc.load(overrides.split(), check_data=False)
@@ -78,7 +80,7 @@ def test_estimates_bound_the_measured_peaks(workflow_run):
 def test_multi_threaded_rules_take_the_data_sets_threads(tmp_path):
     """learn and the deep rules ask for data.threads cores: 1 on digits (so that on 2 cores they
     run beside the single-core stages), whatever it is set to otherwise; single-core rules stay."""
-    overrides = "sweep=smoke sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[]"
+    overrides = "sweep=smoke sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[] sweep.theory.n=[]"
     for threads in (1, 2):
         result = run_snakemake(tmp_path, f"{overrides} data.threads={threads}", "-n", "--cores", "2")
         assert result.returncode == 0, result.stdout[-2000:]

@@ -36,6 +36,7 @@ PROFILE = REPO / "profiles" / "slurm"
 # The linear stages only (sweep.deep.n=[]): six rules, four SLURM jobs (see UNITS).
 # data.threads=2: learn asks for 2 cores (digits' default is 1), so the test sees threads reach sbatch
 OVERRIDES = ("sweep=smoke generate.n_samples=100 sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[] "
+             "sweep.theory.n=[] "
              "data.threads=2")
 POINT = Path("results/digits/all/n100_s0/linear_T5")
 # rule -> W&B job_type (the stage)

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.slow  # end to end through the snakemake CLI
 
 OVERRIDES = ("sweep=smoke sweep.schedule=[linear,constant,spectral] sweep.T=[5,20] sweep.n=[300] "
              "generate.n_samples=400 deep.enabled=false sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[] "
+             "sweep.theory.n=[] "
              "schedules.spectral.design.steps=80")
 ROOT = "results/digits/all/n300_s0"
 SWEEP = "results/sweeps/smoke"

@@ -21,7 +21,7 @@ from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
 
 pytestmark = pytest.mark.slow  # end to end through the snakemake CLI
 
-OVERRIDES = ("sweep=smoke sweep.multiscale.n=[] generate.n_samples=200 deep.jacobian.n_points=4 deep.paths=3 "
+OVERRIDES = ("sweep=smoke sweep.multiscale.n=[] sweep.theory.n=[] generate.n_samples=200 deep.jacobian.n_points=4 deep.paths=3 "
              "deep.quality.n_samples=100 "
              "deep.sizes.ddpmquick.epochs=5 sweep.deep.control=[untrained,permuted,empirical,wiener,early] "
              "deep.jacobian.n_boot=50 deep.jacobian.n_perm=200")
@@ -331,6 +331,7 @@ def test_the_readme_rerun_command_reruns_exactly_one_job(tmp_path):
     """Two points (ranks 3 and 4) so that rerunning too much is visible: the README's
     `--forcerun analyze -- <target>` rewrites that point's metrics and nothing else."""
     overrides = ("sweep=smoke generate.n_samples=100 sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[] sweep.multiscale.n=[] "
+                 "sweep.theory.n=[] "
                  "sweep.rank=[3,4]")
     assert run_snakemake(tmp_path, overrides, "--cores", "2").returncode == 0
     artifacts_before = {p: p.stat().st_mtime_ns for p in (tmp_path / "results").rglob("*")
