@@ -35,6 +35,15 @@ def snakemake(workdir: Path, *args: str, overrides: str) -> subprocess.Completed
     return run_snakemake(workdir, overrides, *args)
 
 
+def planned_jobs(workdir: Path, overrides: str, until: str) -> dict[str, int]:
+    """The jobs a dry run up to rule ``until`` plans with ``overrides``: rule -> count (Snakemake's
+    job stats)."""
+    dry = snakemake(workdir, "-n", "--quiet", "rules", "--until", until, overrides=overrides)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    rows = (line.split() for line in dry.stdout.splitlines())
+    return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit() and row[0] != "total"}
+
+
 def copy_run(source: Path, workdir: Path) -> Path:
     """A copy of the finished run in ``source`` (results, Snakemake's state, mtimes kept) in
     ``workdir``, for a test that changes a run shared with other tests."""

@@ -306,6 +306,34 @@ def held_out_sets(full, train_path, counts, seed) -> list[tuple[Any, Any]]:
     return [(full.X[part], None if full.labels is None else full.labels[part]) for part in parts]
 
 
+@dataclass
+class TheorySets:
+    """What every job of a theory-vs-network run reads of its data: the analytic denoisers' training
+    images (the first ``theory.pool`` of the network's) and their labels, the image shape, the
+    held-out test and calibration images with their labels, and the held-out seed (the same for
+    every job of the run: the same images and noise)."""
+
+    X_pool: Any
+    labels_pool: Any
+    image_shape: tuple[int, int]
+    test: tuple[Any, Any]
+    calibration: tuple[Any, Any]
+    held_out_seed: Any
+
+
+def theory_sets(job: Job, train_path) -> TheorySets:
+    """The :class:`TheorySets` of a job of the theory study (``job.params``: its ``options`` and seed)."""
+    from lindiff.studies.theory import HELD_OUT_STAGE
+
+    options = job.params["options"]
+    X, data = load_training_set(job.cfg("data"), train_path)
+    labels = artifacts.load_npz(train_path, {}, keys=["labels"]).get("labels")
+    pool = slice(None, options["pool"] if "pool" in options else None)
+    seed = derive_seed(job.params["seed"], HELD_OUT_STAGE, job.seed_key)
+    test, calibration = held_out_sets(data, train_path, [options["n_test"], options["calibration_images"]], seed)
+    return TheorySets(X[pool], None if labels is None else labels[pool], data.image_shape, test, calibration, seed)
+
+
 def load_halves(path, dataset) -> tuple[Any, Any]:
     """The halves ``(idx_a, idx_b)`` of a ``halves.npz`` (written by the workflow's
     ``split_halves``), checked against ``dataset``: same sha256, disjoint, in range."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import point_dir, snakemake
+from helpers import planned_jobs, point_dir
 
 from lindiff import artifacts
 from lindiff.deep.train import load_model
@@ -127,20 +127,16 @@ def test_multiscale_recorded_in_wandb(ms_run):
     assert synth.group == summary.group
 
 
-def planned_jobs(run, extra: str) -> dict[str, int]:
-    """The jobs a dry run with ``extra`` overrides plans: rule -> count (Snakemake's job stats)."""
-    dry = snakemake(run, "-n", "--quiet", "rules", "--until", "ms_summary", overrides=f"{OVERRIDES} {extra}")
-    assert dry.returncode == 0, dry.stderr[-3000:]
-    rows = (line.split() for line in dry.stdout.splitlines())
-    return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit() and row[0] != "total"}
+def planned(run, extra: str) -> dict[str, int]:
+    return planned_jobs(run, f"{OVERRIDES} {extra}", "ms_summary")
 
 
 @pytest.mark.slow
 def test_changing_the_synthesis_or_adding_an_rf_reruns_only_what_depends_on_it(ms_run):
     # the three syntheses and the table, no training
-    assert planned_jobs(ms_run, "multiscale.synthesis.beta=0.3") == {"ms_synthesize": 3, "ms_summary": 1}
+    assert planned(ms_run, "multiscale.synthesis.beta=0.3") == {"ms_synthesize": 3, "ms_summary": 1}
     # the RF-5 models (flat, j1, j2) and their two syntheses; the low-pass model and the full-RF
     # reference are shared by every RF and stay
-    assert planned_jobs(ms_run, "sweep.multiscale.rf=[3,5]") == {"ms_train": 3, "ms_synthesize": 2, "ms_summary": 1}
+    assert planned(ms_run, "sweep.multiscale.rf=[3,5]") == {"ms_train": 3, "ms_synthesize": 2, "ms_summary": 1}
     # the PSNR levels are read by every stage
-    assert planned_jobs(ms_run, "multiscale.psnr_sigmas=[0.1]") == {"ms_train": 5, "ms_synthesize": 3, "ms_summary": 1}
+    assert planned(ms_run, "multiscale.psnr_sigmas=[0.1]") == {"ms_train": 5, "ms_synthesize": 3, "ms_summary": 1}

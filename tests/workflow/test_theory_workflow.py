@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import point_dir, snakemake
+from helpers import planned_jobs, point_dir
 
 from lindiff import artifacts
 from lindiff.deep.config import DATA_CENTER, DATA_SCALE
@@ -161,25 +161,21 @@ def test_theory_recorded_in_wandb(theory_run):
     assert sorted(run.config["theory"] for run in calibrate) == ["equivariant", "local"]
 
 
-def planned_jobs(run, extra: str) -> dict[str, int]:
-    """The jobs a dry run with ``extra`` overrides plans: rule -> count (Snakemake's job stats)."""
-    dry = snakemake(run, "-n", "--quiet", "rules", "--until", "theory_summary", overrides=f"{OVERRIDES} {extra}")
-    assert dry.returncode == 0, dry.stderr[-3000:]
-    rows = (line.split() for line in dry.stdout.splitlines())
-    return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit() and row[0] != "total"}
+def planned(run, extra: str) -> dict[str, int]:
+    return planned_jobs(run, f"{OVERRIDES} {extra}", "theory_summary")
 
 
 @pytest.mark.slow
 def test_changing_one_denoisers_option_reruns_only_that_denoiser(theory_run):
-    assert planned_jobs(theory_run, "") == {}
+    assert planned(theory_run, "") == {}
     # the locality masks: its samples and the table
-    assert planned_jobs(theory_run, "theory.threshold=0.05") == {"theory_sample": 1, "theory_summary": 1}
+    assert planned(theory_run, "theory.threshold=0.05") == {"theory_sample": 1, "theory_summary": 1}
     # the equivariant pool: its calibration, its samples and the table
-    assert planned_jobs(theory_run, "theory.pool_size=500") == {"theory_calibrate": 1, "theory_sample": 1,
+    assert planned(theory_run, "theory.pool_size=500") == {"theory_calibrate": 1, "theory_sample": 1,
                                                                 "theory_summary": 1}
     # the candidates: both calibrated machines
-    assert planned_jobs(theory_run, "theory.patch_sizes=[1,3,5]") == {"theory_calibrate": 2, "theory_sample": 2,
+    assert planned(theory_run, "theory.patch_sizes=[1,3,5]") == {"theory_calibrate": 2, "theory_sample": 2,
                                                                       "theory_summary": 1}
     # the bootstrap: the table alone; one denoiser less: the table alone
-    assert planned_jobs(theory_run, "theory.n_boot=10") == {"theory_summary": 1}
-    assert planned_jobs(theory_run, "theory.denoisers=[local,wiener]") == {"theory_summary": 1}
+    assert planned(theory_run, "theory.n_boot=10") == {"theory_summary": 1}
+    assert planned(theory_run, "theory.denoisers=[local,wiener]") == {"theory_summary": 1}

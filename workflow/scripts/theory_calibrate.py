@@ -18,10 +18,8 @@ from lindiff.deep.config import DATA_SCALE
 from lindiff.deep.train import load_model
 from lindiff.diffusion.local import calibrate_patch_sizes
 from lindiff.pipeline.entries import sampler_levels_from_params
-from lindiff.pipeline.jobs import held_out_sets, load_training_set, rule_job
-from lindiff.pipeline.levels import derive_seed
+from lindiff.pipeline.jobs import rule_job, theory_sets
 from lindiff.studies.theory import (
-    HELD_OUT_STAGE,
     build_denoiser,
     calibration_levels,
     class_denoisers,
@@ -34,19 +32,16 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     theory, deep, name = p["options"], p["deep"], p["theory"]
     model = load_model(inp.model, device=deep["device"])
     clip = (0.0, 1.0) if deep["clip_denoised"] else None
-    X, data = load_training_set(job.cfg("data"), inp.train)
-    train_labels = artifacts.load_npz(inp.train, {}, keys=["labels"]).get("labels")
-    pool = slice(None, theory["pool"])
-    held_out_seed = derive_seed(p["seed"], HELD_OUT_STAGE, job.seed_key)
-    _, (X_cal, y_cal) = held_out_sets(data, inp.train, [theory["n_test"], theory["calibration_images"]], held_out_seed)
+    sets = theory_sets(job, inp.train)
+    X_cal, y_cal = sets.calibration
     per_class = bool(model.classes and theory["class_pools"])
     options = {"pool_size": theory.get("pool_size"), "seed": int(p["seed"])} if name == "equivariant" else {}
 
     def make(size):
         if per_class:
-            return conditioned(class_denoisers(name, X[pool], train_labels[pool], data.image_shape, patch_size=size,
+            return conditioned(class_denoisers(name, sets.X_pool, sets.labels_pool, sets.image_shape, patch_size=size,
                                                **options), y_cal)
-        return build_denoiser(name, X[pool], data.image_shape, patch_size=size, **options)
+        return build_denoiser(name, sets.X_pool, sets.image_shape, patch_size=size, **options)
 
     target = None
     if theory["calibrate"] == "network":
@@ -57,7 +52,7 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     levels = calibration_levels(schedule.sigma_bar / DATA_SCALE, theory["calibration_levels"])
     started = time.perf_counter()
     calibration = calibrate_patch_sizes(make, X_cal, levels, theory["patch_sizes"],
-                                        seed=int(held_out_seed.generate_state(1)[0]), target=target)
+                                        seed=int(sets.held_out_seed.generate_state(1)[0]), target=target)
     seconds = time.perf_counter() - started
     artifacts.write_json(out.calibration, {"denoiser": name, "seconds": seconds, "class_pools": per_class,
                                            **calibration.to_dict()})

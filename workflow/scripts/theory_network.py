@@ -15,9 +15,9 @@ from lindiff import artifacts
 from lindiff.deep.config import DATA_CENTER, DATA_SCALE
 from lindiff.deep.train import load_model
 from lindiff.pipeline.entries import sampler_from_params, sampler_levels_from_params
-from lindiff.pipeline.jobs import held_out_sets, load_training_set, rule_job
+from lindiff.pipeline.jobs import rule_job, theory_sets
 from lindiff.pipeline.levels import derive_seed
-from lindiff.studies.theory import HELD_OUT_STAGE, NETWORK, SAMPLE_STAGE, clipped, heldout_mse, sample_in_units
+from lindiff.studies.theory import NETWORK, SAMPLE_STAGE, clipped, heldout_mse, sample_in_units
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output
@@ -32,9 +32,8 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
         """The network's estimate for rows with these labels (None: unconditional)."""
         return clipped(lambda Y, sigma: model.denoise(Y, sigma, labels=row_labels, guidance=guidance), clip)
 
-    _, data = load_training_set(job.cfg("data"), inp.train)
-    held_out_seed = derive_seed(p["seed"], HELD_OUT_STAGE, job.seed_key)  # the same for every denoiser of the run
-    (X_test, y_test), _ = held_out_sets(data, inp.train, [theory["n_test"], theory["calibration_images"]], held_out_seed)
+    sets = theory_sets(job, inp.train)  # the held-out images and seed: the same for every denoiser of the run
+    X_test, y_test = sets.test
     schedule = sampler_levels_from_params(p["schedule"], p["T"])
     started = time.perf_counter()
     path = sample_in_units(network(labels), schedule.sigma_bar, sampler_from_params(p["sampler"]), n_samples, model.d,
@@ -45,7 +44,7 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     for step in np.flatnonzero(sigma > 0):
         estimates[step] = network(labels)(path.path[step], float(sigma[step]))
     mse = heldout_mse({NETWORK: network(y_test if model.classes else None)}, X_test, theory["mse_sigmas"],
-                      seed=held_out_seed)
+                      seed=sets.held_out_seed)
     if not np.isfinite(path.samples).all():
         raise ValueError(f"theory_network: the model {inp.model} gave non-finite samples; {out.samples} is not written")
     conditioning = {} if labels is None else {"labels": labels}

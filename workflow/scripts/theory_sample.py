@@ -18,10 +18,9 @@ from lindiff import artifacts
 from lindiff.deep.config import DATA_CENTER, DATA_SCALE
 from lindiff.diffusion.local import PatchSizes
 from lindiff.pipeline.entries import sampler_from_params, sampler_levels_from_params
-from lindiff.pipeline.jobs import held_out_sets, load_training_set, rule_job
+from lindiff.pipeline.jobs import rule_job, theory_sets
 from lindiff.pipeline.levels import derive_seed
 from lindiff.studies.theory import (
-    HELD_OUT_STAGE,
     SAMPLE_STAGE,
     build_denoiser,
     class_denoisers,
@@ -36,13 +35,12 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output
     theory, deep, name = p["options"], p["deep"], p["theory"]
     clip = (0.0, 1.0) if deep["clip_denoised"] else None
-    X, data = load_training_set(job.cfg("data"), inp.train)
-    train_labels = artifacts.load_npz(inp.train, {}, keys=["labels"]).get("labels")
+    sets = theory_sets(job, inp.train)
+    X_test, y_test = sets.test
     network = artifacts.load_npz(inp.network_samples, {"samples": 2})
     path = artifacts.load_npz(inp.network_path, {"points": 3, "sigma": 1, "estimates": 3})
     labels = network.get("labels")  # a class-conditional network's sample labels
     per_class = labels is not None and bool(theory["class_pools"])
-    pool = slice(None, theory["pool"])
     options = {}
     if "calibration" in inp.keys():
         options["patch_size"] = PatchSizes.from_dict(artifacts.read_json(inp.calibration)["patch_sizes"])
@@ -51,15 +49,13 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     if name == "locality":
         options["threshold"] = theory["threshold"]
     if per_class:
-        machines = class_denoisers(name, X[pool], train_labels[pool], data.image_shape, **options)
+        machines = class_denoisers(name, sets.X_pool, sets.labels_pool, sets.image_shape, **options)
     else:
-        machines = build_denoiser(name, X[pool], data.image_shape, **options)
+        machines = build_denoiser(name, sets.X_pool, sets.image_shape, **options)
 
     def denoiser(row_labels):
         return clipped(conditioned(machines, row_labels if per_class else None), clip)
 
-    held_out_seed = derive_seed(p["seed"], HELD_OUT_STAGE, job.seed_key)
-    (X_test, y_test), _ = held_out_sets(data, inp.train, [theory["n_test"], theory["calibration_images"]], held_out_seed)
     n_samples, d = network["samples"].shape
     schedule = sampler_levels_from_params(p["schedule"], p["T"])
     started = time.perf_counter()
@@ -67,10 +63,10 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
                               derive_seed(p["seed"], SAMPLE_STAGE, job.seed_key), DATA_CENTER, DATA_SCALE).samples
     seconds = time.perf_counter() - started
     steps = path_agreement(denoiser(labels), path["points"], path["sigma"], path["estimates"])
-    mse = heldout_mse({name: denoiser(y_test)}, X_test, theory["mse_sigmas"], seed=held_out_seed)
+    mse = heldout_mse({name: denoiser(y_test)}, X_test, theory["mse_sigmas"], seed=sets.held_out_seed)
     artifacts.save_npz(out.samples, samples=samples)
     artifacts.write_json(out.metrics, {"denoiser": name, "mse": mse, "steps": steps, "sample_seconds": seconds,
-                                       "n_samples": n_samples, "pool": len(X[pool]), "class_pools": per_class})
+                                       "n_samples": n_samples, "pool": len(sets.X_pool), "class_pools": per_class})
     job.write_sidecar(out.sidecar)
     job.log.info("%s: %d samples in %.1f s; per-step median r2 %s; held-out MSE %s", name, n_samples, seconds,
                  ", ".join(f"{r['sigma']:.3g}: {r['r2']:.3f}" for r in steps),
