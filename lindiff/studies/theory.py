@@ -48,6 +48,7 @@ __all__ = [
     "NETWORK",
     "SAMPLE_STAGE",
     "THEORY_DENOISERS",
+    "analytic_denoiser",
     "bootstrap_median",
     "build_denoiser",
     "conditioned",
@@ -207,6 +208,14 @@ def class_denoisers(name: str, X_train, labels, image_shape, **options) -> dict[
     class-conditional pool; combine them with :class:`~lindiff.diffusion.local.ClassConditional`)."""
     labels = np.asarray(labels)
     return {int(c): build_denoiser(name, X_train[labels == c], image_shape, **options) for c in np.unique(labels)}
+
+
+def analytic_denoiser(name: str, X_train, labels, image_shape, per_class: bool = False, **options):
+    """:func:`build_denoiser` of ``name`` on ``X_train``, or with ``per_class`` one per class of
+    ``labels`` (:func:`class_denoisers`, routed by :func:`conditioned`)."""
+    if per_class:
+        return class_denoisers(name, X_train, labels, image_shape, **options)
+    return build_denoiser(name, X_train, image_shape, **options)
 
 
 def conditioned(denoisers: Denoiser | Mapping[int, Denoiser], row_labels=None) -> Denoiser:

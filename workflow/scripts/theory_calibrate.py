@@ -19,13 +19,7 @@ from lindiff.deep.train import load_model
 from lindiff.diffusion.local import calibrate_patch_sizes
 from lindiff.pipeline.entries import sampler_levels_from_params
 from lindiff.pipeline.jobs import rule_job, theory_sets
-from lindiff.studies.theory import (
-    build_denoiser,
-    calibration_levels,
-    class_denoisers,
-    clipped,
-    conditioned,
-)
+from lindiff.studies.theory import analytic_denoiser, calibration_levels, clipped, conditioned
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output
@@ -35,13 +29,12 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     sets = theory_sets(job, inp.train)
     X_cal, y_cal = sets.calibration
     per_class = bool(model.classes and theory["class_pools"])
-    options = {"pool_size": theory.get("pool_size"), "seed": int(p["seed"])} if name == "equivariant" else {}
+    options = {key: theory[key] for key in ("pool_size",) if key in theory}  # the denoiser's own options
 
     def make(size):
-        if per_class:
-            return conditioned(class_denoisers(name, sets.X_pool, sets.labels_pool, sets.image_shape, patch_size=size,
-                                               **options), y_cal)
-        return build_denoiser(name, sets.X_pool, sets.image_shape, patch_size=size, **options)
+        machines = analytic_denoiser(name, sets.X_pool, sets.labels_pool, sets.image_shape, per_class,
+                                     patch_size=size, seed=int(p["seed"]), **options)
+        return conditioned(machines, y_cal if per_class else None)
 
     target = None
     if theory["calibrate"] == "network":

@@ -22,8 +22,7 @@ from lindiff.pipeline.jobs import rule_job, theory_sets
 from lindiff.pipeline.levels import derive_seed
 from lindiff.studies.theory import (
     SAMPLE_STAGE,
-    build_denoiser,
-    class_denoisers,
+    analytic_denoiser,
     clipped,
     conditioned,
     heldout_mse,
@@ -41,17 +40,11 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     path = artifacts.load_npz(inp.network_path, {"points": 3, "sigma": 1, "estimates": 3})
     labels = network.get("labels")  # a class-conditional network's sample labels
     per_class = labels is not None and bool(theory["class_pools"])
-    options = {}
+    options = {key: theory[key] for key in ("pool_size", "threshold") if key in theory}  # the denoiser's own options
     if "calibration" in inp.keys():
         options["patch_size"] = PatchSizes.from_dict(artifacts.read_json(inp.calibration)["patch_sizes"])
-    if name == "equivariant":
-        options.update(pool_size=theory["pool_size"], seed=int(p["seed"]))
-    if name == "locality":
-        options["threshold"] = theory["threshold"]
-    if per_class:
-        machines = class_denoisers(name, sets.X_pool, sets.labels_pool, sets.image_shape, **options)
-    else:
-        machines = build_denoiser(name, sets.X_pool, sets.image_shape, **options)
+    machines = analytic_denoiser(name, sets.X_pool, sets.labels_pool, sets.image_shape, per_class, seed=int(p["seed"]),
+                                 **options)
 
     def denoiser(row_labels):
         return clipped(conditioned(machines, row_labels if per_class else None), clip)
