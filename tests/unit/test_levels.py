@@ -58,7 +58,8 @@ def test_each_pattern_parses_back_with_the_wildcard_constraints(level):
     examples = {"data": "digits", "cond": "c7", "n": 12, "seed": 3, "schedule": "geometric", "T": 65, "rank": 20,
                 "size": "quick", "sweep": "paper", "abseed": 1, "abmodel": "deep_quick", "half": "B",
                 "sampler": "ancestral", "denoiser": "empirical", "alpha": "2.5", "control": "untrained",
-                "variant": "permuted", "wavelet": "db2", "scale": "j2", "rf": "full", "arch": "wavelet"}
+                "variant": "permuted", "wavelet": "db2", "scale": "j2", "rf": "full", "arch": "wavelet",
+                "theory": "equivariant"}
     regex = re.escape(level.pattern)
     for name in level.fields:
         regex = regex.replace(re.escape("{" + name + "}"), f"(?P<{name}>{FIELDS[name].regex})", 1)
