@@ -229,10 +229,15 @@ def _draw_sigma(n: int, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
 
 def _blind_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, condition=None) -> torch.Tensor:
     """Residual MSE of a blind net: ``mean (net(x + σz) − σz)²`` (a conditional one sees
-    ``cat(x + σz, condition)``)."""
-    noise = (_draw_sigma(len(x), cfg, gen) * torch.randn(x.shape, generator=gen)).to(x.device)
+    ``cat(x + σz, condition)``), each example weighted by ``min(1, 1/(γσ²))`` with
+    ``cfg.min_snr_gamma = γ > 0``."""
+    sigma = _draw_sigma(len(x), cfg, gen)
+    noise = (sigma * torch.randn(x.shape, generator=gen)).to(x.device)
     inputs = x + noise if condition is None else torch.cat([x + noise, condition], dim=1)
-    return torch.mean((net(inputs) - noise) ** 2)
+    squared_error = (net(inputs) - noise) ** 2
+    if cfg.min_snr_gamma > 0:  # min(SNR, γ) / γ with SNR = 1/σ²
+        squared_error = torch.clamp(1.0 / (cfg.min_snr_gamma * sigma**2), max=1.0).to(x.device) * squared_error
+    return torch.mean(squared_error)
 
 
 def _ddpm_loss(net, x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, labels=None) -> torch.Tensor:

@@ -248,7 +248,7 @@ class GahbSweep:
     size: list[str] = field(default_factory=lambda: ["default"])  # gahb.sizes keys
     seed: list[int] = field(default_factory=lambda: [0])  # weights, training draws, the noise of the measurements
     n_train: int = field(default=4000, metadata={"min": 2})  # C^α training images (every alpha)
-    steps: int = field(default=1500, metadata=MIN1)  # optimizer steps per model, the same for every alpha and n
+    steps: int = field(default=9000, metadata=MIN1)  # optimizer steps per model, the same for every alpha and n
     disk_images: int = field(default=20, metadata=MIN1)  # held-out disks at which the Jacobians are taken
 
 
@@ -409,7 +409,7 @@ class GahbCalpha:
     data: CAlphaData = field(default_factory=lambda: CAlphaData(name="calpha"))
     n_test: int = field(default=200, metadata=MIN1)  # held-out images of the curve
     sigmas: list[float] = field(default_factory=lambda: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5])
-    slope_range: list[float] = field(default_factory=lambda: [0.05, 0.5])  # [min, max] sigma of the slope fit
+    slope_range: list[float] = field(default_factory=lambda: [0.02, 0.2])  # [min, max] sigma of the slope fit
 
 
 @dataclass

@@ -32,7 +32,7 @@ from lindiff.studies.fig7 import loglog_slope
 from lindiff.validation import check_matrix
 
 __all__ = [
-    "DiskJacobians", "denoising_curve", "disk_jacobians", "linear_baseline", "optimal_calpha_slope", "psnr_slope",
+    "DiskJacobians", "denoising_curve", "disk_jacobians", "linear_baseline", "optimal_calpha_slope", "psnr_margin", "psnr_slope",
     "tangent_capture", "wiener_tangent_alignment",
 ]
 
@@ -69,16 +69,33 @@ def denoising_curve(denoise: Denoiser, X_test: np.ndarray, sigmas: Sequence[floa
     return pd.DataFrame(rows)
 
 
+def _in_range(curve: pd.DataFrame, sigma_range: tuple[float, float] | None) -> pd.DataFrame:
+    """The rows of ``curve`` with ``sigma`` in the inclusive ``sigma_range`` (all rows for None)."""
+    if sigma_range is None:
+        return curve
+    low, high = sigma_range
+    return curve[(curve["sigma"] >= low) & (curve["sigma"] <= high)]
+
+
 def psnr_slope(curve: pd.DataFrame, sigma_range: tuple[float, float] | None = None) -> float:
     """Slope of output PSNR against input PSNR (``d log MSE / d log σ²``) over ``sigma_range``.
 
     ``sigma_range`` is inclusive; default all rows.  NaN with fewer than two rows in range.
     """
-    table = curve
-    if sigma_range is not None:
-        low, high = sigma_range
-        table = curve[(curve["sigma"] >= low) & (curve["sigma"] <= high)]
+    table = _in_range(curve, sigma_range)
     return loglog_slope(table["sigma"].to_numpy() ** 2, table["mse"].to_numpy())
+
+
+def psnr_margin(curve: pd.DataFrame, baseline: pd.DataFrame, sigma_range: tuple[float, float] | None = None) -> float:
+    """The smallest output-PSNR lead (dB) of ``curve`` over ``baseline`` at the ``sigma`` of both
+    in ``sigma_range``: ``>= 0`` when the denoiser is at least as good as the baseline at every
+    level of the range (a slope compared with the baseline's means something only then).
+    NaN when no level is in both."""
+    joined = _in_range(curve, sigma_range).merge(baseline[["sigma", "output_psnr"]], on="sigma",
+                                                 suffixes=("", "_baseline"))
+    if joined.empty:
+        return math.nan
+    return float((joined["output_psnr"] - joined["output_psnr_baseline"]).min())
 
 
 def wiener_tangent_alignment(basis: np.ndarray, tangents: np.ndarray, top: int = 5) -> np.ndarray:

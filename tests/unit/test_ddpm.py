@@ -307,9 +307,30 @@ def test_min_snr_weighting_matches_its_expectation():
     assert expected < 0.95  # γ = 5 lowers the weight of the clean end measurably
     with pytest.raises(ConfigError, match="min_snr_gamma must be >= 0"):
         TrainConfig(**{**TINY.__dict__, "min_snr_gamma": -1.0})
-    with pytest.raises(ConfigError, match="min_snr_gamma weights the noise-conditional loss"):
-        TrainConfig(model=DenoiserConfig(kind="unet", channels=8, depth=2), min_snr_gamma=5.0)
     assert "min_snr_gamma" not in TINY.to_dict()  # the default leaves the config's dict (and digest) unchanged
+
+
+def test_blind_min_snr_weighting_matches_its_expectation():
+    """A blind residual net that predicts 0 has per-pixel error ``σ²z²``; weighted by ``min(1,
+    1/(γσ²))`` its expectation is the mean of ``min(σ², 1/γ)`` over the training levels (σ uniform
+    in sqrt-space), computed here by quadrature: the weight caps the small levels' share at the
+    large ones', it does not touch the levels below ``1/√γ``."""
+    from lindiff.deep.train import _blind_loss
+
+    class ZeroNet(torch.nn.Module):
+        def forward(self, x):
+            return torch.zeros_like(x)
+
+    blind = DenoiserConfig(kind="unet", channels=8, depth=2)
+    x = torch.rand(8192, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    root = np.linspace(0.0, 1.0, 200001)  # √σ on [√σ_min, √σ_max] = [0, 1]
+    for gamma in (0.0, 4.0, 100.0):
+        cfg = TrainConfig(model=blind, min_snr_gamma=gamma)
+        loss = float(_blind_loss(ZeroNet(), x, cfg, torch.Generator().manual_seed(1)))
+        variance = root**4
+        expected = float(np.mean(variance if gamma == 0 else np.minimum(variance, 1.0 / gamma)))
+        assert loss == pytest.approx(expected, rel=0.03), gamma
+    assert expected < 0.01  # γ = 100 caps every level above σ = 0.1 at 0.01: far below the unweighted mean σ², 0.2
 
 
 def test_ema_warmup_forgets_the_initial_weights(digits):

@@ -10,6 +10,7 @@ from lindiff.studies.gahb import (
     denoising_curve,
     disk_jacobians,
     optimal_calpha_slope,
+    psnr_margin,
     psnr_slope,
     tangent_capture,
     wiener_tangent_alignment,
@@ -45,6 +46,20 @@ def test_slope_over_a_range_uses_only_that_range():
     assert psnr_slope(curve, (0.01, 0.05)) == pytest.approx(1.0)
     assert psnr_slope(curve, (0.2, 0.4)) == pytest.approx(1.0)
     assert psnr_slope(curve) < 1.0  # the jump between the ranges bends the full fit
+
+
+def test_psnr_margin_is_the_smallest_lead_in_range():
+    """A denoiser that halves the error below σ = 0.1 and doubles it above leads the identity by
+    10·log₁₀ 2 dB at the small levels and trails it by as much at the large ones."""
+    X = np.random.default_rng(0).uniform(size=(20, 16))
+    sigmas = [0.01, 0.05, 0.2, 0.4]
+    identity = denoising_curve(lambda Y, sigma: Y, X, sigmas, seed=1)
+    scaled = denoising_curve(lambda Y, sigma: X + (Y - X) * (0.5**0.5 if sigma < 0.1 else 2**0.5), X, sigmas, seed=1)
+    gain = 10 * np.log10(2)
+    assert psnr_margin(scaled, identity, (0.01, 0.05)) == pytest.approx(gain)
+    assert psnr_margin(scaled, identity) == pytest.approx(-gain)
+    assert psnr_margin(identity, identity) == pytest.approx(0.0)
+    assert np.isnan(psnr_margin(scaled, identity, (1.0, 2.0)))
 
 
 def test_alignment_and_capture_of_the_exact_tangent_basis_are_one():

@@ -37,7 +37,9 @@ def test_gahb_sweep_composes_and_lists_its_points():
     assert lde.gahb_sizes(cfg, "disks", 10) == (10, 20)
     calpha = lde.gahb_data_config(cfg, "calpha", 3.0)
     assert calpha["alpha"] == calpha["alpha_background"] == 3.0 and calpha["n_total"] == 4000 + 200
-    assert lde.deep_train_config(cfg, "default", "gahb").model.channels == 8
+    default = lde.deep_train_config(cfg, "default", "gahb")
+    assert (default.model.channels, default.sigma_max, default.min_snr_gamma) == (16, 1.0, 400.0)  # the geometric preset
+    assert lde.deep_train_config(cfg, "quick", "gahb").model.channels == 4
 
 
 @pytest.mark.parametrize("sweep", ["default", "paper", "generalization"])
@@ -114,6 +116,11 @@ def test_gahb_artifacts_and_tables(gahb_run):
     assert slopes["alpha"].tolist() == [2.0] and slopes["optimal_slope"].iloc[0] == pytest.approx(optimal_calpha_slope(2))
     metrics = artifacts.read_json(calpha / "curve_metrics.json")
     assert slopes["deep_slope"].iloc[0] == pytest.approx(metrics["deep_slope"])
+    slope_range = ldc.load(["sweep=smoke"]).gahb.calpha.slope_range
+    in_range = curve[curve["sigma"].between(*slope_range)].pivot(index="sigma", columns="denoiser", values="output_psnr")
+    assert len(in_range) >= 2
+    assert metrics["deep_margin_db"] == pytest.approx((in_range["deep"] - in_range["wiener"]).min())
+    assert slopes["deep_margin_db"].iloc[0] == pytest.approx(metrics["deep_margin_db"])
     assert artifacts.read_json(calpha / "train_metrics.json")["n_train"] == 100
 
     alignment = pd.read_parquet(study / "disks_alignment.parquet")

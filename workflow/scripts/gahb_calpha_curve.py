@@ -1,6 +1,7 @@
 """Rule gahb_calpha_curve: the denoising curve of one C^α model against the Wiener filter of its
-training set (lindiff.studies.gahb.denoising_curve), and both PSNR slopes over
-``gahb.calpha.slope_range`` beside the optimal α/(α+1)."""
+training set (lindiff.studies.gahb.denoising_curve), both PSNR slopes over
+``gahb.calpha.slope_range`` beside the optimal α/(α+1), and the deep model's smallest PSNR lead
+over the Wiener filter in that range (``deep_margin_db``)."""
 
 import pandas as pd
 
@@ -25,8 +26,9 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
                        for name, denoise in denoisers.items()], ignore_index=True).assign(alpha=alpha)
     slope_range = tuple(measure["slope_range"])
     slopes = {f"{name}_slope": gahb.psnr_slope(curve[curve["denoiser"] == name], slope_range) for name in denoisers}
+    margin = gahb.psnr_margin(curve[curve["denoiser"] == "deep"], curve[curve["denoiser"] == "wiener"], slope_range)
     metrics = {"alpha": alpha, "optimal_slope": gahb.optimal_calpha_slope(alpha), **slopes,
-               "n_train": len(X), "n_test": len(X_test)}
+               "deep_margin_db": margin, "n_train": len(X), "n_test": len(X_test)}
     for _, row in curve.iterrows():
         metrics[f"output_psnr_{row['denoiser']}/{row['sigma']:g}"] = float(row["output_psnr"])
     artifacts.write_parquet(out.curve, curve)
@@ -35,8 +37,8 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
              f"{slopes['wiener_slope']:.3f}, optimal {metrics['optimal_slope']:.3f}")
     save_figure(gahb_plots.calpha_curves(curve, pd.DataFrame([metrics]), slope_range, title=title), out.fig)
     job.write_sidecar(out.sidecar)
-    job.log.info("alpha=%g: slope over sigma in %s: deep %.3f, Wiener %.3f, optimal %.3f", alpha, slope_range,
-                 slopes["deep_slope"], slopes["wiener_slope"], metrics["optimal_slope"])
+    job.log.info("alpha=%g: slope over sigma in %s: deep %.3f, Wiener %.3f, optimal %.3f; deep - Wiener PSNR >= %.2f dB",
+                 alpha, slope_range, slopes["deep_slope"], slopes["wiener_slope"], metrics["optimal_slope"], margin)
     job.tracker.set_summary(metrics)
     job.tracker.log_table("denoising_curve", curve)
     job.tracker.log_image("denoising_curve", out.fig)

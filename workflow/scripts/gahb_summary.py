@@ -26,7 +26,7 @@ def quartiles(values):
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, out = job.params, snakemake.output
-    slope_keys = ("alpha", "optimal_slope", "deep_slope", "wiener_slope", "n_train")
+    slope_keys = ("alpha", "optimal_slope", "deep_slope", "wiener_slope", "deep_margin_db", "n_train")
     slope_rows, curves = [], []
     for row in p["calpha"]:
         metrics = artifacts.read_json(f"{row['dir']}/curve_metrics.json")
