@@ -1,5 +1,6 @@
 """Figures of the receptive-field study (:mod:`lindiff.studies.multiscale`): held-out PSNR against
-σ for every model, and every model's samples side by side.
+σ for every model, the samples' radial power spectra against the data's, and every model's samples
+side by side.
 
 Object API only (no ``pyplot``); save with :func:`lindiff.plots.save_figure`.
 """
@@ -15,7 +16,7 @@ from matplotlib.figure import Figure
 from lindiff.errors import DataError
 from lindiff.plots.deep import sample_panels
 
-__all__ = ["psnr_figure", "samples_figure"]
+__all__ = ["psnr_figure", "samples_figure", "spectrum_figure"]
 
 
 def psnr_figure(table: pd.DataFrame, sigmas: Sequence[float], wiener: Sequence[float], title: str = "") -> Figure:
@@ -35,6 +36,30 @@ def psnr_figure(table: pd.DataFrame, sigmas: Sequence[float], wiener: Sequence[f
     ax.set_xscale("log")
     ax.set_xlabel("noise σ (images in [0, 1])")
     ax.set_ylabel("held-out PSNR (dB)")
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=8)
+    return fig
+
+
+def spectrum_figure(frequency: Sequence[float], data: Sequence[float], models: dict[str, Sequence[float]],
+                    title: str = "") -> Figure:
+    """Radial power spectra (:func:`lindiff.studies.multiscale.radial_power_spectrum`, ring 0 left
+    out) on log axes: the held-out images' (``data``, black) and each model's samples' (``models``:
+    name to power per ring; flat models solid, wavelet models dashed)."""
+    frequency = np.asarray(frequency, dtype=np.float64)
+    for name, power in {"data": data, **models}.items():
+        if len(power) != len(frequency):
+            raise DataError(f"spectrum_figure: {name} has {len(power)} rings, the frequencies {len(frequency)}")
+    fig = Figure(figsize=(6.0, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(frequency[1:], np.asarray(data)[1:], color="black", lw=2, label="held-out images")
+    for name, power in models.items():
+        ax.plot(frequency[1:], np.asarray(power)[1:], "--" if name.startswith("wavelet") else "-", marker="o", ms=2,
+                label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("radial frequency (cycles per pixel)")
+    ax.set_ylabel("power")
     ax.legend(fontsize=7)
     ax.set_title(title, fontsize=8)
     return fig

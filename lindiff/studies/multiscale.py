@@ -44,7 +44,10 @@ __all__ = [
     "model_config",
     "model_names",
     "padded_shape",
+    "radial_power_spectrum",
     "scale_of",
+    "spectrum_error_db",
+    "total_variance",
     "summary_table",
     "synthesis_models",
     "training_rows",
@@ -151,6 +154,52 @@ def crop_images(X, padded: Sequence[int], image_shape: Sequence[int]) -> np.ndar
     top, left = (H - h) // 2, (W - w) // 2
     X = np.asarray(X, dtype=np.float64).reshape(-1, H, W)
     return X[:, top : top + h, left : left + w].reshape(len(X), h * w)
+
+
+def radial_power_spectrum(X, image_shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The mean power spectrum of images ``X`` (n, h·w), averaged over rings of radial frequency.
+
+    The power of an image is ``|F(ω)|² / (h·w)`` of its 2-D DFT (so that it sums to the image's
+    ``Σ x²``, Parseval); its mean over the images is averaged over the frequencies of each ring
+    ``k = round(max(h, w) · |ω|)``, ``|ω|`` in cycles per pixel, for ``k = 0 … max(h, w) // 2``.
+
+    Returns ``(frequency, power)``: the rings' radial frequencies ``k / max(h, w)`` (cycles per
+    pixel) and their mean power, both of shape ``(max(h, w) // 2 + 1,)``.  Ring 0 holds only the
+    mean intensity.
+    """
+    h, w = (int(s) for s in image_shape)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != h * w or len(X) == 0:
+        raise ConfigError(f"radial_power_spectrum: X of shape {X.shape} is not (n >= 1, {h * w}) for images {h}x{w}")
+    power = (np.abs(np.fft.fft2(X.reshape(-1, h, w))) ** 2).mean(axis=0) / (h * w)
+    fy, fx = np.meshgrid(np.fft.fftfreq(h), np.fft.fftfreq(w), indexing="ij")
+    side = max(h, w)
+    rings = np.rint(side * np.hypot(fy, fx)).astype(int).ravel()
+    keep = rings <= side // 2
+    total = np.bincount(rings[keep], weights=power.ravel()[keep], minlength=side // 2 + 1)
+    count = np.bincount(rings[keep], minlength=side // 2 + 1)
+    return np.arange(side // 2 + 1) / side, total / count
+
+
+def spectrum_error_db(power, reference) -> float:
+    """The mean absolute log ratio, in dB, of a radial power spectrum to a reference one over the
+    rings above 0 (``mean |10 log₁₀(P / P_ref)|``; the mean intensity, ring 0, left out): 0 for the
+    same spectrum, 3 for one twice or half the reference's power at every frequency."""
+    power, reference = np.asarray(power, dtype=np.float64)[1:], np.asarray(reference, dtype=np.float64)[1:]
+    if power.shape != reference.shape or power.size == 0:
+        raise ConfigError(f"spectrum_error_db: spectra of {power.size + 1} and {reference.size + 1} rings")
+    tiny = np.finfo(np.float64).tiny
+    return float(np.mean(np.abs(10 * np.log10(np.maximum(power, tiny) / np.maximum(reference, tiny)))))
+
+
+def total_variance(X) -> float:
+    """The variance of images ``X`` (n, d) about their mean image, summed over pixels and divided by
+    ``d`` (the mean per-pixel variance across the images).  Samples whose value is a small fraction of
+    the data's are near copies of one image, whatever their spectrum."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or len(X) < 2:
+        raise ConfigError(f"total_variance: X of shape {X.shape} needs two or more rows")
+    return float(X.var(axis=0).mean())
 
 
 def summary_table(rows: Sequence[Mapping]):

@@ -339,3 +339,57 @@ def test_coarse_to_fine_denoising_passes_every_band_through_its_model():
     np.testing.assert_allclose(coarse, 0.0, atol=1e-5)
     for got, want in zip(fine, fine_in, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- radial power spectrum
+
+
+def test_radial_power_spectrum_of_white_noise_is_flat_and_keeps_the_energy():
+    """White noise of variance v has power v at every frequency; the 2-D power sums to Σ x²
+    (Parseval), checked on one image through the rings' counts."""
+    from lindiff.studies.multiscale import radial_power_spectrum
+
+    X = 0.3 * np.random.default_rng(0).standard_normal((400, 16 * 16))
+    frequency, power = radial_power_spectrum(X, (16, 16))
+    assert frequency.tolist() == [k / 16 for k in range(9)]
+    np.testing.assert_allclose(power[1:], 0.09, rtol=0.08)
+    one = X[:1]
+    f = np.fft.fftfreq(16)
+    rings = np.rint(16 * np.hypot(*np.meshgrid(f, f, indexing="ij"))).astype(int)
+    counts = np.bincount(rings.ravel())[:9]
+    corners = np.abs(np.fft.fft2(one.reshape(16, 16))) ** 2 / 256
+    _, ring_power = radial_power_spectrum(one, (16, 16))
+    assert (ring_power * counts).sum() + corners[rings > 8].sum() == pytest.approx(float((one**2).sum()))
+
+
+def test_radial_power_spectrum_finds_a_plane_wave_at_its_frequency():
+    """A cosine of 5 cycles per image along the rows puts its power in ring 5 only (ring 0 the mean)."""
+    from lindiff.studies.multiscale import radial_power_spectrum
+
+    rows = np.arange(32)[:, None] * np.ones((1, 32))
+    image = 0.5 + 0.2 * np.cos(2 * np.pi * 5 * rows / 32)
+    _, power = radial_power_spectrum(image.reshape(1, -1), (32, 32))
+    assert np.argmax(power[1:]) + 1 == 5
+    assert power[5] > 0 and np.allclose(np.delete(power, [0, 5]), 0.0, atol=1e-20)
+
+
+def test_spectrum_error_db():
+    from lindiff.studies.multiscale import spectrum_error_db
+
+    reference = np.array([9.0, 1.0, 0.5, 0.25])
+    assert spectrum_error_db(reference, reference) == 0.0
+    assert spectrum_error_db(2 * reference, reference) == pytest.approx(10 * np.log10(2))
+    assert spectrum_error_db(np.r_[100.0, reference[1:] / 2], reference) == pytest.approx(10 * np.log10(2))  # ring 0 ignored
+    with pytest.raises(ConfigError, match="spectra of 3 and 4 rings"):
+        spectrum_error_db(reference[:3], reference)
+
+
+def test_total_variance():
+    from lindiff.studies.multiscale import total_variance
+
+    X = np.random.default_rng(0).uniform(size=(50, 16))
+    assert total_variance(np.repeat(X[:1], 10, axis=0)) == pytest.approx(0.0, abs=1e-30)  # copies of one image
+    assert total_variance(X) == pytest.approx(np.mean(np.var(X, axis=0)))
+    assert total_variance(X.mean(axis=0) + 2 * (X - X.mean(axis=0))) == pytest.approx(4 * total_variance(X))
+    with pytest.raises(ConfigError, match="two or more rows"):
+        total_variance(X[:1])

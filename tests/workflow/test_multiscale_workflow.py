@@ -14,6 +14,7 @@ from lindiff.errors import ConfigError
 from lindiff.pipeline import config as ldc
 from lindiff.pipeline import sweep as lds
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
+from lindiff.studies.multiscale import radial_power_spectrum, total_variance
 
 OVERRIDES = "sweep=smoke sweep.deep.n=[] sweep.gahb.alpha=[] sweep.gahb.n=[]"
 MS_RULES = {"ms_train", "ms_synthesize", "ms_summary"}
@@ -92,7 +93,7 @@ def test_multiscale_models_have_the_receptive_fields_and_bands_they_declare(ms_r
 @pytest.mark.slow
 def test_multiscale_table_and_figures(ms_run):
     study = ms_run / point_dir("ms_study", **STUDY)
-    for name in ("table.parquet", "fig_psnr.png", "fig_samples.png"):
+    for name in ("table.parquet", "fig_psnr.png", "fig_samples.png", "fig_spectrum.png"):
         assert (study / name).is_file(), name
     table = pd.read_parquet(study / "table.parquet")
     assert table["model"].tolist() == ["flat_rf3", "wavelet_rf3", "flat_rffull"]
@@ -111,6 +112,13 @@ def test_multiscale_table_and_figures(ms_run):
                                      {"samples": 2})["samples"]
         assert samples.shape == (200, 64) and np.isfinite(samples).all()
         assert 0 <= row.confident_fraction <= 1 and row.frechet_distance > 0
+        # the recorded radial spectrum is the stored samples' (as drawn: clipped to [0, 1])
+        metrics = artifacts.read_json(ms_run / point_dir("ms_synth", arch=row.arch, rf=row.rf, **STUDY) / "metrics.json")
+        _, power = radial_power_spectrum(np.clip(samples.astype(np.float64), 0, 1), (8, 8))
+        np.testing.assert_allclose(metrics["radial_power"], power, rtol=1e-5)
+        assert row.spectrum_error_db == pytest.approx(metrics["spectrum_error_db"]) and row.spectrum_error_db > 0
+        assert row.sample_variance == pytest.approx(total_variance(np.clip(samples.astype(np.float64), 0, 1)), rel=1e-6)
+    assert table["data_variance"].nunique() == 1 and table["data_variance"].iloc[0] > 0
     assert not list(ms_run.rglob(".*.tmp"))
 
 

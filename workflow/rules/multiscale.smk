@@ -84,6 +84,13 @@ rule ms_summary:
             subcategory="{data} {wavelet} n={n}",
             labels={"figure": "samples of every model"},
         ),
+        spectrum_fig=report(
+            level_path("ms_study", "fig_spectrum.png"),
+            caption="../report/fig_ms_spectrum.rst",
+            category="Receptive fields",
+            subcategory="{data} {wavelet} n={n}",
+            labels={"figure": "radial power spectra"},
+        ),
     log:
         log_path("ms_summary", MS_JOBS["ms_study"]),
     benchmark:

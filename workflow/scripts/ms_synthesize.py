@@ -6,7 +6,9 @@ coarser image).  Each ascent starts at the noise level its model was trained up 
 Measured: the held-out denoising PSNR per multiscale.psnr_sigmas of the whole image (the flat model
 directly, the wavelet model coarse to fine), on the original pixels (the padding cropped); the
 samples' quality (the digit classifier of the training set: confidence, class histogram, Fréchet
-distance to its held-out images) on labelled data; the models' parameters and training time."""
+distance to its held-out images) on labelled data; the samples' radial power spectrum and its mean
+log distance to the held-out images' (every data set: the measure of textures such as C^α); the
+models' parameters and training time."""
 
 import time
 
@@ -23,7 +25,13 @@ from lindiff.pipeline.jobs import held_out_rows, load_training_set, rule_job
 from lindiff.pipeline.levels import derive_seed
 from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
-from lindiff.studies.multiscale import HELD_OUT_STAGE, crop_images, padded_shape
+from lindiff.studies.multiscale import (
+    HELD_OUT_STAGE,
+    crop_images,
+    padded_shape,
+    radial_power_spectrum,
+    spectrum_error_db,
+)
 
 with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output
@@ -75,14 +83,17 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
         quality = sample_quality(classifier, np.clip(samples, 0.0, 1.0), reference)
         metrics.update({k: quality[k] for k in ("confident_fraction", "frechet_distance", "class_entropy",
                                                 "class_histogram")})
+    _, power = radial_power_spectrum(np.clip(samples, 0.0, 1.0), shape)
+    metrics["radial_power"] = power.tolist()
+    metrics["spectrum_error_db"] = spectrum_error_db(power, radial_power_spectrum(X_test, shape)[1])
     artifacts.save_npz(out.samples, samples=samples.astype(np.float32))
     artifacts.write_json(out.metrics, metrics)
-    label = f"{arch} rf={p['rf']} ({job.point})"
+    label = f"{arch} rf={p['rf']} ({job.point}): spectrum off by {metrics['spectrum_error_db']:.2f} dB"
     if "confident_fraction" in metrics:
-        label += f": {metrics['confident_fraction']:.0%} confident, FD {metrics['frechet_distance']:.3g}"
+        label += f", {metrics['confident_fraction']:.0%} confident, FD {metrics['frechet_distance']:.3g}"
     save_figure(deep_plots.sample_grid(samples, shape, title=label), out.fig)
     job.write_sidecar(out.sidecar)
     job.log.info("%s: %d samples in %.1f s (%d not finite); %s", label, n_samples, seconds, metrics["nonfinite_samples"],
                  ", ".join(f"PSNR {k.split('/')[1]}: {metrics[k]:.2f} dB" for k in metrics if k.startswith("psnr/")))
-    job.tracker.set_summary({k: v for k, v in metrics.items() if k != "class_histogram"})
+    job.tracker.set_summary({k: v for k, v in metrics.items() if k not in ("class_histogram", "radial_power")})
     job.tracker.log_image("samples", out.fig)
