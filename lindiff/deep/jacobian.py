@@ -83,6 +83,7 @@ __all__ = [
     "PathJacobians",
     "PointJacobian",
     "asymmetry",
+    "asymmetry_estimate",
     "default_method",
     "fastest_method",
     "homogeneity_error",
@@ -267,72 +268,127 @@ def symmetric_eigh(J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class TopEigenpairs:
     """The top ``K`` eigenpairs of ``(J + Jᵀ)/2`` found matrix-free: ``eigvals`` (K,) descending,
     ``vectors`` (d, K) orthonormal columns in the same order, ``products``: the Jacobian-vector
-    plus vector-Jacobian products spent (each counts one), ``iterations`` of the block solver."""
+    plus vector-Jacobian products spent (each counts one), ``iterations`` of the block solver,
+    ``calls``: batched applications of the operator (each one backward pass per direction)."""
 
     eigvals: np.ndarray
     vectors: np.ndarray
     products: int
     iterations: int
+    calls: int
 
 
-def top_symmetric_eigenpairs(f: TorchFn, y, K: int, start=None, tol: float = 1e-7, max_iter: int = 200,
-                             extra: int = 4, seed: int = 0) -> TopEigenpairs:
-    """The top ``K`` eigenpairs of the symmetrised Jacobian ``(J + Jᵀ)/2`` of ``f`` at ``y``,
-    without forming ``J``: block LOBPCG (``scipy.sparse.linalg.lobpcg``) on the operator
-    ``V ↦ (J V + Jᵀ V)/2``, whose columns are Jacobian-vector products (``torch.func.jvp``) and
-    vector-Jacobian products (``torch.func.vjp``, one linearisation reused), batched over the block.
+class _JacobianProducts:
+    """``J V`` and ``Jᵀ V`` (d, b) at one point, batched over the columns of ``V`` in one call,
+    counting products and calls; calling it gives the symmetrised ``(J V + Jᵀ V)/2``.  ``Jᵀ v`` is
+    a vector-Jacobian product; ``J v`` the vector-Jacobian product of the linear map ``u ↦ Jᵀ u``
+    (double backward: on CPU as fast per column as ``jvp``, without its per-call cost)."""
+
+    def __init__(self, f, point: torch.Tensor):
+        _, pullback = torch.func.vjp(f, point)
+
+        def transpose(v):
+            return pullback(v)[0]
+
+        _, forward_pullback = torch.func.vjp(transpose, torch.zeros_like(point))
+        self._pair = torch.func.vmap(lambda v: (forward_pullback(v)[0], transpose(v)), in_dims=1, out_dims=1)
+        self._point = point
+        self.products = self.calls = 0
+
+    def pair(self, block: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(J V, Jᵀ V)`` for ``V = block`` (d, b), in ``block``'s dtype."""
+        self.products += 2 * block.shape[1]
+        self.calls += 1
+        V = block.to(self._point.dtype)
+        return tuple(P.detach().to(block.dtype) for P in self._pair(V))
+
+    def __call__(self, block: torch.Tensor) -> torch.Tensor:
+        forward, backward = self.pair(block)
+        return 0.5 * (forward + backward)
+
+
+def _orthonormal_complement(W: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """Orthonormal columns spanning ``W``'s part outside ``basis``'s span (orthonormal columns);
+    directions already in the span are dropped."""
+    scale = float(torch.linalg.vector_norm(W, dim=0).max())
+    for _ in range(2):  # classical Gram-Schmidt, twice, is as stable as modified
+        W = W - basis @ (basis.T @ W)
+    Q, R = torch.linalg.qr(W)
+    return Q[:, torch.diagonal(R).abs() > 1e-10 * scale]
+
+
+def top_symmetric_eigenpairs(f: TorchFn, y, K: int, start=None, tol: float = 1e-4, max_iter: int = 100,
+                             extra: int = 4, seed: int = 0, max_basis: int = 5) -> TopEigenpairs:
+    """The top ``K`` eigenpairs of the symmetrised Jacobian ``S = (J + Jᵀ)/2`` of ``f`` at ``y``,
+    without forming ``J``: block Davidson iteration, i.e. Rayleigh–Ritz on a basis grown each
+    iteration by the residuals ``S x − θ x`` of the unconverged Ritz pairs (a block Krylov space of
+    ``S``), restarted from the leading Ritz vectors when it grows too large.  ``S`` is applied to a
+    whole block per call (see :class:`_JacobianProducts`): the cost is the products plus a fixed
+    cost per call, and both are counted.
 
     Parameters
     ----------
     f : callable (d,) -> (d,)
     y : array (d,)
-    K : int, 1 <= K
-        Eigenpairs wanted; the block holds ``K + extra`` vectors (the extra ones speed convergence).
+    K : int, 1 <= K <= d
+        Eigenpairs wanted; the block holds ``K + extra`` Ritz vectors (the extra ones speed
+        convergence when the eigenvalues around the K-th are close).
     start : array (d, m), optional
         Starting vectors, e.g. the previous point's eigenvectors along a path (warm start: the
         eigenvectors move little from one point to the next, so few iterations are needed);
         completed with random directions to the block size.
-    tol, max_iter
-        LOBPCG's residual tolerance and iteration limit.
+    tol : float
+        Converged when every one of the top ``K`` residuals ``‖S x − θ x‖ ≤ tol · |θ_max|``; the
+        eigenvalue error is then of order ``tol²`` relative.
+    max_iter : int
+        Iteration limit; the best Ritz pairs so far are returned past it.
+    max_basis : int
+        The basis is restarted from ``2 (K + extra)`` Ritz vectors when it would exceed
+        ``max_basis · (K + extra)`` columns.
 
     Returns
     -------
-    TopEigenpairs.  For ``d < 5 (K + extra)`` the block is too large for LOBPCG and the full
-    Jacobian is formed instead (``d`` products each way): use :func:`jacobian` there.
+    TopEigenpairs.  For ``d ≤ 4 (K + extra)`` the whole symmetrised Jacobian is formed instead
+    (``d`` products each way): use :func:`jacobian` there.
     """
-    from scipy.sparse.linalg import LinearOperator, lobpcg
-
     point = _as_point(f, y)
     d = len(point)
     if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or not 1 <= K <= d:
         raise ConfigError(f"K must be an integer in [1, d={d}], got K={K!r}")
     size = min(d, int(K) + int(extra))
-    counted = [0]
+    # the solver's dense algebra in float64 torch, on the model's device: numpy's BLAS threads
+    # would compete with torch's for the cores between the batched products
+    dense = {"dtype": torch.float64, "device": point.device}
     with _eval_mode(f):
-        _, pullback = torch.func.vjp(f, point)
-
-        def apply(block: np.ndarray) -> np.ndarray:
-            V = torch.as_tensor(np.asarray(block).reshape(d, -1), dtype=point.dtype, device=point.device)
-            forward = torch.func.vmap(lambda v: torch.func.jvp(f, (point,), (v,))[1], in_dims=1, out_dims=1)(V)
-            backward = torch.func.vmap(lambda v: pullback(v)[0], in_dims=1, out_dims=1)(V)
-            counted[0] += 2 * V.shape[1]
-            return 0.5 * (forward + backward).detach().to("cpu", torch.float64).numpy()
-
-        if d < 5 * size:  # too small for LOBPCG: the full symmetrised Jacobian
-            vals, vecs = np.linalg.eigh(apply(np.eye(d)))
-            order = np.argsort(vals)[::-1][:K]
-            return TopEigenpairs(vals[order].copy(), vecs[:, order].copy(), counted[0], 0)
-        rng = np.random.default_rng(seed)
-        X = rng.standard_normal((d, size))
+        apply = _JacobianProducts(f, point)
+        if d <= 4 * size:  # too small for an iteration to pay: the full symmetrised Jacobian
+            vals, vecs = torch.linalg.eigh(apply(torch.eye(d, **dense)))
+            order = torch.argsort(vals, descending=True)[:K]
+            return TopEigenpairs(_to_numpy(vals[order]), _to_numpy(vecs[:, order]), apply.products, 0, apply.calls)
+        X = torch.as_tensor(np.random.default_rng(seed).standard_normal((d, size)), **dense)
         if start is not None:
-            start = np.asarray(start, dtype=np.float64).reshape(d, -1)[:, :size]
+            start = torch.as_tensor(np.asarray(start, dtype=np.float64).reshape(d, -1)[:, :size], **dense)
             X[:, : start.shape[1]] = start
-        X, _ = np.linalg.qr(X)
-        operator = LinearOperator((d, d), matvec=apply, matmat=apply, dtype=np.float64)
-        vals, vecs, history = lobpcg(operator, X, tol=tol, maxiter=max_iter, largest=True,
-                                     retResidualNormsHistory=True)
-    order = np.argsort(vals)[::-1][:K]
-    return TopEigenpairs(vals[order].copy(), vecs[:, order].copy(), counted[0], len(history))
+        basis = torch.linalg.qr(X)[0]
+        images = apply(basis)
+        iterations = 0
+        while True:
+            iterations += 1
+            theta, C = torch.linalg.eigh(0.5 * (basis.T @ images + images.T @ basis))
+            theta, C = theta.flip(0), C.flip(1)
+            ritz, ritz_images = basis @ C[:, :size], images @ C[:, :size]
+            residuals = ritz_images - ritz * theta[:size]
+            norms = torch.linalg.vector_norm(residuals, dim=0) / max(float(theta[0].abs()), np.finfo(float).tiny)
+            if bool(torch.all(norms[:K] <= tol)) or iterations == max_iter:
+                break
+            if basis.shape[1] + size > max_basis * size:  # thick restart: no new products
+                keep = 2 * size
+                basis, images = basis @ C[:, :keep], images @ C[:, :keep]
+            new = _orthonormal_complement(residuals[:, norms > tol], basis)
+            if new.shape[1] == 0 or basis.shape[1] + new.shape[1] > d:
+                break
+            basis, images = torch.cat([basis, new], dim=1), torch.cat([images, apply(new)], dim=1)
+    return TopEigenpairs(_to_numpy(theta[:K]), _to_numpy(ritz[:, :K]), apply.products, iterations, apply.calls)
 
 
 def asymmetry(J: np.ndarray) -> float:
@@ -340,6 +396,21 @@ def asymmetry(J: np.ndarray) -> float:
     J = _check_square(J)
     norm = np.linalg.norm(J)
     return 0.0 if norm == 0 else float(np.linalg.norm(J - J.T) / norm)
+
+
+def asymmetry_estimate(f: TorchFn, y, probes: int = 32, seed: int = 0) -> float:
+    """:func:`asymmetry` ``‖J − Jᵀ‖_F / ‖J‖_F`` of ``f`` at ``y`` without forming ``J``: Hutchinson's
+    estimator, ``‖(J − Jᵀ) V‖_F / ‖J V‖_F`` for ``probes`` Gaussian directions ``V`` (d, probes),
+    both norms' squares unbiased.  Costs ``2 · probes`` products in one batched call; its relative
+    error shrinks as ``1/√probes`` (exact, 0, for a symmetric ``J``)."""
+    if isinstance(probes, bool) or not isinstance(probes, (int, np.integer)) or probes < 1:
+        raise ConfigError(f"probes must be a positive integer, got {probes!r}")
+    point = _as_point(f, y)
+    V = torch.as_tensor(np.random.default_rng(seed).standard_normal((len(point), int(probes))), device=point.device)
+    with _eval_mode(f):
+        forward, backward = _JacobianProducts(f, point).pair(V)
+    norm = float(torch.linalg.vector_norm(forward))
+    return float(torch.linalg.vector_norm(forward - backward)) / norm if norm > 0 else 0.0
 
 
 def homogeneity_error(f: TorchFn, y, J: np.ndarray) -> float:
