@@ -3,6 +3,7 @@ and the artifact paths of a point, derived from the sweep levels (never written 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -12,6 +13,15 @@ from pathlib import Path
 from lindiff.pipeline.levels import LEVELS
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def load_script(relative: str):
+    """A script of the repository (``benchmarks/bench_jobs.py``) imported as a module, to call its ``main``."""
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def snakemake_command(workdir: Path, overrides: str, *args: str) -> list[str]:

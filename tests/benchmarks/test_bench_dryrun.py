@@ -3,17 +3,13 @@ the number of jobs, on sweeps that really grow."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
-from helpers import REPO
+from helpers import load_script
 
 
 @pytest.mark.slow
 def test_bench_dryrun_measures_growing_sweeps(capsys):
-    spec = importlib.util.spec_from_file_location("bench_dryrun", REPO / "benchmarks/bench_dryrun.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("benchmarks/bench_dryrun.py")
     rows = bench.main(["--seeds", "1", "3"])
     assert [r["seeds"] for r in rows] == [1, 3]
     assert rows[1]["points"] == 3 * rows[0]["points"]

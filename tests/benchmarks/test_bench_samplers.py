@@ -3,15 +3,11 @@ and prints each against its target."""
 
 from __future__ import annotations
 
-import importlib.util
-
-from helpers import REPO
+from helpers import load_script
 
 
 def test_bench_samplers_reports_every_target(capsys):
-    spec = importlib.util.spec_from_file_location("bench_samplers", REPO / "benchmarks/bench_samplers.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("benchmarks/bench_samplers.py")
     out = bench.main(["--quick", "--d", "64", "--T", "100", "--samples", "2000"])
     assert set(out) == {"closed_form", "design", "monte_carlo", "rng_floor"} and all(v > 0 for v in out.values())
     text = capsys.readouterr().out

@@ -4,17 +4,13 @@ models and along a saved model's stored path, each row with its products, calls 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 
 import numpy as np
-from helpers import REPO
+from helpers import load_script
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_topk_jacobian", REPO / "benchmarks/bench_topk_jacobian.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    return load_script("benchmarks/bench_topk_jacobian.py")
 
 
 def test_random_models_compare_both_methods_and_the_asymmetry_estimate(capsys):

@@ -3,16 +3,13 @@ precisions and prints their ratio."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
-from helpers import REPO
+from helpers import load_script
 
 
 def test_the_benchmark_times_both_precisions_and_prints_the_ratio(capsys):
-    spec = importlib.util.spec_from_file_location("bench_train_step", REPO / "benchmarks/bench_train_step.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("benchmarks/bench_train_step.py")
     assert bench.main(["--preset", "digits_ddpm", "--image-side", "8", "--n-train", "1000",
                        "--warmup", "1", "--repeats", "2"]) == 0
     out = capsys.readouterr().out

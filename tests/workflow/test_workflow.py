@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -14,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from helpers import REPO, copy_run, flip_inside_largest_member, point_dir, run_snakemake
+from helpers import REPO, copy_run, flip_inside_largest_member, load_script, point_dir, run_snakemake
 
 from lindiff import artifacts
 from lindiff.pipeline.wandb_file import find_wandb_files, read_wandb_file
@@ -62,10 +61,7 @@ def workdir(smoke_run) -> Path:
 
 
 def _bench_jobs():
-    spec = importlib.util.spec_from_file_location("bench_jobs", REPO / "benchmarks/bench_jobs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/bench_jobs.py")
 
 
 def test_bench_jobs_times_every_job(smoke_run):
