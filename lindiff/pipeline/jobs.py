@@ -113,11 +113,12 @@ def remove_stale_offline_runs(run_dir: Path) -> list[str]:
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-#: glibc's ``mallopt`` settings for a job: blocks up to 32 MiB come from the heap rather than a
-#: fresh ``mmap`` each, and up to 256 MiB freed at the heap's top stay mapped.  A torch job on the CPU
-#: allocates the same large activation buffers at every batch; fresh pages cost a page fault each.
-#: Measured on Fig. 7's full Jacobians of the MNIST model: system time 3.4-4.7 s -> 0.5 s per 10
-#: points, ~20% less wall time, identical numbers (docs/performance.md).  ``(parameter, value)``.
+#: glibc's ``mallopt`` settings for a job that asks for them (``rule_job(..., retain_memory=True)``):
+#: blocks up to 32 MiB come from the heap rather than a fresh ``mmap`` each, and up to 256 MiB freed
+#: at the heap's top stay mapped.  A torch job on the CPU allocates the same large buffers at every
+#: batch; fresh pages cost a page fault each.  Measured on Fig. 7's full Jacobians of the MNIST
+#: model: system time 3.4-4.7 s -> 0.5 s per 10 points, ~20% less wall time, identical numbers; a
+#: training gained nothing and peaked ~25% higher (docs/performance.md).  ``(parameter, value)``.
 MALLOC_SETTINGS = {"M_TRIM_THRESHOLD": (-1, 256 * 2**20), "M_MMAP_THRESHOLD": (-3, 32 * 2**20)}
 
 
@@ -197,11 +198,13 @@ def _slug(text: str) -> str:
 
 
 @contextmanager
-def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None = None):
+def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None = None, retain_memory: bool = False):
     """Run a rule script's body with its log, W&B run and error reporting in place.
 
     ``stage`` (the W&B job type and the seeds' stage key) defaults to the rule's name, so that a
     script shared by several rules (``use rule ... as ...``) seeds each rule apart.
+    ``retain_memory``: apply :func:`retain_freed_memory` first, for a job that runs the same large
+    torch batches many times on the CPU (the Jacobian stages: ~18% faster, a higher memory peak).
     """
     stage = stage or snakemake.rule
     log_file = open(snakemake.log[0], "w", buffering=1)
@@ -246,7 +249,7 @@ def rule_job(snakemake, stage: str | None = None, *, extra_config: dict | None =
     threads = max(1, int(getattr(snakemake, "threads", 1) or 1))
     limits = limit_threads(threads)
     log.info("stage %s, point %s, threads %s (BLAS, OpenMP and torch pools limited to it)", stage, point, threads)
-    if not retain_freed_memory():
+    if retain_memory and not retain_freed_memory():
         log.info("malloc left at its defaults: this C library has no glibc mallopt")
     if stale:
         log.info("replaced the earlier offline W&B run(s) of this job: %s", ", ".join(stale))

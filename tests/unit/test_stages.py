@@ -208,12 +208,15 @@ def test_a_job_keeps_freed_memory_instead_of_faulting_it_in_again():
     assert faults["retain"] < faults["default"] // 100, faults
 
 
-def test_rule_job_sets_the_allocator_and_says_when_it_cannot(tmp_path, monkeypatch):
+def test_rule_job_sets_the_allocator_when_asked_and_says_when_it_cannot(tmp_path, monkeypatch):
     from lindiff.pipeline import jobs
 
     calls = []
     monkeypatch.setattr(jobs, "retain_freed_memory", lambda: calls.append(1) or False)
     with rule_job(StandIn(tmp_path, RANK), "learn"):
+        pass
+    assert calls == [] and "malloc" not in (tmp_path / "rule.log").read_text()
+    with rule_job(StandIn(tmp_path, RANK), "learn", retain_memory=True):
         pass
     assert calls == [1]
     assert "malloc left at its defaults" in (tmp_path / "rule.log").read_text()

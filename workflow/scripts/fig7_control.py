@@ -32,7 +32,7 @@ from lindiff.studies.fig7_controls import (
     permutation_p,
 )
 
-with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+with rule_job(snakemake, retain_memory=True) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output
     settings, control = p["deep"]["jacobian"], p["control"]
     trained = artifacts.load_npz(inp.trained, {"sigma": 2, "sin_theta": 3, "eigvals": 3, "path_steps": 1})

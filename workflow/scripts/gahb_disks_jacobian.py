@@ -17,7 +17,7 @@ from lindiff.plots import gahb as gahb_plots
 from lindiff.plots import save_figure
 from lindiff.studies import gahb
 
-with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+with rule_job(snakemake, retain_memory=True) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output
     measure = p["measure"]
     model = load_model(inp.model, device="cpu")  # the Jacobians run on the CPU (float64 eigh)

@@ -30,7 +30,7 @@ from lindiff.plots import deep as deep_plots
 from lindiff.plots import save_figure
 from lindiff.studies import fig7, fig7_shrinkage
 
-with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
+with rule_job(snakemake, retain_memory=True) as job:  # snakemake: injected by Snakemake
     p, inp, out = job.params, snakemake.input, snakemake.output
     settings = p["deep"]["jacobian"]
     model = load_model(inp.model, device=p["deep"]["device"])
