@@ -27,7 +27,14 @@ import time
 import numpy as np
 import torch
 
-from lindiff.deep.jacobian import asymmetry, asymmetry_estimate, jacobian, symmetric_eigh, top_symmetric_eigenpairs
+from lindiff.deep.jacobian import (
+    DEFAULT_CHUNK_SIZE,
+    asymmetry,
+    asymmetry_estimate,
+    jacobian,
+    symmetric_eigh,
+    top_symmetric_eigenpairs,
+)
 from lindiff.deep.models import BFBatchNorm2d, FlatDenoiser, build_denoiser
 from lindiff.deep.train import default_config
 
@@ -70,7 +77,7 @@ def _matrix_free(f, y, K: int, start, vals: np.ndarray, full: float, name: str, 
 
 
 def _full_row(d: int, sigma: str, seconds: float) -> dict:
-    return _row(d, sigma, "full (jacrev + eigh)", seconds, seconds, d, -(-d // 64), 0.0)
+    return _row(d, sigma, "full (jacrev + eigh)", seconds, seconds, d, -(-d // DEFAULT_CHUNK_SIZE), 0.0)
 
 
 def random_models(sizes, K: int, probes: int) -> list[dict]:
@@ -86,7 +93,7 @@ def random_models(sizes, K: int, probes: int) -> list[dict]:
         for name, start in (("matrix-free, cold", None), ("matrix-free, warm", previous.vectors)):
             rows.append(_matrix_free(model, near, K, start, vals, full, name)[0])
         exact, full = _timed(lambda: asymmetry(jacobian(model, near, "jacrev")))
-        rows.append(_row(d, "-", "asymmetry, full", full, full, d, -(-d // 64), 0.0))
+        rows.append(_row(d, "-", "asymmetry, full", full, full, d, -(-d // DEFAULT_CHUNK_SIZE), 0.0))
         estimate, seconds = _timed(lambda: asymmetry_estimate(model, near, probes))
         rows.append(_row(d, "-", f"asymmetry, {probes} probes", seconds, full, 2 * probes, 1, abs(estimate - exact) / exact))
     return rows

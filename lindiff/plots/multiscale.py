@@ -11,12 +11,34 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from lindiff.errors import DataError
 from lindiff.plots.deep import sample_panels
 
 __all__ = ["psnr_figure", "samples_figure", "spectrum_figure"]
+
+
+def _model_axes() -> tuple[Figure, Axes]:
+    """The figure and axes of a per-model line plot."""
+    fig = Figure(figsize=(6.0, 4.2), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _line_style(model) -> str:
+    """Flat models solid, wavelet models dashed."""
+    return "--" if str(model).startswith("wavelet") else "-"
+
+
+def _finish(fig: Figure, ax: Axes, xlabel: str, ylabel: str, title: str) -> Figure:
+    """A logarithmic x axis, the labels, the legend and the title."""
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=8)
+    return fig
 
 
 def psnr_figure(table: pd.DataFrame, sigmas: Sequence[float], wiener: Sequence[float], title: str = "") -> Figure:
@@ -27,18 +49,11 @@ def psnr_figure(table: pd.DataFrame, sigmas: Sequence[float], wiener: Sequence[f
     missing = [c for c in ["model", *columns] if c not in table.columns]
     if missing:
         raise DataError(f"psnr_figure: missing columns {missing}")
-    fig = Figure(figsize=(6.0, 4.2), layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _model_axes()
     for _, row in table.iterrows():
-        ax.plot(sigmas, [row[c] for c in columns], "--" if str(row["model"]).startswith("wavelet") else "-",
-                marker="o", ms=3, label=row["model"])
+        ax.plot(sigmas, [row[c] for c in columns], _line_style(row["model"]), marker="o", ms=3, label=row["model"])
     ax.plot(sigmas, list(wiener), ":", color="black", label="Wiener")
-    ax.set_xscale("log")
-    ax.set_xlabel("noise σ (images in [0, 1])")
-    ax.set_ylabel("held-out PSNR (dB)")
-    ax.legend(fontsize=7)
-    ax.set_title(title, fontsize=8)
-    return fig
+    return _finish(fig, ax, "noise σ (images in [0, 1])", "held-out PSNR (dB)", title)
 
 
 def spectrum_figure(frequency: Sequence[float], data: Sequence[float], models: dict[str, Sequence[float]],
@@ -50,19 +65,12 @@ def spectrum_figure(frequency: Sequence[float], data: Sequence[float], models: d
     for name, power in {"data": data, **models}.items():
         if len(power) != len(frequency):
             raise DataError(f"spectrum_figure: {name} has {len(power)} rings, the frequencies {len(frequency)}")
-    fig = Figure(figsize=(6.0, 4.2), layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _model_axes()
     ax.plot(frequency[1:], np.asarray(data)[1:], color="black", lw=2, label="held-out images")
     for name, power in models.items():
-        ax.plot(frequency[1:], np.asarray(power)[1:], "--" if name.startswith("wavelet") else "-", marker="o", ms=2,
-                label=name)
-    ax.set_xscale("log")
+        ax.plot(frequency[1:], np.asarray(power)[1:], _line_style(name), marker="o", ms=2, label=name)
     ax.set_yscale("log")
-    ax.set_xlabel("radial frequency (cycles per pixel)")
-    ax.set_ylabel("power")
-    ax.legend(fontsize=7)
-    ax.set_title(title, fontsize=8)
-    return fig
+    return _finish(fig, ax, "radial frequency (cycles per pixel)", "power", title)
 
 
 def samples_figure(grids: Sequence[tuple[str, np.ndarray]], image_shape: tuple[int, int], title: str = "") -> Figure:

@@ -33,6 +33,7 @@ import numpy as np
 from lindiff.data.wavelets import check_levels, pad_images
 from lindiff.deep.config import DenoiserConfig, TrainConfig
 from lindiff.errors import ConfigError
+from lindiff.validation import check_image_shape, check_matrix
 
 __all__ = [
     "ARCHS",
@@ -167,10 +168,8 @@ def radial_power_spectrum(X, image_shape: Sequence[int]) -> tuple[np.ndarray, np
     pixel) and their mean power, both of shape ``(max(h, w) // 2 + 1,)``.  Ring 0 holds only the
     mean intensity.
     """
-    h, w = (int(s) for s in image_shape)
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != h * w or len(X) == 0:
-        raise ConfigError(f"radial_power_spectrum: X of shape {X.shape} is not (n >= 1, {h * w}) for images {h}x{w}")
+    h, w = check_image_shape(image_shape)
+    X = check_matrix(X, "radial_power_spectrum: X", d=h * w, min_rows=1, finite=False, error=ConfigError)
     power = (np.abs(np.fft.fft2(X.reshape(-1, h, w))) ** 2).mean(axis=0) / (h * w)
     fy, fx = np.meshgrid(np.fft.fftfreq(h), np.fft.fftfreq(w), indexing="ij")
     side = max(h, w)

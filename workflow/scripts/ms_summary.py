@@ -25,16 +25,15 @@ with rule_job(snakemake) as job:  # snakemake: injected by Snakemake
     X_test = held_out_rows(full.X, inp.train, ms["n_test"], held_out_seed)
     wiener = fit_wiener(X)
     wiener_psnr = [psnr(X_test, wiener.denoise(add_noise(X_test, s, held_out_seed), s)) for s in sigmas]
-    rows, grids, spectra = [], [], {}
-    for row in p["rows"]:
-        metrics = artifacts.read_json(f"{row['dir']}/metrics.json")
+    runs = {f"{row['arch']}_rf{row['rf']}": row["dir"] for row in p["rows"]}  # model name -> its run's directory
+    rows, spectra = [], {}
+    for model, run_dir in runs.items():
+        metrics = artifacts.read_json(f"{run_dir}/metrics.json")
         metrics.pop("class_histogram", None)
-        spectra[f"{row['arch']}_rf{row['rf']}"] = metrics.pop("radial_power")
-        rows.append({"model": f"{row['arch']}_rf{row['rf']}", **metrics})
+        spectra[model] = metrics.pop("radial_power")
+        rows.append({"model": model, **metrics})
     table = summary_table(rows)
-    for model in table["model"]:
-        row = next(r for r in p["rows"] if f"{r['arch']}_rf{r['rf']}" == model)
-        grids.append((model, artifacts.load_npz(f"{row['dir']}/samples.npz", {"samples": 2})["samples"]))
+    grids = [(model, artifacts.load_npz(f"{runs[model]}/samples.npz", {"samples": 2})["samples"]) for model in table["model"]]
     # how much the samples differ from one another, against the held-out images (as drawn: clipped)
     table["sample_variance"] = [total_variance(np.clip(samples, 0.0, 1.0)) for _, samples in grids]
     table["data_variance"] = total_variance(X_test)
